@@ -1,0 +1,92 @@
+/**
+ * Loading: YAML file -> zod validation -> timing rules -> secrets resolved. Every failure is a
+ * ConfigError that names the key path; the CLI prints it and exits 2.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ZodType } from 'zod';
+import { ConfigError, errorMessage } from '../util/errors.js';
+import { clientConfigSchema, nodeConfigSchema, type ClientConfig, type NodeConfig } from './schema.js';
+import { checkTiming } from './timing.js';
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([], `cannot read ${file}: ${errorMessage(err)}`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([], `${file} is not valid YAML: ${errorMessage(err)}`);
+  }
+}
+
+/** Validates `raw` against `schema`; the first issue becomes a ConfigError with its key path. */
+export function validate<T>(schema: ZodType<T>, raw: unknown): T {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  const reason = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  throw new ConfigError(path, reason);
+}
+
+/** Parses and checks a node config object; relative paths are resolved against `baseDir`. */
+export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConfig {
+  const cfg = validate(nodeConfigSchema, raw);
+  const timingError = checkTiming(cfg);
+  if (timingError) throw timingError;
+  const abs = (p: string) => resolve(baseDir, p);
+  cfg.data_dir = abs(cfg.data_dir);
+  if (cfg.run_dir) cfg.run_dir = abs(cfg.run_dir);
+  for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication]) if (c.password_file) c.password_file = abs(c.password_file);
+  if (cfg.api.auth_token_file) cfg.api.auth_token_file = abs(cfg.api.auth_token_file);
+  if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
+  return cfg;
+}
+
+export function loadNodeConfig(file: string): NodeConfig {
+  return parseNodeConfig(readYaml(file), dirname(resolve(file)));
+}
+
+/**
+ * Client config for CLI commands: either a cluster file (`endpoints:` list, written by `pgwarden up`)
+ * or a node.yaml (its api.connect_address and token).
+ */
+export function loadClientConfig(file: string): ClientConfig {
+  const raw = readYaml(file);
+  const base = dirname(resolve(file));
+  if (raw && typeof raw === 'object' && 'endpoints' in raw) {
+    const cfg = validate(clientConfigSchema, raw);
+    if (cfg.auth_token_file) cfg.auth_token_file = resolve(base, cfg.auth_token_file);
+    return cfg;
+  }
+  const node = parseNodeConfig(raw, base);
+  return { endpoints: [`http://${node.api.connect_address}`], auth_token: node.api.auth_token, auth_token_file: node.api.auth_token_file };
+}
+
+/** Reads a secret from its file (trailing newline dropped) or environment variable. */
+export function readSecret(src: { password_file?: string | undefined; password_env?: string | undefined }, path: string[]): string {
+  if (src.password_file) {
+    try {
+      const value = readFileSync(src.password_file, 'utf8').replace(/\r?\n$/, '');
+      if (!value) throw new Error('file is empty');
+      return value;
+    } catch (err) {
+      throw new ConfigError([...path, 'password_file'], `cannot read the password: ${errorMessage(err)}`);
+    }
+  }
+  const name = src.password_env!;
+  const value = process.env[name];
+  if (!value) throw new ConfigError([...path, 'password_env'], `environment variable ${name} is not set`);
+  return value;
+}
+
+export function readToken(api: { auth_token?: string | undefined; auth_token_file?: string | undefined }, path: string[]): string | undefined {
+  if (api.auth_token) return api.auth_token;
+  if (!api.auth_token_file) return undefined;
+  return readSecret({ password_file: api.auth_token_file }, path).trim();
+}

@@ -1,0 +1,96 @@
+/**
+ * The node configuration file (node.yaml), as a zod schema. Types come from here; cross-field
+ * timing rules live in timing.ts. Unknown keys are refused so that a typo names itself.
+ */
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:5432')
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return port > 0 && port < 65536;
+  }, 'port must be between 1 and 65535');
+
+/** Credentials whose password is read from a file or an environment variable, never written inline. */
+const credentials = z.strictObject({
+  username: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and _ only'),
+  password_file: z.string().min(1).optional(),
+  password_env: z.string().min(1).optional(),
+}).refine((s) => (s.password_file === undefined) !== (s.password_env === undefined), 'give exactly one of password_file or password_env');
+
+const seconds = (def: number) => z.number().nonnegative().default(def);
+
+export const tagsSchema = z.strictObject({
+  priority: z.number().int().min(0).default(100),
+  location: z.string().default('default'),
+  nofailover: z.boolean().default(false),
+  noloadbalance: z.boolean().default(false),
+});
+
+export const storeSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('etcd'),
+    endpoints: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'expected http://host:port')).min(1),
+    username: z.string().optional(),
+    password_file: z.string().optional(),
+    password_env: z.string().optional(),
+  }),
+  z.strictObject({ type: z.literal('memory') }),
+]);
+
+export const nodeConfigSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (max 63), starting with a letter or digit'),
+  /** Numeric id shown by `cluster show`; assigned at registration when absent. */
+  id: z.number().int().positive().optional(),
+  /** Cluster name: the store key prefix, so several clusters can share one etcd. */
+  scope: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('pgwarden'),
+  data_dir: z.string().min(1),
+  bin_dir: z.string().default('/usr/lib/postgresql/15/bin'),
+  /** OS user that runs PostgreSQL. Default: the current user, or `postgres` when started as root. */
+  os_user: z.string().optional(),
+  /** Where this node's private runtime files (pgpass, logs) go. Default: next to data_dir. */
+  run_dir: z.string().optional(),
+  postgresql: z.strictObject({
+    listen: hostPort,
+    connect_address: hostPort,
+    superuser: credentials,
+    replication: credentials,
+    parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** Extra pg_hba.conf lines, placed before the defaults (which require a password from anywhere). */
+    pg_hba: z.array(z.string()).default([]),
+    /** Seconds a clean stop may take before it becomes an immediate one. */
+    stop_timeout: seconds(30),
+  }),
+  api: z.strictObject({
+    listen: hostPort,
+    connect_address: hostPort,
+    auth_token: z.string().min(8, 'at least 8 characters').optional(),
+    auth_token_file: z.string().optional(),
+  }).refine((a) => !(a.auth_token && a.auth_token_file), 'give auth_token or auth_token_file, not both'),
+  store: storeSchema,
+  loop_wait: seconds(1),
+  ttl: seconds(10),
+  retry_timeout: seconds(3),
+  /** Bytes a standby may lag behind the last known primary position and still be promoted. */
+  maximum_lag_on_failover: z.number().int().nonnegative().default(1048576),
+  /** Seconds a crashed primary gets to accept writes again before the lock is released; 0 = at once. */
+  primary_start_timeout: seconds(10),
+  tags: tagsSchema.default({ priority: 100, location: 'default', nofailover: false, noloadbalance: false }),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'), file: z.string().optional() }).default({ level: 'info' }),
+});
+
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+export type Tags = z.infer<typeof tagsSchema>;
+export type StoreConfig = z.infer<typeof storeSchema>;
+
+/**
+ * What CLI commands need: how to reach the cluster's API. A node.yaml gives one endpoint; the
+ * cluster file written by `pgwarden up` lists every node's.
+ */
+export const clientConfigSchema = z.strictObject({
+  endpoints: z.array(z.string().regex(/^https?:\/\//, 'expected http://host:port')).min(1),
+  auth_token: z.string().optional(),
+  auth_token_file: z.string().optional(),
+});
+export type ClientConfig = z.infer<typeof clientConfigSchema>;

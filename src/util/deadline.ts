@@ -1,0 +1,64 @@
+/**
+ * Deadlines. Every wait in pgwarden has one, and says what it waited for when it runs out.
+ */
+import { systemClock, type Clock } from './clock.js';
+import { errorMessage } from './errors.js';
+
+export class TimeoutError extends Error {
+  constructor(what: string, ms: number, last?: string) {
+    super(`timed out after ${ms} ms waiting for ${what}${last ? ` (last: ${last})` : ''}`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** An AbortSignal that fires after `ms`, or when `parent` fires. */
+export function deadlineSignal(ms: number, parent?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return parent ? AbortSignal.any([parent, timeout]) : timeout;
+}
+
+/** Runs `fn` and rejects with a TimeoutError naming `what` if it does not settle within `ms`. */
+export async function withTimeout<T>(what: string, ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctrl = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new TimeoutError(what, ms);
+      ctrl.abort(err);
+      reject(err);
+    }, ms);
+  });
+  try {
+    return await Promise.race([fn(ctrl.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  clock?: Clock;
+  signal?: AbortSignal;
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined/false. Errors thrown by `check` count
+ * as "not yet" and the last one is quoted in the timeout message.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, opts: WaitOptions): Promise<T> {
+  const clock = opts.clock ?? systemClock;
+  const start = clock.now();
+  let last = '';
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      last = '';
+    } catch (err) {
+      last = errorMessage(err);
+    }
+    if (clock.now() - start >= opts.timeoutMs) throw new TimeoutError(what, opts.timeoutMs, last);
+    await clock.sleep(opts.intervalMs ?? 100, opts.signal);
+  }
+}
