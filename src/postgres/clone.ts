@@ -1,0 +1,61 @@
+/**
+ * Cloning a standby with pg_basebackup (WAL streamed alongside, the member's replication slot
+ * used so no WAL is recycled between the backup and the standby's first connection). The old data
+ * directory, if any, is moved aside and deleted only after the new one is complete.
+ */
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from './ctl.js';
+import { conninfo, type Upstream } from './conf.js';
+import { mkdirOwned, type OsUser } from './os-user.js';
+
+export interface CloneProgress {
+  readonly doneKb: number;
+  readonly totalKb: number;
+}
+
+export interface CloneOptions {
+  user: OsUser;
+  binDir: string;
+  dataDir: string;
+  from: Upstream;
+  replicationUser: string;
+  passfile: string;
+  slot: string | null;
+  onProgress?: (p: CloneProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** pg_basebackup -P prints "1234/56789 kB (2%), 0/1 tablespace". */
+export function parseProgress(line: string): CloneProgress | null {
+  const m = /(\d+)\/(\d+) kB/.exec(line);
+  return m ? { doneKb: Number(m[1]), totalKb: Number(m[2]) } : null;
+}
+
+export async function clone(o: CloneOptions): Promise<void> {
+  const aside = existsSync(o.dataDir) && readdirSync(o.dataDir).length > 0 ? `${o.dataDir}.old-${Date.now()}` : null;
+  if (aside) renameSync(o.dataDir, aside);
+  rmSync(o.dataDir, { recursive: true, force: true });
+  mkdirOwned(o.user, o.dataDir);
+  const args = [
+    '-D', o.dataDir,
+    '-d', conninfo({ host: o.from.host, port: o.from.port, user: o.replicationUser, passfile: o.passfile, connect_timeout: 5 }),
+    '-X', 'stream', '-c', 'fast', '-P', '--no-manifest',
+    ...(o.slot ? ['-S', o.slot] : []),
+  ];
+  try {
+    await run(o.user, join(o.binDir, 'pg_basebackup'), args, {
+      signal: o.signal,
+      onLine: (line) => {
+        const p = parseProgress(line);
+        if (p) o.onProgress?.(p);
+      },
+    });
+  } catch (err) {
+    // Leave the node as it was: the half-copied directory goes, the old one comes back.
+    rmSync(o.dataDir, { recursive: true, force: true });
+    if (aside) renameSync(aside, o.dataDir);
+    throw err;
+  }
+  if (aside) rmSync(aside, { recursive: true, force: true });
+}

@@ -1,0 +1,281 @@
+/**
+ * Controller of ONE local PostgreSQL instance: the only module that touches its data directory,
+ * its processes and its SQL. It knows nothing of the store or of HA policy: callers pass plain
+ * values (the upstream to follow, the slots to keep).
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../util/log.js';
+import { waitFor } from '../util/deadline.js';
+import { PostgresUnavailableError } from '../util/errors.js';
+import { parseLsn, type Lsn } from '../util/lsn.js';
+import { clone, type CloneProgress } from './clone.js';
+import { renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
+import { hasPgVersion, isAlive, killGroup, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
+import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
+import { LocalSql, type SqlStatus } from './queries.js';
+import { rewind } from './rewind.js';
+import { scramVerifier } from './scram.js';
+
+export type { Upstream } from './conf.js';
+export type { SqlStatus } from './queries.js';
+
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface PgControllerOptions {
+  readonly name: string;
+  readonly clusterName: string;
+  readonly dataDir: string;
+  readonly binDir: string;
+  readonly runDir: string;
+  readonly user: OsUser;
+  readonly listenHost: string;
+  readonly port: number;
+  readonly superuser: Credentials;
+  readonly replication: Credentials;
+  readonly parameters: Readonly<Record<string, string | number | boolean>>;
+  readonly pgHba: readonly string[];
+  readonly stopTimeoutMs: number;
+  readonly log: Logger;
+}
+
+export type DataDirState = 'empty' | 'valid';
+export type StopMode = 'fast' | 'immediate';
+
+/** How the instance is configured to run: as a primary, or as a standby of `upstream` (null = none yet). */
+export interface RunAs {
+  readonly standby: boolean;
+  readonly upstream: Upstream | null;
+}
+
+/** pg_controldata's fields we use. */
+export interface ControlData {
+  readonly state: string;
+  readonly timeline: number;
+  readonly checkpointLsn: Lsn;
+  readonly sysid: string;
+}
+
+const SIGNAL_FOR: Record<StopMode, NodeJS.Signals> = { fast: 'SIGINT', immediate: 'SIGQUIT' };
+
+export class PgController {
+  readonly passfile: string;
+  readonly logFile: string;
+  private readonly sql: LocalSql;
+  private runAs: RunAs | null = null;
+  private syncNames = '';
+  /** Called when a postmaster we spawned exits, so the HA loop can react at once. */
+  onExit: (() => void) | null = null;
+
+  constructor(private readonly o: PgControllerOptions) {
+    this.passfile = join(o.runDir, 'pgpass');
+    this.logFile = join(o.runDir, 'postgresql.log');
+    const connectHost = o.listenHost === '*' || o.listenHost === '0.0.0.0' ? '127.0.0.1' : o.listenHost.split(',')[0]!.trim();
+    this.sql = new LocalSql(() => ({ host: connectHost, port: o.port, user: o.superuser.username, password: o.superuser.password }));
+  }
+
+  get dataDir(): string {
+    return this.o.dataDir;
+  }
+
+  /** Creates the run directory and the pgpass file that libpq programs and walreceiver read. */
+  prepare(): void {
+    mkdirOwned(this.o.user, this.o.runDir);
+    writeOwned(this.o.user, this.passfile, renderPgpass([
+      { user: this.o.replication.username, password: this.o.replication.password },
+      { user: this.o.superuser.username, password: this.o.superuser.password },
+    ]));
+  }
+
+  dataDirState(): DataDirState {
+    return hasPgVersion(this.o.dataDir) ? 'valid' : 'empty';
+  }
+
+  /** Postmaster pid when one is alive for this data directory. */
+  postmasterPid(): number | null {
+    const pid = readPostmasterPid(this.o.dataDir);
+    return pid !== null && isAlive(pid) ? pid : null;
+  }
+
+  /**
+   * A postmaster.pid whose process is gone means a crash; its orphaned backends may still be alive
+   * and able to commit, so the whole process group is killed before anything else happens.
+   */
+  reapCrashed(): boolean {
+    const pid = readPostmasterPid(this.o.dataDir);
+    if (pid === null || isAlive(pid)) return false;
+    killGroup(pid);
+    return true;
+  }
+
+  async controlData(): Promise<ControlData> {
+    const out = await run(this.o.user, join(this.o.binDir, 'pg_controldata'), ['-D', this.o.dataDir]);
+    const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+    return {
+      state: field('Database cluster state'),
+      timeline: Number(field("Latest checkpoint's TimeLineID")),
+      checkpointLsn: parseLsn(field('Latest checkpoint location') || '0/0'),
+      sysid: field('Database system identifier'),
+    };
+  }
+
+  /** standby.signal on disk: how the instance will run at its next start. */
+  isConfiguredAsStandby(): boolean {
+    return existsSync(join(this.o.dataDir, 'standby.signal'));
+  }
+
+  async initdb(): Promise<string> {
+    if (existsSync(this.o.dataDir) && readdirSync(this.o.dataDir).length > 0) throw new Error(`initdb: ${this.o.dataDir} is not empty`);
+    mkdirOwned(this.o.user, this.o.dataDir);
+    const pwfile = join(this.o.runDir, 'initdb.pw');
+    writeOwned(this.o.user, pwfile, `${this.o.superuser.password}\n`);
+    try {
+      await run(this.o.user, join(this.o.binDir, 'initdb'), ['-D', this.o.dataDir, '-U', this.o.superuser.username, `--pwfile=${pwfile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C']);
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+    return (await this.controlData()).sysid;
+  }
+
+  /** Writes the configuration for `runAs` and spawns the postmaster; does not wait for it. */
+  start(runAs: RunAs): void {
+    this.reapCrashed();
+    this.writeConfig(runAs);
+    const { pid, exited } = spawnPostmaster(this.o.user, this.o.binDir, this.o.dataDir, this.logFile);
+    this.o.log.info({ pid, standby: runAs.standby, upstream: runAs.upstream?.name ?? null }, 'postgres started');
+    void exited.then(() => {
+      // A crash leaves backends behind that could still commit; take them down with the group.
+      killGroup(pid);
+      this.onExit?.();
+    });
+  }
+
+  /** Resolves once the instance accepts connections. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    await waitFor('PostgreSQL to accept connections', async () => {
+      if (this.postmasterPid() === null) throw new PostgresUnavailableError('postmaster is not running');
+      await this.sql.query('SELECT 1', [], 1000);
+      return true;
+    }, { timeoutMs, intervalMs: 100 });
+  }
+
+  /**
+   * Stops the instance: `fast` (clean, every connected standby receives the shutdown checkpoint)
+   * escalating to `immediate` after the stop timeout. Leftover processes are killed with the group.
+   */
+  async stop(mode: StopMode): Promise<void> {
+    await this.sql.close();
+    const pid = this.postmasterPid();
+    if (pid === null) {
+      this.reapCrashed();
+      return;
+    }
+    process.kill(pid, SIGNAL_FOR[mode]);
+    const gone = () => !isAlive(pid);
+    try {
+      await waitFor(`postmaster ${pid} to stop (${mode})`, gone, { timeoutMs: this.o.stopTimeoutMs, intervalMs: 50 });
+    } catch {
+      this.o.log.warn({ pid }, `postgres did not stop with ${mode} in time; stopping immediately`);
+      process.kill(pid, 'SIGQUIT');
+      await waitFor(`postmaster ${pid} to stop (immediate)`, gone, { timeoutMs: 10_000, intervalMs: 50 }).catch(() => killGroup(pid));
+    }
+    killGroup(pid);
+    this.o.log.info({ mode }, 'postgres stopped');
+  }
+
+  async status(timeoutMs: number): Promise<SqlStatus> {
+    return this.sql.status(timeoutMs);
+  }
+
+  /** Promotes and waits for the end of recovery. */
+  async promote(timeoutMs: number): Promise<void> {
+    const { rows } = await this.sql.query('SELECT pg_promote(true, $1) AS ok', [Math.ceil(timeoutMs / 1000)], timeoutMs + 1000);
+    if (!rows[0]?.ok) throw new Error('pg_promote did not complete in time');
+    this.writeConfig({ standby: false, upstream: null });
+  }
+
+  /**
+   * Points a running standby at `upstream`. primary_conninfo is reloadable since PostgreSQL 13,
+   * so a reload is enough; a running primary needs a restart to become a standby (the caller's job).
+   */
+  async follow(upstream: Upstream | null): Promise<void> {
+    this.writeConfig({ standby: true, upstream });
+    await this.sql.query('SELECT pg_reload_conf()');
+  }
+
+  /** Sets synchronous_standby_names and reloads (primary only). */
+  async setSyncNames(names: string): Promise<void> {
+    this.syncNames = names;
+    if (this.runAs) this.writeConfig(this.runAs);
+    await this.sql.query('SELECT pg_reload_conf()');
+  }
+
+  currentRunAs(): RunAs | null {
+    return this.runAs;
+  }
+
+  async clone(from: Upstream, slot: string | null, onProgress?: (p: CloneProgress) => void): Promise<void> {
+    await clone({ user: this.o.user, binDir: this.o.binDir, dataDir: this.o.dataDir, from, replicationUser: this.o.replication.username, passfile: this.passfile, slot, onProgress });
+  }
+
+  async rewind(from: Upstream): Promise<'rewound' | 'not_needed'> {
+    return rewind({ user: this.o.user, binDir: this.o.binDir, dataDir: this.o.dataDir, from, superuser: this.o.superuser.username, passfile: this.passfile });
+  }
+
+  /** Creates (or re-keys) the replication role; the password travels as a SCRAM verifier only. */
+  async ensureReplicationUser(): Promise<void> {
+    const name = this.o.replication.username;
+    const verifier = scramVerifier(this.o.replication.password);
+    const { rows } = await this.sql.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
+    const verb = rows.length ? 'ALTER' : 'CREATE';
+    await this.sql.query(`${verb} ROLE "${name}" WITH REPLICATION LOGIN PASSWORD '${verifier}'`);
+  }
+
+  /**
+   * Physical slots on the primary: one per member in `wanted`; inactive physical slots of members
+   * no longer wanted are dropped so they cannot pin WAL forever.
+   */
+  async ensureSlots(wanted: readonly string[]): Promise<{ created: string[]; dropped: string[] }> {
+    const { rows } = await this.sql.query<{ slot_name: string; active: boolean }>(`SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'`);
+    const have = new Map(rows.map((r) => [r.slot_name, r.active]));
+    const created: string[] = [];
+    const dropped: string[] = [];
+    for (const name of wanted) {
+      if (have.has(name)) continue;
+      await this.sql.query('SELECT pg_create_physical_replication_slot($1, true)', [name]);
+      created.push(name);
+    }
+    for (const [name, active] of have) {
+      if (wanted.includes(name) || active) continue;
+      await this.sql.query('SELECT pg_drop_replication_slot($1)', [name]);
+      dropped.push(name);
+    }
+    return { created, dropped };
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+
+  private writeConfig(runAs: RunAs): void {
+    this.runAs = runAs;
+    writeConfigFiles(this.o.user, this.o.dataDir, {
+      clusterName: this.o.clusterName,
+      listenHost: this.o.listenHost,
+      port: this.o.port,
+      parameters: this.o.parameters,
+      synchronousStandbyNames: runAs.standby ? '' : this.syncNames,
+      standby: runAs.standby
+        ? { upstream: runAs.upstream, slot: slotName(this.o.name), replicationUser: this.o.replication.username, passfile: this.passfile, appName: this.o.name }
+        : null,
+    }, renderPgHba(this.o.pgHba, this.o.superuser.username, this.o.replication.username));
+  }
+}
+
+/** Replication slot names allow [a-z0-9_] only. */
+export function slotName(member: string): string {
+  return member.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}

@@ -1,0 +1,138 @@
+/**
+ * SQL against the local instance, through one `pg` client kept open between cycles. Connection
+ * failures are mapped to PostgresUnavailableError here, at the boundary.
+ */
+import pg from 'pg';
+import { PostgresUnavailableError, errorMessage } from '../util/errors.js';
+import { parseLsn, type Lsn } from '../util/lsn.js';
+
+export interface ReplicationRow {
+  readonly application_name: string;
+  readonly state: string;
+  readonly sync_state: string;
+  readonly flush_lsn: Lsn | null;
+  readonly replay_lsn: Lsn | null;
+}
+
+export interface SqlStatus {
+  readonly inRecovery: boolean;
+  readonly timeline: number;
+  /** Primary: pg_current_wal_lsn(). Standby: last flushed received LSN (or replayed when none). */
+  readonly lsn: Lsn;
+  readonly replayedLsn: Lsn | null;
+  readonly streaming: boolean;
+  /** application_name/host the walreceiver is connected to, when streaming. */
+  readonly receiverHost: string | null;
+  readonly receiverPort: number | null;
+  readonly replication: readonly ReplicationRow[];
+  readonly sysid: string;
+  readonly syncStandbyNames: string;
+}
+
+export interface ConnParams {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+const STATUS_SQL = `
+SELECT pg_is_in_recovery() AS in_recovery,
+       (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli,
+       (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
+       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS write_lsn,
+       pg_last_wal_receive_lsn()::text AS receive_lsn,
+       pg_last_wal_replay_lsn()::text AS replay_lsn,
+       current_setting('synchronous_standby_names') AS sync_names,
+       r.status AS receiver_status, r.received_tli, r.sender_host, r.sender_port,
+       (SELECT json_agg(json_build_object('application_name', application_name, 'state', state, 'sync_state', sync_state,
+                                          'flush_lsn', flush_lsn::text, 'replay_lsn', replay_lsn::text))
+          FROM pg_stat_replication) AS replication
+  FROM (SELECT 1) one LEFT JOIN pg_stat_wal_receiver r ON true`;
+
+export class LocalSql {
+  private client: pg.Client | null = null;
+
+  constructor(private readonly params: () => ConnParams) {}
+
+  async query<T extends pg.QueryResultRow = any>(sql: string, values: unknown[] = [], timeoutMs = 5000): Promise<pg.QueryResult<T>> {
+    const client = await this.connect(timeoutMs);
+    try {
+      return await client.query<T>({ text: sql, values, query_timeout: timeoutMs } as pg.QueryConfig);
+    } catch (err) {
+      if ((err as { code?: string }).code === undefined) await this.close();
+      throw mapError(err);
+    }
+  }
+
+  async status(timeoutMs: number): Promise<SqlStatus> {
+    const { rows } = await this.query(STATUS_SQL, [], timeoutMs);
+    const r = rows[0];
+    const inRecovery: boolean = r.in_recovery;
+    const receive = r.receive_lsn ? parseLsn(r.receive_lsn) : null;
+    const replay = r.replay_lsn ? parseLsn(r.replay_lsn) : null;
+    const lsn = inRecovery ? (receive !== null && replay !== null ? (receive > replay ? receive : replay) : (receive ?? replay ?? 0n)) : parseLsn(r.write_lsn);
+    // On a standby the timeline being replayed is the most current one we know of.
+    const timeline = inRecovery && r.received_tli ? Math.max(Number(r.received_tli), Number(r.checkpoint_tli)) : Number(r.checkpoint_tli);
+    return {
+      inRecovery,
+      timeline: inRecovery ? timeline : await this.currentTimeline(Number(r.checkpoint_tli)),
+      lsn,
+      replayedLsn: replay,
+      streaming: r.receiver_status === 'streaming',
+      receiverHost: r.sender_host ?? null,
+      receiverPort: r.sender_port ?? null,
+      replication: ((r.replication ?? []) as any[]).map((x) => ({
+        application_name: x.application_name,
+        state: x.state,
+        sync_state: x.sync_state,
+        flush_lsn: x.flush_lsn ? parseLsn(x.flush_lsn) : null,
+        replay_lsn: x.replay_lsn ? parseLsn(x.replay_lsn) : null,
+      })),
+      sysid: r.sysid,
+      syncStandbyNames: r.sync_names,
+    };
+  }
+
+  /**
+   * Right after promotion the checkpoint's timeline is still the old one until the end-of-recovery
+   * checkpoint completes; the WAL file name of the insert position tells the current timeline.
+   */
+  private async currentTimeline(fallback: number): Promise<number> {
+    const { rows } = await this.query(`SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli`);
+    const tli = parseInt(rows[0]?.tli ?? '', 16);
+    return Number.isFinite(tli) ? tli : fallback;
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => {});
+  }
+
+  private async connect(timeoutMs: number): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const p = this.params();
+    const client = new pg.Client({ ...p, database: 'postgres', connectionTimeoutMillis: timeoutMs, application_name: 'pgwarden' });
+    client.on('error', () => {
+      if (this.client === client) this.client = null;
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw mapError(err);
+    }
+    this.client = client;
+    return client;
+  }
+}
+
+/** Connection-level failures mean "not available"; SQL errors pass through. */
+function mapError(err: unknown): Error {
+  const code = (err as { code?: string }).code;
+  if (code === undefined || code.startsWith('08') || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01') {
+    return new PostgresUnavailableError(`local PostgreSQL: ${errorMessage(err)}`, { cause: err });
+  }
+  return err as Error;
+}
