@@ -1,0 +1,102 @@
+/**
+ * The cluster as an operator sees it (`cluster show`, GET /cluster): every registered node with
+ * its live state, probed through its own agent's API, and the warnings an operator must read.
+ */
+import type { PeerReport } from '../ha/observe.js';
+import type { ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
+import { deadlineSignal } from '../util/deadline.js';
+import { lagBytes, parseLsn } from '../util/lsn.js';
+
+export type DisplayStatus = '* running' | 'running' | '? unreachable' | '! failed' | 'stopped';
+
+export interface MemberRow {
+  readonly id: number;
+  readonly name: string;
+  readonly role: 'primary' | 'standby' | 'unknown';
+  readonly status: DisplayStatus;
+  readonly state: string;
+  readonly upstream: string | null;
+  readonly location: string;
+  readonly priority: number;
+  readonly timeline: number | null;
+  readonly lsn: string | null;
+  readonly lag_bytes: number | null;
+  readonly streaming: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly api_url: string;
+  readonly message: string | null;
+}
+
+export interface ClusterReport {
+  readonly leader: string | null;
+  readonly members: readonly MemberRow[];
+  readonly warnings: readonly string[];
+}
+
+export type Prober = (reg: Registration) => Promise<PeerReport | null>;
+
+/** Probes a member's GET /status; null when the agent does not answer within the deadline. */
+export function httpProber(timeoutMs: number): Prober {
+  return async (reg) => {
+    try {
+      const res = await fetch(`${reg.api_url}/status`, { signal: deadlineSignal(timeoutMs) });
+      return res.ok ? ((await res.json()) as PeerReport) : null;
+    } catch {
+      return null;
+    }
+  };
+}
+
+export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): Promise<ClusterReport> {
+  const regs = [...snap.registry.values()].sort((a, b) => a.id - b.id);
+  const reports = await Promise.all(regs.map((r) => probe(r)));
+  const leader = snap.leader?.name ?? null;
+  const leaderIdx = regs.findIndex((r) => r.name === leader);
+  const leaderLsn = leaderIdx >= 0 ? (reports[leaderIdx]?.lsn ?? snap.members.get(leader!)?.lsn ?? null) : null;
+  const warnings: string[] = [];
+  if (leader === null) warnings.push('no node holds the leader lock: the cluster has no primary');
+
+  const members = regs.map((reg, i): MemberRow => {
+    const rep = reports[i] ?? null;
+    const m: MemberStatus | undefined = snap.members.get(reg.name);
+    const role = rep?.role ?? (m?.role && m.role !== 'unknown' ? m.role : reg.name === leader ? 'primary' : 'standby');
+    const label = `node "${reg.name}" (ID: ${reg.id})`;
+    let status: DisplayStatus;
+    if (!rep) {
+      status = '? unreachable';
+      warnings.push(`unable to connect to ${label}`, `${label} is registered as an active ${role} but is unreachable`);
+    } else if (rep.running) {
+      status = role === 'primary' ? '* running' : 'running';
+      if (role === 'primary' && reg.name !== leader) warnings.push(`${label} runs as a primary but does not hold the leader lock`);
+      if (role === 'standby' && m && !m.streaming && leader !== null) warnings.push(`${label} is not streaming from the primary "${leader}"`);
+    } else if (m?.state === 'crashed') {
+      status = '! failed';
+      warnings.push(`${label} is registered as an active ${role} but PostgreSQL is not running`);
+    } else {
+      status = 'stopped';
+      warnings.push(`${label} is stopped${m?.state && m.state !== 'stopped' ? ` (${m.state})` : ''}`);
+    }
+    const lsn = rep?.lsn ?? m?.lsn ?? null;
+    const lag = role === 'standby' && rep?.running && lsn && leaderLsn ? Number(lagBytes(parseLsn(leaderLsn), parseLsn(lsn))) : null;
+    return {
+      id: reg.id,
+      name: reg.name,
+      role,
+      status,
+      state: m?.state ?? (rep ? 'unknown' : 'unreachable'),
+      upstream: role === 'standby' ? (m?.upstream ?? leader) : null,
+      location: reg.tags.location,
+      priority: reg.tags.priority,
+      timeline: rep ? rep.timeline : null,
+      lsn,
+      lag_bytes: lag,
+      streaming: m?.streaming ?? false,
+      host: reg.host,
+      port: reg.port,
+      api_url: reg.api_url,
+      message: m?.message ?? null,
+    };
+  });
+  return { leader, members, warnings };
+}

@@ -1,0 +1,104 @@
+/**
+ * The agent's REST API (fastify). Health endpoints answer with status codes only, so an HAProxy
+ * or load-balancer check can route on them: /primary is 200 only on the primary that holds the
+ * lock, /replica only on a streaming standby. Every mutating call needs the bearer token.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Agent } from '../ha/agent.js';
+import type { StateStore } from '../store/store.js';
+import { deadlineSignal } from '../util/deadline.js';
+import { errorMessage } from '../util/errors.js';
+import { lagBytes, parseLsn } from '../util/lsn.js';
+import { buildClusterReport, httpProber, type Prober } from './cluster-view.js';
+
+export interface ApiOptions {
+  readonly agent: Agent;
+  readonly store: StateStore;
+  readonly authToken: string | undefined;
+  readonly timeoutMs: number;
+}
+
+export function buildApi(o: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const remote = httpProber(Math.min(2000, o.timeoutMs));
+  const self = o.agent.status().name;
+  // Our own row is read directly: the API must not depend on reaching itself over the network.
+  const prober: Prober = (reg) => (reg.name === self ? o.agent.report().catch(() => null) : remote(reg));
+
+  const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!o.authToken) return reply.code(403).send({ error: 'mutating calls are disabled on this node: set api.auth_token or api.auth_token_file' });
+    const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /i, ''));
+    const want = Buffer.from(o.authToken);
+    if (given.length !== want.length || !timingSafeEqual(given, want)) return reply.code(401).send({ error: 'missing or wrong bearer token' });
+  };
+
+  app.get('/health', async (_req, reply) => {
+    const r = await o.agent.report();
+    return reply.code(r.running ? 200 : 503).send(r);
+  });
+
+  app.get('/status', async () => o.agent.report());
+
+  app.get('/primary', async (_req, reply) => {
+    const st = o.agent.status();
+    const r = await o.agent.report();
+    const ok = st.isLeader && r.running && r.role === 'primary';
+    return reply.code(ok ? 200 : 503).send({ ...r, leader: st.isLeader });
+  });
+
+  app.get<{ Querystring: { lag?: string } }>('/replica', async (req, reply) => {
+    const st = o.agent.status();
+    const r = await o.agent.report();
+    const sql = st.sql;
+    let ok = r.running && r.role === 'standby' && sql?.streaming === true;
+    if (ok && req.query.lag !== undefined) {
+      const limit = BigInt(Number(req.query.lag) || 0);
+      const snap = st.view?.cluster.kind === 'snapshot' ? st.view.cluster : null;
+      const leaderLsn = snap?.leader ? snap.members.get(snap.leader.name)?.lsn : null;
+      ok = !!leaderLsn && !!r.lsn && lagBytes(parseLsn(leaderLsn), parseLsn(r.lsn)) <= limit;
+    }
+    return reply.code(ok ? 200 : 503).send(r);
+  });
+
+  app.get('/cluster', async (_req, reply) => {
+    try {
+      const snap = await o.store.load(deadlineSignal(o.timeoutMs));
+      return await buildClusterReport(snap, prober);
+    } catch (err) {
+      return reply.code(503).send({ error: `cannot read the cluster state: ${errorMessage(err)}` });
+    }
+  });
+
+  app.get<{ Querystring: { limit?: string } }>('/events', async (req, reply) => {
+    try {
+      return await o.store.events(Math.min(1000, Number(req.query.limit) || 100), deadlineSignal(o.timeoutMs));
+    } catch (err) {
+      return reply.code(503).send({ error: errorMessage(err) });
+    }
+  });
+
+  app.get('/decision', async () => {
+    const st = o.agent.status();
+    return { name: st.name, message: st.decision?.message ?? null, actions: st.decision?.actions.map((a) => a.type) ?? [], leader: st.isLeader };
+  });
+
+  app.post<{ Body: { to?: string } | null }>('/switchover', { preHandler: requireToken }, async (req, reply) => {
+    const to = req.body?.to ?? null;
+    let snap;
+    try {
+      snap = await o.store.load(deadlineSignal(o.timeoutMs));
+    } catch (err) {
+      return reply.code(503).send({ error: `cannot read the cluster state: ${errorMessage(err)}` });
+    }
+    const leader = snap.leader?.name;
+    if (!leader) return reply.code(409).send({ error: 'no node holds the leader lock; nothing to switch over from' });
+    if (to !== null && to === leader) return reply.code(409).send({ error: `${to} is already the leader` });
+    if (to !== null && !snap.registry.has(to)) return reply.code(404).send({ error: `${to} is not a member of the cluster` });
+    const ok = await o.store.requestFailover({ kind: 'switchover', from: leader, to, requested_at: new Date().toISOString() }, deadlineSignal(o.timeoutMs));
+    if (!ok) return reply.code(409).send({ error: 'another switchover or failover is already pending' });
+    return reply.code(202).send({ from: leader, to });
+  });
+
+  return app;
+}

@@ -1,0 +1,35 @@
+/**
+ * What the HA decision can ask for. The executor runs a decision's actions in order and stops at
+ * the first failure (or a lost compare-and-set), then the loop runs again at once.
+ * Action types are snake_case because they also appear in events, JSON and CLI output.
+ */
+export type Action =
+  | { readonly type: 'acquire_leader' }
+  | { readonly type: 'refresh_leader' }
+  /** Delete our leader key; with PostgreSQL stopped, record its final checkpoint as the cluster's optime. */
+  | { readonly type: 'release_leader' }
+  /** Long: initdb, start as primary, create the replication role, record the system identifier. */
+  | { readonly type: 'bootstrap' }
+  /** Long: pg_basebackup from `from`, then start as its standby. */
+  | { readonly type: 'clone'; readonly from: string }
+  /** Long: pg_rewind against `from` (re-clone if that fails), then start as its standby. */
+  | { readonly type: 'rewind'; readonly from: string }
+  | { readonly type: 'start'; readonly as: 'primary' | 'standby'; readonly upstream: string | null }
+  | { readonly type: 'promote' }
+  /** Stop PostgreSQL: graceful for a switchover (standbys receive everything), immediate to fence. */
+  | { readonly type: 'demote'; readonly mode: 'graceful' | 'immediate' }
+  | { readonly type: 'follow'; readonly leader: string }
+  | { readonly type: 'sync_slots' }
+  | { readonly type: 'publish_optime' }
+  | { readonly type: 'record_initialize' }
+  | { readonly type: 'clear_failover'; readonly revision: number };
+
+export type ActionType = Action['type'];
+
+export interface Decision {
+  readonly actions: readonly Action[];
+  /** One sentence per cycle: what was decided and why. Logged when it changes, shown by the API. */
+  readonly message: string;
+}
+
+export const decision = (message: string, ...actions: Action[]): Decision => ({ actions, message });

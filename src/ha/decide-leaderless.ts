@@ -1,0 +1,53 @@
+/**
+ * Pure: PostgreSQL runs and nobody holds the leader lock. The best candidate (election.ts) takes
+ * the lock, then promotes; a pending switchover restricts who may.
+ */
+import type { ClusterSnapshot } from '../store/types.js';
+import { parseLsn } from '../util/lsn.js';
+import { decision, type Action, type Decision } from './actions.js';
+import { rank, type Candidate } from './election.js';
+import type { View } from './view.js';
+
+export function leaderless(v: View, c: ClusterSnapshot): Decision {
+  const l = v.local;
+  const req = activeRequest(v, c);
+  const optimeLsn = c.optime ? parseLsn(c.optime.lsn) : null;
+
+  if (req?.to && req.to !== v.self) return decision(`no action: waiting for ${req.to} to take over (${req.kind} requested)`);
+  if (req?.kind === 'switchover' && req.from === v.self) return decision('no action: I am handing the leadership over (switchover)');
+
+  const me: Candidate = { name: v.self, running: true, role: l.role, lsn: l.lsn, tags: v.config.tags };
+  const peers: Candidate[] = [...v.peers.values()].filter((p) => p.reachable).map((p) => ({ name: p.name, running: p.running, role: p.role, lsn: p.lsn, tags: p.tags }));
+  const exclude = new Set(req?.kind === 'switchover' && req.from ? [req.from] : []);
+  // A switchover target must hold everything the old primary wrote before it stopped.
+  const maximumLag = req?.kind === 'switchover' ? 0n : v.config.maximumLagOnFailover;
+  const { ranked, excluded } = rank([me, ...peers], { optimeLsn, maximumLag, exclude });
+
+  const myExclusion = excluded.find((e) => e.name === v.self);
+  if (myExclusion) return decision(`no action: nobody holds the leader lock, but I may not take it: ${myExclusion.reason}`);
+  const best = ranked[0];
+  if (best && best.name !== v.self) return decision(`no action: nobody holds the leader lock; ${best.name} is a better candidate (${why(best, me)})`);
+
+  const then: Action[] = l.role === 'primary' ? [] : [{ type: 'promote' }];
+  if (c.failover) then.push({ type: 'clear_failover', revision: c.failover.revision });
+  const what = l.role === 'primary' ? 'took the leader lock back: I am a running primary' : 'promoting after acquiring the leader lock';
+  return decision(`${what}: nobody held it and I am the best candidate`, { type: 'acquire_leader' }, ...then);
+}
+
+/** How long a switchover/failover request binds the election before it is ignored. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The pending request, unless it is stale (its target never managed to take over). */
+export function activeRequest(v: View, c: ClusterSnapshot) {
+  const req = c.failover?.value ?? null;
+  if (!req) return null;
+  const age = v.wallNow - Date.parse(req.requested_at);
+  return Number.isFinite(age) && age <= REQUEST_TIMEOUT_MS ? req : null;
+}
+
+function why(best: Candidate, me: Candidate): string {
+  if (best.role === 'primary') return 'it runs as primary';
+  if (best.lsn !== me.lsn) return 'higher WAL position';
+  if ((best.tags?.priority ?? 0) !== (me.tags?.priority ?? 0)) return 'higher priority';
+  return 'same position and priority, name sorts first';
+}

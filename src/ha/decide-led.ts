@@ -1,0 +1,69 @@
+/**
+ * Pure: PostgreSQL runs and someone holds the leader lock. If it is us, keep it (or hand it over
+ * for a switchover); if it is another node, never accept writes and follow it.
+ */
+import type { ClusterSnapshot } from '../store/types.js';
+import { lagBytes, parseLsn } from '../util/lsn.js';
+import { decision, type Action, type Decision } from './actions.js';
+import { activeRequest } from './decide-leaderless.js';
+import type { View } from './view.js';
+
+/** A standby that cannot stream from a leader on a newer timeline for this long has diverged. */
+export const REWIND_AFTER_MS = 5_000;
+
+export function led(v: View, c: ClusterSnapshot, leader: string): Decision {
+  return leader === v.self ? leading(v, c) : following(v, c, leader);
+}
+
+function leading(v: View, c: ClusterSnapshot): Decision {
+  const { lease, local } = v;
+  if (lease.lastAttemptFailed && local.role === 'primary') {
+    return decision('demoting: I could not refresh the leader lock; another node may take it', { type: 'demote', mode: 'immediate' });
+  }
+  if (lease.mine && v.now >= lease.validUntil && local.role === 'primary') {
+    return decision('demoting: the leader lock may have expired before I could refresh it', { type: 'demote', mode: 'immediate' });
+  }
+  if (local.role === 'standby') return decision('promoting: I hold the leader lock but run as a standby', { type: 'refresh_leader' }, { type: 'promote' });
+
+  const req = activeRequest(v, c);
+  if (req?.kind === 'switchover' && req.from === v.self) {
+    const target = switchoverTarget(v, c, req.to);
+    if (typeof target === 'string') return decision(`switchover refused: ${target}`, { type: 'refresh_leader' }, { type: 'clear_failover', revision: c.failover!.revision });
+    return decision(`switching over to ${target.name}: stopping cleanly so it receives every commit, then releasing the lock`,
+      { type: 'refresh_leader' }, { type: 'demote', mode: 'graceful' }, { type: 'release_leader' });
+  }
+  const actions: Action[] = [{ type: 'refresh_leader' }, { type: 'sync_slots' }, { type: 'publish_optime' }];
+  if (c.initialize === null) actions.push({ type: 'record_initialize' });
+  // A request not addressed to us (done, stale, or meant for a leader that is gone) is cleared.
+  if (c.failover && !(req?.from === v.self)) actions.push({ type: 'clear_failover', revision: c.failover.revision });
+  return decision(`no action: I am ${v.self}, the leader with the lock`, ...actions);
+}
+
+/** The standby a switchover hands over to: the named one, or the healthiest. A string says why not. */
+function switchoverTarget(v: View, c: ClusterSnapshot, to: string | null): { name: string } | string {
+  const healthy = [...c.members.values()].filter((m) => m.name !== v.self && m.role === 'standby' && m.state === 'running' && m.streaming && c.registry.get(m.name)?.tags.nofailover !== true);
+  if (to) {
+    if (!c.registry.has(to)) return `${to} is not a member of the cluster`;
+    return healthy.some((m) => m.name === to) ? { name: to } : `${to} is not a healthy streaming standby (or is tagged nofailover)`;
+  }
+  const lsn = (s: string | null) => (s ? parseLsn(s) : 0n);
+  const best = healthy.sort((a, b) => (lsn(b.lsn) > lsn(a.lsn) ? 1 : lsn(b.lsn) < lsn(a.lsn) ? -1 : a.name.localeCompare(b.name)))[0];
+  return best ? { name: best.name } : 'no healthy streaming standby to hand over to';
+}
+
+function following(v: View, c: ClusterSnapshot, leader: string): Decision {
+  const l = v.local;
+  if (l.role === 'primary') return decision(`demoting: ${leader} holds the leader lock, so I must not accept writes`, { type: 'demote', mode: 'immediate' });
+  if (l.upstream !== leader) return decision(`following ${leader}, the new leader`, { type: 'follow', leader });
+  if (l.streaming) {
+    const leaderLsn = c.members.get(leader)?.lsn;
+    const lag = leaderLsn && l.lsn !== null ? lagBytes(parseLsn(leaderLsn), l.lsn) : null;
+    return decision(`no action: streaming from ${leader}${lag !== null ? ` (lag ${lag} bytes)` : ''}`);
+  }
+  const leaderTimeline = c.members.get(leader)?.timeline ?? null;
+  const stalled = l.notStreamingSince !== null ? v.now - l.notStreamingSince : 0;
+  if (leaderTimeline !== null && l.timeline !== null && leaderTimeline > l.timeline && stalled >= REWIND_AFTER_MS) {
+    return decision(`rewinding: not streaming from ${leader} for ${Math.round(stalled / 1000)} s and its timeline ${leaderTimeline} is ahead of mine (${l.timeline})`, { type: 'rewind', from: leader });
+  }
+  return decision(`no action: following ${leader}, not streaming yet`);
+}

@@ -1,0 +1,83 @@
+/**
+ * I/O: builds the View for one cycle, every call under a deadline. The store snapshot, the local
+ * instance's state, and (only when nobody holds the lock) the peers' state from their APIs.
+ */
+import type { PgController, SqlStatus } from '../postgres/controller.js';
+import type { StateStore } from '../store/store.js';
+import type { ClusterSnapshot } from '../store/types.js';
+import { deadlineSignal } from '../util/deadline.js';
+import { errorMessage } from '../util/errors.js';
+import { parseLsn } from '../util/lsn.js';
+import type { ClusterView, LocalState, PeerStatus } from './view.js';
+
+export async function loadCluster(store: StateStore, timeoutMs: number): Promise<ClusterView> {
+  try {
+    return await store.load(deadlineSignal(timeoutMs));
+  } catch (err) {
+    return { kind: 'unavailable', error: errorMessage(err) };
+  }
+}
+
+export interface LocalProbe {
+  readonly state: Omit<LocalState, 'downSince' | 'notStreamingSince'>;
+  /** The SQL status when PostgreSQL accepts connections. */
+  readonly sql: SqlStatus | null;
+}
+
+export async function probeLocal(pg: PgController, timeoutMs: number): Promise<LocalProbe> {
+  const upstream = pg.currentRunAs()?.upstream?.name ?? null;
+  if (pg.dataDirState() !== 'valid') {
+    return { sql: null, state: { dataDir: 'empty', postmaster: 'stopped', role: 'standby', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false } };
+  }
+  if (pg.postmasterPid() !== null) {
+    try {
+      const s = await pg.status(timeoutMs);
+      return {
+        sql: s,
+        state: { dataDir: 'valid', postmaster: 'running', role: s.inRecovery ? 'standby' : 'primary', timeline: s.timeline, lsn: s.lsn, replayedLsn: s.replayedLsn, upstream, streaming: s.streaming, wasPrimary: !s.inRecovery },
+      };
+    } catch {
+      return { sql: null, state: { dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false } };
+    }
+  }
+  const cd = await pg.controlData().catch(() => null);
+  return {
+    sql: null,
+    state: {
+      dataDir: 'valid',
+      postmaster: 'stopped',
+      role: pg.isConfiguredAsStandby() ? 'standby' : 'primary',
+      timeline: cd?.timeline ?? null,
+      lsn: cd?.checkpointLsn ?? null,
+      replayedLsn: null,
+      upstream,
+      streaming: false,
+      // "in production" = crashed while primary; "shut down" = stopped cleanly as primary.
+      wasPrimary: cd !== null && (cd.state === 'in production' || cd.state === 'shut down'),
+    },
+  };
+}
+
+/** The JSON every agent serves at GET /status, which peers read during an election. */
+export interface PeerReport {
+  name: string;
+  running: boolean;
+  role: 'primary' | 'standby' | null;
+  lsn: string | null;
+  timeline: number | null;
+  tags: PeerStatus['tags'];
+}
+
+export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: number): Promise<Map<string, PeerStatus>> {
+  const others = [...c.registry.values()].filter((r) => r.name !== self);
+  const results = await Promise.all(others.map(async (r): Promise<PeerStatus> => {
+    try {
+      const res = await fetch(`${r.api_url}/status`, { signal: deadlineSignal(timeoutMs) });
+      const body = (await res.json()) as PeerReport;
+      return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn ? parseLsn(body.lsn) : null, timeline: body.timeline, tags: body.tags ?? r.tags };
+    } catch {
+      return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags };
+    }
+  }));
+  return new Map(results.map((p) => [p.name, p]));
+}

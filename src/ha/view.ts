@@ -1,0 +1,80 @@
+/**
+ * The view the HA decision reads: plain data built by observe.ts, never by decide(). Times are
+ * monotonic milliseconds read once per cycle.
+ */
+import type { Tags } from '../config/schema.js';
+import type { ClusterSnapshot } from '../store/types.js';
+import type { Lsn } from '../util/lsn.js';
+
+export interface HaConfig {
+  readonly loopWaitMs: number;
+  readonly ttlMs: number;
+  readonly retryTimeoutMs: number;
+  readonly maximumLagOnFailover: bigint;
+  readonly primaryStartTimeoutMs: number;
+  readonly tags: Tags;
+}
+
+export interface LocalState {
+  readonly dataDir: 'empty' | 'valid';
+  /** running = accepts connections; starting = postmaster alive, not yet accepting; stopped = no postmaster. */
+  readonly postmaster: 'running' | 'starting' | 'stopped';
+  /** From SQL when running; from standby.signal when not. */
+  readonly role: 'primary' | 'standby';
+  readonly timeline: number | null;
+  /** Primary: write LSN. Standby: received LSN. When stopped: the last checkpoint. */
+  readonly lsn: Lsn | null;
+  readonly replayedLsn: Lsn | null;
+  /** The member this standby is configured to follow. */
+  readonly upstream: string | null;
+  readonly streaming: boolean;
+  /** Since when (monotonic ms) the postmaster has been down although we did not stop it; null when up or stopped on purpose. */
+  readonly downSince: number | null;
+  /** Since when a running standby has not been streaming; null when streaming or not a standby. */
+  readonly notStreamingSince: number | null;
+  /** pg_controldata says this data directory last ran as a primary: it may have diverged from a new leader. */
+  readonly wasPrimary: boolean;
+}
+
+export interface PeerStatus {
+  readonly name: string;
+  readonly reachable: boolean;
+  readonly running: boolean;
+  readonly role: 'primary' | 'standby' | null;
+  readonly lsn: Lsn | null;
+  readonly timeline: number | null;
+  readonly tags: Tags | null;
+}
+
+export type InFlightKind = 'bootstrap' | 'clone' | 'rewind';
+
+export interface InFlight {
+  readonly kind: InFlightKind;
+  readonly startedAt: number;
+  readonly progress: string;
+}
+
+export interface Lease {
+  /** Our last acquire/refresh of the leader key succeeded. */
+  readonly mine: boolean;
+  /** When that success stops being a proof: the time the call was *sent* + ttl. */
+  readonly validUntil: number;
+  /** Our last acquire/refresh attempt failed (after retrying for retry_timeout). */
+  readonly lastAttemptFailed: boolean;
+}
+
+export type ClusterView = ClusterSnapshot | { readonly kind: 'unavailable'; readonly error: string };
+
+export interface View {
+  readonly self: string;
+  readonly now: number;
+  /** Wall-clock ms since the epoch: only to age requests stamped by other hosts. */
+  readonly wallNow: number;
+  readonly config: HaConfig;
+  readonly cluster: ClusterView;
+  readonly local: LocalState;
+  readonly lease: Lease;
+  /** Probed by observe() only when there is no leader. */
+  readonly peers: ReadonlyMap<string, PeerStatus>;
+  readonly inFlight: InFlight | null;
+}
