@@ -44,6 +44,7 @@ export class Agent {
   private readonly executor: Executor;
   private readonly abort = new AbortController();
   private wakeUp: (() => void) | null = null;
+  private wakePending = false;
   private loopDone: Promise<void> | null = null;
   private registered = false;
   private seenRunning = false;
@@ -62,8 +63,10 @@ export class Agent {
     void this.watch();
   }
 
+  /** Re-runs the loop now, or right after the cycle in progress (a wakeup is never lost). */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wakePending = true;
   }
 
   status(): AgentStatus {
@@ -79,15 +82,20 @@ export class Agent {
     return { name: this.o.name, running: s.postmaster === 'running', role: s.postmaster === 'running' ? s.role : null, lsn: s.lsn === null ? null : formatLsn(s.lsn), timeline: s.timeline, tags: this.o.config.tags };
   }
 
+  /** Ends the HA loop (PostgreSQL and the lock are left as they are). Idempotent. */
+  async halt(): Promise<void> {
+    this.abort.abort();
+    this.wake();
+    await this.loopDone;
+  }
+
   /**
    * Stops the loop. `stopPostgres`: stop the instance cleanly too (and give up the lock with the
    * final position). Without it, PostgreSQL keeps running and the lock expires after the TTL:
    * what an agent crash looks like to the cluster.
    */
   async stop(opts: { stopPostgres: boolean; revoke: boolean }): Promise<void> {
-    this.abort.abort();
-    this.wake();
-    await this.loopDone;
+    await this.halt();
     if (opts.stopPostgres && this.o.pg.postmasterPid() !== null) await this.o.pg.stop('fast');
     if (opts.stopPostgres && this.state.lease.mine) {
       await this.executor.run({ actions: [{ type: 'release_leader' }], message: 'shutting down' }, this.last!.view).catch(() => {});
@@ -104,9 +112,16 @@ export class Agent {
         this.o.log.error({ err: errorMessage(err) }, 'unexpected error in the HA loop, please report it');
       }
       if (this.abort.signal.aborted) break;
+      if (this.wakePending) {
+        this.wakePending = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
-        void this.o.clock.sleep(this.o.config.loopWaitMs, this.abort.signal).then(resolve, resolve);
+        const timer = setTimeout(resolve, this.o.config.loopWaitMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       this.wakeUp = null;
     }

@@ -206,12 +206,17 @@ export class Executor {
   private long(kind: InFlightKind, why: string, body: () => Promise<void>): boolean {
     this.d.state.inFlight = { kind, startedAt: this.d.clock.now(), progress: '' };
     void this.event(kind, why);
-    void body()
-      .catch((err) => this.event(`${kind}_failed`, `${kind} failed: ${errorMessage(err)}`))
-      .finally(() => {
+    // Success re-runs the loop at once; a failure waits for the next tick so a retry is paced.
+    void body().then(
+      () => {
         this.d.state.inFlight = null;
         this.d.wake();
-      });
+      },
+      async (err) => {
+        this.d.state.inFlight = null;
+        await this.event(`${kind}_failed`, `${kind} failed: ${errorMessage(err)}`);
+      },
+    );
     return true;
   }
 }

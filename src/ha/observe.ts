@@ -52,8 +52,9 @@ export async function probeLocal(pg: PgController, timeoutMs: number): Promise<L
       replayedLsn: null,
       upstream,
       streaming: false,
-      // "in production" = crashed while primary; "shut down" = stopped cleanly as primary.
-      wasPrimary: cd !== null && (cd.state === 'in production' || cd.state === 'shut down'),
+      // "in production" = crashed while primary; "shut down" = stopped cleanly as primary. A fresh
+      // base backup also says "in production" (the primary's control file), but comes with standby.signal.
+      wasPrimary: cd !== null && (cd.state === 'in production' || cd.state === 'shut down') && !pg.isConfiguredAsStandby(),
     },
   };
 }

@@ -67,6 +67,8 @@ export class PgController {
   private readonly sql: LocalSql;
   private runAs: RunAs | null = null;
   private syncNames = '';
+  /** The postmaster we spawned, until it exits. */
+  private spawned: number | null = null;
   /** Called when a postmaster we spawned exits, so the HA loop can react at once. */
   onExit: (() => void) | null = null;
 
@@ -94,10 +96,14 @@ export class PgController {
     return hasPgVersion(this.o.dataDir) ? 'valid' : 'empty';
   }
 
-  /** Postmaster pid when one is alive for this data directory. */
+  /**
+   * Postmaster pid when one is alive for this data directory; includes one we just spawned that
+   * has not written postmaster.pid yet, so a start is never issued twice.
+   */
   postmasterPid(): number | null {
     const pid = readPostmasterPid(this.o.dataDir);
-    return pid !== null && isAlive(pid) ? pid : null;
+    if (pid !== null && isAlive(pid)) return pid;
+    return this.spawned !== null && isAlive(this.spawned) ? this.spawned : null;
   }
 
   /**
@@ -145,8 +151,10 @@ export class PgController {
     this.reapCrashed();
     this.writeConfig(runAs);
     const { pid, exited } = spawnPostmaster(this.o.user, this.o.binDir, this.o.dataDir, this.logFile);
+    this.spawned = pid;
     this.o.log.info({ pid, standby: runAs.standby, upstream: runAs.upstream?.name ?? null }, 'postgres started');
     void exited.then(() => {
+      if (this.spawned === pid) this.spawned = null;
       // A crash leaves backends behind that could still commit; take them down with the group.
       killGroup(pid);
       this.onExit?.();

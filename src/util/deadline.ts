@@ -13,7 +13,8 @@ export class TimeoutError extends Error {
 
 /** An AbortSignal that fires after `ms`, or when `parent` fires. */
 export function deadlineSignal(ms: number, parent?: AbortSignal): AbortSignal {
-  const timeout = AbortSignal.timeout(ms);
+  // AbortSignal.timeout wants a whole, positive number of milliseconds.
+  const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
   return parent ? AbortSignal.any([parent, timeout]) : timeout;
 }
 

@@ -11,7 +11,7 @@ const REDACT = ['password', '*.password', 'token', '*.token', 'auth_token', '*.a
 export function createLogger(opts: { name: string; level?: string; file?: string; pretty?: boolean }): Logger {
   const level = opts.level ?? process.env.PGWARDEN_LOG_LEVEL ?? 'info';
   const base = { name: opts.name, level, redact: { paths: REDACT, censor: '[redacted]' } };
-  if (opts.file) return pino(base, pino.destination({ dest: opts.file, mkdir: true, sync: false }));
+  if (opts.file) return pino(base, pino.destination({ dest: opts.file, mkdir: true, sync: true }));
   if (opts.pretty ?? process.stdout.isTTY) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }

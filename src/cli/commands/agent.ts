@@ -1,0 +1,51 @@
+/**
+ * `pgwarden agent -c node.yaml`: one node agent with its REST API. SIGTERM/SIGINT stop
+ * PostgreSQL cleanly and hand the lock over (a standby takes it), as Patroni does.
+ */
+import type { Command } from 'commander';
+import { loadNodeConfig } from '../../config/index.js';
+import { buildNode } from '../../local/node.js';
+import { storeFor } from '../../local/store-factory.js';
+import { createLogger } from '../../util/log.js';
+import { fail } from '../common.js';
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('run the node agent: manages the local PostgreSQL and takes part in leader election')
+    .requiredOption('-c, --config <file>', 'the node YAML')
+    .action(async (opts: { config: string }) => {
+      let node;
+      try {
+        const cfg = loadNodeConfig(opts.config);
+        const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
+        node = await buildNode(cfg, storeFor(cfg), log).start();
+        log.info({ api: cfg.api.listen, postgres: cfg.postgresql.listen }, 'agent started');
+      } catch (err) {
+        fail(err, 1);
+      }
+      const running = node;
+      let stopping = false;
+      const shutdown = async () => {
+        if (stopping) return;
+        stopping = true;
+        await running.stop({ stopPostgres: true, revoke: true });
+        process.exit(0);
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    });
+
+  program
+    .command('check-config')
+    .description('validate a node YAML (exit 2 and name the key on a mistake)')
+    .requiredOption('-c, --config <file>', 'the node YAML')
+    .action((opts: { config: string }) => {
+      try {
+        loadNodeConfig(opts.config);
+        console.log(`${opts.config}: ok`);
+      } catch (err) {
+        fail(err, 2);
+      }
+    });
+}

@@ -1,0 +1,37 @@
+/**
+ * `pgwarden switchover [--to NAME]`: a planned handover with no lost commit. The old primary stops
+ * cleanly (its standbys receive every record), the target takes the lock once it holds the final
+ * checkpoint, promotes, and the old primary follows it. This command waits and reports progress.
+ */
+import type { Command } from 'commander';
+import type { ClusterReport } from '../../api/cluster-view.js';
+import { waitFor } from '../../util/deadline.js';
+import { clientFrom, fail } from '../common.js';
+
+export function registerSwitchover(program: Command): void {
+  program
+    .command('switchover')
+    .description('hand the primary role to a standby without losing a commit')
+    .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
+    .option('--to <name>', 'the standby to promote (default: the healthiest)')
+    .option('--timeout <seconds>', 'how long to wait for the new primary', '60')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; to?: string; timeout: string; json?: boolean }) => {
+      const client = clientFrom(opts.config);
+      const say = (s: string) => !opts.json && console.log(s);
+      const res = await client.post<{ from?: string; to?: string | null; error?: string }>('/switchover', opts.to ? { to: opts.to } : {}).catch((err) => fail(err, 2));
+      if (res.status !== 202) fail(new Error(`switchover refused: ${res.body.error ?? res.status}`), 1);
+      const from = res.body.from!;
+      say(`switchover requested: ${from} -> ${res.body.to ?? '(healthiest standby)'}`);
+      const started = Date.now();
+      const report = await waitFor(`a new primary other than ${from}, with ${from} back as a streaming standby`, async () => {
+        const r = (await client.get<ClusterReport>('/cluster')).body;
+        if (!r.leader || r.leader === from) return false;
+        const old = r.members.find((m) => m.name === from);
+        return old?.role === 'standby' && old.status === 'running' && old.streaming ? r : false;
+      }, { timeoutMs: Number(opts.timeout) * 1000, intervalMs: 250 }).catch((err) => fail(err, 1));
+      const took = (Date.now() - started) / 1000;
+      if (opts.json) console.log(JSON.stringify({ from, to: report.leader, seconds: took }));
+      else say(`switchover done in ${took.toFixed(1)} s: ${report.leader} is the primary, ${from} streams from it`);
+    });
+}

@@ -1,0 +1,44 @@
+/**
+ * `pgwarden up`: runs a local cluster in the foreground, prints its table and connection strings,
+ * then the event log as it happens. Ctrl-C or SIGTERM stops every instance cleanly.
+ */
+import type { Command } from 'commander';
+import { relative } from 'node:path';
+import { up } from '../../local/up.js';
+import { fail } from '../common.js';
+import { renderCluster } from '../render/table.js';
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run a whole cluster on this host (embedded store): the quickest way to try pgwarden')
+    .option('-n, --nodes <n>', 'number of PostgreSQL nodes (default 3, or what DIR had)')
+    .option('-d, --dir <dir>', 'where data, secrets and logs live', 'pgwarden-cluster')
+    .option('-p, --port-base <port>', 'PostgreSQL ports are base+1.., API ports base+101.. (default 15432)')
+    .action(async (opts: { nodes?: string; dir: string; portBase?: string }) => {
+      const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined }).catch((err) => fail(err, 1));
+      let stopping = false;
+      const shutdown = async () => {
+        if (stopping) return;
+        stopping = true;
+        console.log('\nstopping the cluster…');
+        await cluster.stop();
+        console.log('stopped; run the same command again to bring it back with its data');
+        process.exit(0);
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+
+      console.log(`pgwarden up: starting ${cluster.nodes.length} nodes in ${cluster.dir} (logs: ${relative(process.cwd(), cluster.dir) || '.'}/logs/pgwarden.log)`);
+      const report = await cluster.waitStable(180_000).catch(async (err) => {
+        console.error(`pgwarden up: the cluster did not settle: ${err.message}`);
+        return cluster.report();
+      });
+      console.log(renderCluster(report));
+      console.log('\nConnect:');
+      for (const p of cluster.ports) console.log(`  ${p.name}: PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${p.pg} user=postgres dbname=postgres'`);
+      console.log(`\nOperate:  pgwarden cluster show -c ${cluster.clusterFile}   |   pgwarden switchover -c ${cluster.clusterFile}`);
+      console.log('Ctrl-C stops the cluster. Events:');
+      cluster.onEvent((e) => console.log(`  ${e.at}  ${e.node.padEnd(8)} ${e.kind.padEnd(16)} ${e.message}`));
+    });
+}

@@ -1,0 +1,17 @@
+/**
+ * The command line: parse, call a component, print. No logic of its own.
+ */
+import { Command } from 'commander';
+import { registerAgent } from './commands/agent.js';
+import { registerCluster } from './commands/cluster.js';
+import { registerSwitchover } from './commands/switchover.js';
+import { registerUp } from './commands/up.js';
+
+export function buildCli(): Command {
+  const program = new Command('pgwarden').description('PostgreSQL high availability: agent, leader election, failover, switchover').version('0.1.0');
+  registerUp(program);
+  registerAgent(program);
+  registerCluster(program);
+  registerSwitchover(program);
+  return program;
+}

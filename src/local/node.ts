@@ -1,0 +1,83 @@
+/**
+ * Composition of one node: the controller, the agent and its API, from a validated NodeConfig and
+ * a store handle. Used by `pgwarden agent` (one node, etcd) and `pgwarden up` (N nodes, memory).
+ */
+import { dirname, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../api/server.js';
+import { readSecret, readToken, type NodeConfig } from '../config/index.js';
+import { Agent, haConfigFrom } from '../ha/agent.js';
+import { PgController } from '../postgres/controller.js';
+import { resolveOsUser } from '../postgres/os-user.js';
+import type { StateStore } from '../store/store.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+
+export interface RunningNode {
+  readonly name: string;
+  readonly agent: Agent;
+  readonly pg: PgController;
+  readonly api: FastifyInstance;
+  /** Stops the agent and its API; `stopPostgres` also stops the instance cleanly. */
+  stop(opts: { stopPostgres: boolean; revoke: boolean }): Promise<void>;
+}
+
+export const splitHostPort = (s: string): { host: string; port: number } => {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+};
+
+/** Validates the secrets and builds the node; nothing runs until start(). */
+export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock: Clock = systemClock) {
+  const superuser = { username: cfg.postgresql.superuser.username, password: readSecret(cfg.postgresql.superuser, ['postgresql', 'superuser']) };
+  const replication = { username: cfg.postgresql.replication.username, password: readSecret(cfg.postgresql.replication, ['postgresql', 'replication']) };
+  const token = readToken(cfg.api, ['api', 'auth_token_file']);
+  const user = resolveOsUser(cfg.os_user);
+  const listen = splitHostPort(cfg.postgresql.listen);
+  const connect = splitHostPort(cfg.postgresql.connect_address);
+  const apiListen = splitHostPort(cfg.api.listen);
+  const pg = new PgController({
+    name: cfg.name,
+    clusterName: cfg.scope,
+    dataDir: cfg.data_dir,
+    binDir: cfg.bin_dir,
+    runDir: cfg.run_dir ?? join(dirname(cfg.data_dir), `${cfg.name}-run`),
+    user,
+    listenHost: listen.host,
+    port: listen.port,
+    superuser,
+    replication,
+    parameters: cfg.postgresql.parameters,
+    pgHba: cfg.postgresql.pg_hba,
+    stopTimeoutMs: cfg.postgresql.stop_timeout * 1000,
+    log: log.child({ component: 'postgres' }),
+  });
+  const agent = new Agent({
+    name: cfg.name,
+    id: cfg.id,
+    config: haConfigFrom(cfg),
+    store,
+    pg,
+    clock,
+    log: log.child({ component: 'ha' }),
+    registration: { name: cfg.name, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags: cfg.tags },
+  });
+  const api = buildApi({ agent, store, authToken: token, timeoutMs: cfg.retry_timeout * 1000 });
+
+  return {
+    async start(): Promise<RunningNode> {
+      await api.listen({ host: apiListen.host, port: apiListen.port });
+      agent.start();
+      return {
+        name: cfg.name,
+        agent,
+        pg,
+        api,
+        async stop(opts) {
+          await agent.stop(opts);
+          await api.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * `pgwarden up`: a whole cluster on one host in one process — N PostgreSQL instances, their
+ * agents and APIs, on one embedded memory store. The zero-setup way to try pgwarden. Running it
+ * again on the same directory brings the same cluster back with its data.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { buildClusterReport, httpProber, type ClusterReport } from '../api/cluster-view.js';
+import { parseNodeConfig } from '../config/index.js';
+import { snapshotFromPairs } from '../store/keys.js';
+import { MemoryBackend, MemoryStore } from '../store/memory.js';
+import type { ClusterEvent } from '../store/types.js';
+import { waitFor } from '../util/deadline.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { buildNode, type RunningNode } from './node.js';
+
+export interface UpOptions {
+  readonly dir: string;
+  readonly nodes?: number;
+  readonly portBase?: number;
+  /** Overrides of the HA timings (tests use shorter ones). */
+  readonly timing?: { loop_wait?: number; ttl?: number; retry_timeout?: number; primary_start_timeout?: number };
+  readonly log?: Logger;
+}
+
+export interface UpCluster {
+  readonly dir: string;
+  readonly nodes: readonly RunningNode[];
+  readonly backend: MemoryBackend;
+  readonly clusterFile: string;
+  readonly pgpassFile: string;
+  readonly superuser: { username: string; password: string };
+  readonly ports: readonly { name: string; pg: number; api: number }[];
+  /** Resolves when a leader runs and every standby streams; rejects after `timeoutMs`. */
+  waitStable(timeoutMs: number): Promise<ClusterReport>;
+  report(): Promise<ClusterReport>;
+  onEvent(fn: (e: ClusterEvent) => void): void;
+  /** Stops every agent first (so nobody promotes while others stop), then every instance. */
+  stop(): Promise<void>;
+}
+
+interface UpState {
+  nodes: number;
+  port_base: number;
+  scope: string;
+}
+
+const secret = () => randomBytes(18).toString('base64url');
+
+function readOrCreate(file: string, make: () => string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+export async function up(o: UpOptions): Promise<UpCluster> {
+  const dir = resolve(o.dir);
+  mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(dir, 'nodes'), { recursive: true });
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  // The PostgreSQL OS user must traverse these to reach its own directories.
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'nodes'), 0o755);
+
+  const stateFile = join(dir, 'up.yaml');
+  const previous = existsSync(stateFile) ? (parseYaml(readFileSync(stateFile, 'utf8')) as UpState) : null;
+  const state: UpState = { nodes: o.nodes ?? previous?.nodes ?? 3, port_base: o.portBase ?? previous?.port_base ?? 15432, scope: previous?.scope ?? 'pgwarden' };
+  if (!Number.isInteger(state.nodes) || state.nodes < 1 || state.nodes > 9) throw new Error(`--nodes must be between 1 and 9 (got ${state.nodes})`);
+  writeFileSync(stateFile, toYaml(state));
+
+  const sec = (n: string) => join(dir, 'secrets', n);
+  const superPw = readOrCreate(sec('superuser'), secret);
+  const replPw = readOrCreate(sec('replication'), secret);
+  readOrCreate(sec('api_token'), secret);
+  const pgpassFile = join(dir, '.pgpass');
+  writeFileSync(pgpassFile, `127.0.0.1:*:*:postgres:${superPw}\n127.0.0.1:*:*:replicator:${replPw}\n`, { mode: 0o600 });
+  chmodSync(pgpassFile, 0o600);
+
+  const log = o.log ?? createLogger({ name: 'up', file: join(dir, 'logs', 'pgwarden.log') });
+  const timing = { loop_wait: 1, ttl: 10, retry_timeout: 3, primary_start_timeout: 10, ...o.timing };
+  const backend = new MemoryBackend(state.scope);
+  const ports = Array.from({ length: state.nodes }, (_, i) => ({ name: `node${i + 1}`, pg: state.port_base + i + 1, api: state.port_base + 100 + i + 1 }));
+
+  const configs = ports.map((p, i) => {
+    const raw = {
+      name: p.name,
+      id: i + 1,
+      scope: state.scope,
+      data_dir: `nodes/${p.name}/data`,
+      run_dir: `nodes/${p.name}/run`,
+      postgresql: {
+        listen: `127.0.0.1:${p.pg}`,
+        connect_address: `127.0.0.1:${p.pg}`,
+        superuser: { username: 'postgres', password_file: 'secrets/superuser' },
+        replication: { username: 'replicator', password_file: 'secrets/replication' },
+        parameters: { shared_buffers: '64MB', max_connections: 50 },
+      },
+      api: { listen: `127.0.0.1:${p.api}`, connect_address: `127.0.0.1:${p.api}`, auth_token_file: 'secrets/api_token' },
+      store: { type: 'memory' },
+      ...timing,
+      tags: { priority: 100, location: 'local' },
+    };
+    writeFileSync(join(dir, 'nodes', `${p.name}.yaml`), `# Written by pgwarden up (memory store: meaningful only inside pgwarden up).\n${toYaml(raw)}`);
+    return parseNodeConfig(raw, dir);
+  });
+
+  const clusterFile = join(dir, 'pgwarden.yaml');
+  writeFileSync(clusterFile, `# Written by pgwarden up; the CLI reads it: pgwarden cluster show -c ${clusterFile}\n${toYaml({ endpoints: ports.map((p) => `http://127.0.0.1:${p.api}`), auth_token_file: 'secrets/api_token' })}`);
+
+  const nodes: RunningNode[] = [];
+  try {
+    for (const cfg of configs) nodes.push(await buildNode(cfg, new MemoryStore(backend, cfg.ttl * 1000), log.child({ node: cfg.name })).start());
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop({ stopPostgres: true, revoke: true })));
+    backend.close();
+    throw err;
+  }
+
+  const probe = httpProber(2000);
+  const report = async () => {
+    const { pairs, revision } = backend.range(backend.keys.root, backend.keys.snapshotEnd);
+    return buildClusterReport(snapshotFromPairs(backend.keys, pairs, revision), probe);
+  };
+
+  return {
+    dir,
+    nodes,
+    backend,
+    clusterFile,
+    pgpassFile,
+    superuser: { username: 'postgres', password: superPw },
+    ports,
+    report,
+    waitStable: (timeoutMs) =>
+      waitFor('a leader with every standby streaming', async () => {
+        const r = await report();
+        const ok = r.leader !== null && r.members.every((m) => (m.role === 'primary' ? m.status === '* running' : m.status === 'running' && m.streaming));
+        return ok ? r : false;
+      }, { timeoutMs, intervalMs: 250 }),
+    onEvent(fn) {
+      backend.subscribe((c) => {
+        if (c.kind !== 'event') return;
+        const e = backend.get(c.key);
+        if (e) fn(JSON.parse(e.value) as ClusterEvent);
+      });
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.agent.halt()));
+      await Promise.all(nodes.map((n) => n.stop({ stopPostgres: true, revoke: true })));
+      backend.close();
+    },
+  };
+}
