@@ -60,11 +60,19 @@ export class EtcdStore implements StateStore {
   }
 
   async refreshLeader(name: string, signal: AbortSignal): Promise<boolean> {
-    if (this.lease === null || !(await this.keepaliveLease(this.lease, signal))) return false;
-    return this.txn('refresh leader', signal, [
-      { key: b(this.k.leader), target: CompareTarget.Value, result: CompareResult.Equal, value: b(name) },
-      { key: b(this.k.leader), target: CompareTarget.Lease, result: CompareResult.Equal, lease: this.lease },
-    ], []);
+    if (this.lease !== null && (await this.keepaliveLease(this.lease, signal))) {
+      const held = await this.txn('refresh leader', signal, [
+        { key: b(this.k.leader), target: CompareTarget.Value, result: CompareResult.Equal, value: b(name) },
+        { key: b(this.k.leader), target: CompareTarget.Lease, result: CompareResult.Equal, lease: this.lease },
+      ], []);
+      if (held) return true;
+    }
+    // A restarted agent finds the key naming it on an older session: it adopts that session.
+    const res = await this.call('read leader', signal, (o) => this.client.kv.range({ key: b(this.k.leader) }, o));
+    const kv = res.kvs[0];
+    if (!kv || kv.value.toString() !== name || kv.lease === '0' || kv.lease === this.lease) return false;
+    this.lease = String(kv.lease);
+    return this.keepaliveLease(this.lease, signal);
   }
 
   async releaseLeader(name: string, signal: AbortSignal, finalOptime?: PrimaryOptime): Promise<boolean> {

@@ -152,9 +152,11 @@ export class MemoryStore implements StateStore {
 
   async refreshLeader(name: string, signal: AbortSignal): Promise<boolean> {
     this.check(signal);
-    if (this.lease === null || !this.backend.keepalive(this.lease, this.ttlMs)) return false;
     const e = this.backend.get(this.k.leader);
-    return e !== undefined && e.value === name && e.lease === this.lease;
+    if (e === undefined || e.value !== name || e.lease === null) return false;
+    // A restarted agent finds the key naming it on an older session: it adopts that session.
+    this.lease = e.lease;
+    return this.backend.keepalive(this.lease, this.ttlMs);
   }
 
   async releaseLeader(name: string, signal: AbortSignal, finalOptime?: PrimaryOptime): Promise<boolean> {

@@ -1,0 +1,165 @@
+/**
+ * Builders for pure tests: aView(), aSnapshot(), aMember(). Defaults describe a healthy standby
+ * "n2" in a cluster led by "n1"; each test changes only what it is about.
+ */
+import type { HaConfig, LocalState, PeerStatus, View } from '../../src/ha/view.js';
+import type { ClusterSnapshot, MemberStatus, Registration } from '../../src/store/types.js';
+import { emptySnapshot } from '../../src/store/types.js';
+import { parseLsn } from '../../src/util/lsn.js';
+
+export const NOW = 1_000_000;
+export const WALL = Date.parse('2026-11-21T12:00:00Z');
+
+export const defaultConfig: HaConfig = {
+  loopWaitMs: 1000,
+  ttlMs: 10_000,
+  retryTimeoutMs: 3000,
+  maximumLagOnFailover: 1_048_576n,
+  primaryStartTimeoutMs: 10_000,
+  tags: { priority: 100, location: 'default', nofailover: false, noloadbalance: false },
+};
+
+export function aRegistration(name: string, id: number, over: Partial<Registration> = {}): Registration {
+  return { name, id, host: '10.0.0.' + id, port: 5432, api_url: `http://10.0.0.${id}:8008`, tags: defaultConfig.tags, ...over };
+}
+
+export function aMember(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
+  return { name, role: 'standby', state: 'running', timeline: 1, lsn: '0/3000000', replayed_lsn: '0/3000000', upstream: 'n1', streaming: true, message: '', updated_at: new Date(WALL).toISOString(), ...over };
+}
+
+export class SnapshotBuilder {
+  private s: { -readonly [K in keyof ClusterSnapshot]: ClusterSnapshot[K] } = { ...emptySnapshot(), initialize: '7000000000000000001' };
+  private readonly members = new Map<string, MemberStatus>();
+  private readonly registry = new Map<string, Registration>();
+
+  constructor() {
+    this.member(aMember('n1', { role: 'primary', upstream: null, streaming: false, lsn: '0/3000000' }));
+    this.member(aMember('n2'));
+    this.member(aMember('n3'));
+    this.s.leader = { name: 'n1' };
+    this.s.optime = { name: 'n1', lsn: '0/3000000', timeline: 1 };
+  }
+
+  member(m: MemberStatus): this {
+    this.members.set(m.name, m);
+    if (!this.registry.has(m.name)) this.registry.set(m.name, aRegistration(m.name, this.registry.size + 1));
+    return this;
+  }
+
+  leader(name: string | null): this {
+    this.s.leader = name === null ? null : { name };
+    return this;
+  }
+
+  optime(lsn: string, name = 'n1'): this {
+    this.s.optime = { name, lsn, timeline: 1 };
+    return this;
+  }
+
+  uninitialized(): this {
+    this.s.initialize = null;
+    return this;
+  }
+
+  switchover(from: string, to: string | null, requestedAt = WALL - 1000): this {
+    this.s.failover = { value: { kind: 'switchover', from, to, requested_at: new Date(requestedAt).toISOString() }, revision: 42 };
+    return this;
+  }
+
+  build(): ClusterSnapshot {
+    return { ...this.s, members: new Map(this.members), registry: new Map(this.registry) };
+  }
+}
+
+export const aSnapshot = () => new SnapshotBuilder();
+
+const standbyLocal: LocalState = {
+  dataDir: 'valid',
+  postmaster: 'running',
+  role: 'standby',
+  timeline: 1,
+  lsn: parseLsn('0/3000000'),
+  replayedLsn: parseLsn('0/3000000'),
+  upstream: 'n1',
+  streaming: true,
+  downSince: null,
+  notStreamingSince: null,
+  wasPrimary: false,
+};
+
+export class ViewBuilder {
+  private v: { -readonly [K in keyof View]: View[K] } = {
+    self: 'n2',
+    now: NOW,
+    wallNow: WALL,
+    config: defaultConfig,
+    cluster: aSnapshot().build(),
+    local: standbyLocal,
+    lease: { mine: false, validUntil: 0, lastAttemptFailed: false },
+    peers: new Map(),
+    inFlight: null,
+  };
+
+  self(name: string): this {
+    this.v.self = name;
+    return this;
+  }
+
+  cluster(c: ClusterSnapshot | SnapshotBuilder): this {
+    this.v.cluster = c instanceof SnapshotBuilder ? c.build() : c;
+    return this;
+  }
+
+  storeUnavailable(): this {
+    this.v.cluster = { kind: 'unavailable', error: 'etcd: deadline exceeded' };
+    return this;
+  }
+
+  local(over: Partial<Omit<LocalState, 'lsn'>> & { lsn?: string | null }): this {
+    const { lsn, ...rest } = over;
+    this.v.local = { ...this.v.local, ...rest, ...(lsn !== undefined ? { lsn: lsn === null ? null : parseLsn(lsn) } : {}) };
+    return this;
+  }
+
+  /** Our local PostgreSQL runs as the primary holding the lock, valid for `validFor` ms more. */
+  primaryWithLock(validFor = 9000): this {
+    this.v.self = 'n1';
+    this.v.local = { ...standbyLocal, role: 'primary', upstream: null, streaming: false, wasPrimary: true };
+    this.v.lease = { mine: true, validUntil: NOW + validFor, lastAttemptFailed: false };
+    return this;
+  }
+
+  lease(l: View['lease']): this {
+    this.v.lease = l;
+    return this;
+  }
+
+  peer(name: string, over: Partial<Omit<PeerStatus, 'lsn'>> & { lsn?: string | null } = {}): this {
+    const { lsn, ...rest } = over;
+    const peers = new Map(this.v.peers);
+    peers.set(name, { name, reachable: true, running: true, role: 'standby', lsn: lsn === undefined ? parseLsn('0/3000000') : lsn === null ? null : parseLsn(lsn), timeline: 1, tags: defaultConfig.tags, ...rest });
+    this.v.peers = peers;
+    return this;
+  }
+
+  config(over: Partial<HaConfig>): this {
+    this.v.config = { ...this.v.config, ...over };
+    return this;
+  }
+
+  tags(over: Partial<HaConfig['tags']>): this {
+    this.v.config = { ...this.v.config, tags: { ...this.v.config.tags, ...over } };
+    return this;
+  }
+
+  inFlight(kind: 'bootstrap' | 'clone' | 'rewind'): this {
+    this.v.inFlight = { kind, startedAt: NOW - 1000, progress: '' };
+    return this;
+  }
+
+  build(): View {
+    return { ...this.v };
+  }
+}
+
+export const aView = () => new ViewBuilder();

@@ -1,0 +1,62 @@
+/**
+ * A real single-member etcd for tests, on free loopback ports in a temporary directory. It can be
+ * paused (SIGSTOP) to make the store unreachable without closing sockets, as a hung etcd would.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../../src/util/deadline.js';
+import { freePorts } from './ports.js';
+
+export interface TestEtcd {
+  readonly endpoint: string;
+  readonly pid: number;
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
+
+export async function startEtcd(): Promise<TestEtcd> {
+  if (!existsSync(ETCD_BIN)) throw new Error(`etcd not found at ${ETCD_BIN}: run scripts/test.sh, which installs etcd-server`);
+  const [client, peer] = await freePorts(2);
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-etcd-'));
+  const endpoint = `http://127.0.0.1:${client}`;
+  const child = spawn(ETCD_BIN, [
+    '--name', 'test', '--data-dir', join(dir, 'data'),
+    '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+    '--initial-cluster', `test=http://127.0.0.1:${peer}`,
+    '--log-level', 'error',
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(`etcd to answer on ${endpoint}`, async () => {
+      if (child.exitCode !== null) throw new Error(`etcd exited: ${stderr}`);
+      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
+      return res.ok;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    endpoint,
+    pid: child.pid!,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    stop,
+  };
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseNodeConfig } from '../../../src/config/index.js';
+import { ConfigError } from '../../../src/util/errors.js';
+
+const valid = () => ({
+  name: 'node1',
+  data_dir: '/var/lib/pgwarden/node1',
+  postgresql: {
+    listen: '127.0.0.1:5432',
+    connect_address: '10.0.0.1:5432',
+    superuser: { username: 'postgres', password_env: 'PGW_SU' },
+    replication: { username: 'replicator', password_file: 'repl.pw' },
+  },
+  api: { listen: '0.0.0.0:8008', connect_address: '10.0.0.1:8008' },
+  store: { type: 'etcd', endpoints: ['http://10.0.0.9:2379'] },
+});
+
+function configError(raw: unknown): ConfigError {
+  try {
+    parseNodeConfig(raw, '/etc/pgwarden');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('node config', () => {
+  it('accepts a minimal config and fills the documented defaults', () => {
+    const cfg = parseNodeConfig(valid(), '/etc/pgwarden');
+    assert.equal(cfg.loop_wait, 1);
+    assert.equal(cfg.ttl, 10);
+    assert.equal(cfg.retry_timeout, 3);
+    assert.equal(cfg.primary_start_timeout, 10);
+    assert.equal(cfg.maximum_lag_on_failover, 1048576);
+    assert.deepEqual(cfg.tags, { priority: 100, location: 'default', nofailover: false, noloadbalance: false });
+    assert.equal(cfg.postgresql.replication.password_file, '/etc/pgwarden/repl.pw', 'relative paths resolve against the file');
+  });
+
+  it('names the key path of a wrong value', () => {
+    const raw = valid();
+    raw.postgresql.listen = 'localhost';
+    const err = configError(raw);
+    assert.deepEqual(err.path, ['postgresql', 'listen']);
+    assert.match(err.message, /^postgresql\.listen: expected host:port/);
+  });
+
+  it('names an unknown key (a typo)', () => {
+    const err = configError({ ...valid(), loop_wiat: 2 });
+    assert.match(err.message, /unknown key "loop_wiat"/);
+  });
+
+  it('names a missing required key', () => {
+    const { data_dir: _drop, ...raw } = valid();
+    assert.deepEqual(configError(raw).path, ['data_dir']);
+  });
+
+  it('refuses an inline password: credentials come from a file or the environment', () => {
+    const raw: any = valid();
+    raw.postgresql.superuser = { username: 'postgres', password: 'hunter2' };
+    const err = configError(raw);
+    assert.deepEqual(err.path.slice(0, 2), ['postgresql', 'superuser']);
+    assert.doesNotMatch(err.message, /hunter2/, 'the error never echoes a secret');
+  });
+
+  it('refuses contradictory timings: ttl too small for loop_wait and retry_timeout', () => {
+    const err = configError({ ...valid(), ttl: 10, loop_wait: 5, retry_timeout: 3 });
+    assert.deepEqual(err.path, ['ttl']);
+    assert.match(err.message, /loop_wait \+ 2 × retry_timeout must not exceed ttl: 5 \+ 2 × 3 = 11 > 10/);
+  });
+
+  it('refuses an etcd store without endpoints', () => {
+    assert.deepEqual(configError({ ...valid(), store: { type: 'etcd', endpoints: [] } }).path, ['store', 'endpoints']);
+  });
+});

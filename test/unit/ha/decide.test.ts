@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide } from '../../../src/ha/decide.js';
+import { REWIND_AFTER_MS } from '../../../src/ha/decide-led.js';
+import { aMember, aSnapshot, aView, NOW, WALL, type ViewBuilder } from '../../support/builders.js';
+
+interface Row {
+  readonly name: string;
+  readonly view: ViewBuilder;
+  readonly actions: readonly string[];
+  readonly message: RegExp;
+}
+
+const rows: Row[] = [
+  // --- leaderless: the election ---
+  {
+    name: 'no leader and I am the best candidate: acquires the lock, then promotes',
+    view: aView().cluster(aSnapshot().leader(null)).local({ lsn: '0/3000100' }).peer('n3', { lsn: '0/3000000' }).peer('n1', { reachable: false }),
+    actions: ['acquire_leader', 'promote'],
+    message: /promoting after acquiring the leader lock/,
+  },
+  {
+    name: 'no leader and a better candidate exists (higher LSN): waits',
+    view: aView().cluster(aSnapshot().leader(null)).local({ lsn: '0/3000000' }).peer('n3', { lsn: '0/3000100' }),
+    actions: [],
+    message: /n3 is a better candidate \(higher WAL position\)/,
+  },
+  {
+    name: 'no leader, equal positions: the higher priority wins',
+    view: aView().cluster(aSnapshot().leader(null)).peer('n3', { tags: { priority: 200, location: 'x', nofailover: false, noloadbalance: false } }),
+    actions: [],
+    message: /n3 is a better candidate \(higher priority\)/,
+  },
+  {
+    name: 'no leader, equal positions and priority: the name that sorts first wins',
+    view: aView().self('n3').cluster(aSnapshot().leader(null)).peer('n2'),
+    actions: [],
+    message: /n2 is a better candidate/,
+  },
+  {
+    name: 'no leader and I am tagged nofailover: never takes the lock',
+    view: aView().cluster(aSnapshot().leader(null)).tags({ nofailover: true }).local({ lsn: '0/4000000' }),
+    actions: [],
+    message: /may not take it: is tagged nofailover/,
+  },
+  {
+    name: 'no leader and my lag is over maximum_lag_on_failover: never takes the lock',
+    view: aView().cluster(aSnapshot().leader(null).optime('0/5000000')).local({ lsn: '0/3000000' }),
+    actions: [],
+    message: /lags 33554432 bytes behind .*maximum_lag_on_failover/,
+  },
+  {
+    name: 'no leader, a better peer is unreachable: it does not count, I take the lock',
+    view: aView().cluster(aSnapshot().leader(null)).peer('n3', { reachable: false, lsn: '0/9000000' }),
+    actions: ['acquire_leader', 'promote'],
+    message: /best candidate/,
+  },
+  {
+    name: 'no leader but a peer still runs as primary: it wins the race, I wait',
+    view: aView().cluster(aSnapshot().leader(null)).local({ lsn: '0/3000100' }).peer('n1', { role: 'primary', lsn: '0/3000000' }),
+    actions: [],
+    message: /n1 is a better candidate \(it runs as primary\)/,
+  },
+  {
+    name: 'no leader and I am a running primary: takes the lock back without promoting',
+    view: aView().primaryWithLock().cluster(aSnapshot().leader(null)).peer('n2'),
+    actions: ['acquire_leader'],
+    message: /took the leader lock back/,
+  },
+  // --- led by another node ---
+  {
+    name: 'standby whose upstream is gone while the lock is held: keeps following, no promotion',
+    view: aView().local({ streaming: false, notStreamingSince: NOW - 60_000 }),
+    actions: [],
+    message: /following n1, not streaming yet/,
+  },
+  {
+    name: 'standby streaming from the leader: no action, says the lag',
+    view: aView().cluster(aSnapshot().member(aMember('n1', { role: 'primary', lsn: '0/3000100', upstream: null }))),
+    actions: [],
+    message: /streaming from n1 \(lag 256 bytes\)/,
+  },
+  {
+    name: 'standby pointed at an old leader: follows the new one',
+    view: aView().cluster(aSnapshot().leader('n3').member(aMember('n3', { role: 'primary' }))),
+    actions: ['follow'],
+    message: /following n3, the new leader/,
+  },
+  {
+    name: 'standby not streaming from a leader on a newer timeline for a while: rewinds',
+    view: aView().cluster(aSnapshot().member(aMember('n1', { role: 'primary', timeline: 2 }))).local({ streaming: false, timeline: 1, notStreamingSince: NOW - REWIND_AFTER_MS }),
+    actions: ['rewind'],
+    message: /rewinding: not streaming from n1 .* timeline 2 is ahead of mine \(1\)/,
+  },
+  {
+    name: 'running as primary while another node holds the lock: demotes at once',
+    view: aView().cluster(aSnapshot().leader('n3')).local({ role: 'primary' }),
+    actions: ['demote'],
+    message: /n3 holds the leader lock, so I must not accept writes/,
+  },
+  // --- the leader itself ---
+  {
+    name: 'the leader with a valid lock: refreshes it and keeps slots and optime current',
+    view: aView().primaryWithLock(),
+    actions: ['refresh_leader', 'sync_slots', 'publish_optime'],
+    message: /no action: I am n1, the leader with the lock/,
+  },
+  {
+    name: 'primary lost its lock (refresh failed): demotes',
+    view: aView().primaryWithLock().lease({ mine: false, validUntil: NOW + 5000, lastAttemptFailed: true }),
+    actions: ['demote'],
+    message: /could not refresh the leader lock/,
+  },
+  {
+    name: 'primary whose lease proof ran out before a refresh: demotes',
+    view: aView().primaryWithLock(-1),
+    actions: ['demote'],
+    message: /may have expired/,
+  },
+  {
+    name: 'holding the lock while running as a standby: promotes after refreshing',
+    view: aView().self('n1').lease({ mine: true, validUntil: NOW + 5000, lastAttemptFailed: false }),
+    actions: ['refresh_leader', 'promote'],
+    message: /promoting: I hold the leader lock but run as a standby/,
+  },
+  // --- the store is gone ---
+  {
+    name: 'store unreachable on the primary: demotes (fencing)',
+    view: aView().primaryWithLock().storeUnavailable(),
+    actions: ['demote'],
+    message: /store is unreachable, so I cannot prove I hold the leader lock/,
+  },
+  {
+    name: 'store unreachable on a standby: carries on replicating',
+    view: aView().storeUnavailable(),
+    actions: [],
+    message: /no action: the store is unreachable/,
+  },
+  // --- crashes ---
+  {
+    name: 'local PostgreSQL crashed on a standby: restarts it as a standby of the leader',
+    view: aView().local({ postmaster: 'stopped', downSince: NOW - 500 }),
+    actions: ['start'],
+    message: /starting as a standby of n1/,
+  },
+  {
+    name: 'local PostgreSQL crashed on the primary: restarts it in place, keeping the lock',
+    view: aView().primaryWithLock().local({ postmaster: 'stopped', downSince: NOW - 500 }),
+    actions: ['refresh_leader', 'start'],
+    message: /restarting PostgreSQL as primary/,
+  },
+  {
+    name: 'crashed primary not back within primary_start_timeout: releases the lock',
+    view: aView().primaryWithLock().local({ postmaster: 'starting', downSince: NOW - 10_000 }),
+    actions: ['demote', 'release_leader'],
+    message: /did not accept writes within 10 s/,
+  },
+  {
+    name: 'primary_start_timeout 0: a crashed primary releases the lock at once',
+    view: aView().primaryWithLock().config({ primaryStartTimeoutMs: 0 }).local({ postmaster: 'stopped', downSince: NOW - 100 }),
+    actions: ['release_leader'],
+    message: /primary_start_timeout is 0/,
+  },
+  {
+    name: 'an old primary coming back while another node leads: rewinds before rejoining',
+    view: aView().self('n1').cluster(aSnapshot().leader('n2').member(aMember('n2', { role: 'primary', timeline: 2 }))).local({ postmaster: 'stopped', role: 'primary', wasPrimary: true }),
+    actions: ['rewind'],
+    message: /rejoining as a standby of n2: rewinding first/,
+  },
+  {
+    name: 'the last leader starting fresh with nobody holding the lock: takes it and starts as primary',
+    view: aView().self('n1').cluster(aSnapshot().leader(null)).local({ postmaster: 'stopped', role: 'primary', wasPrimary: true }),
+    actions: ['acquire_leader', 'start'],
+    message: /I was the last leader/,
+  },
+  {
+    name: 'a primary that crashed and gave up its lock does not take it back (no preemption)',
+    view: aView().self('n1').cluster(aSnapshot().leader(null)).local({ postmaster: 'stopped', role: 'primary', wasPrimary: true, downSince: NOW - 20_000 }),
+    actions: [],
+    message: /waiting for a new leader/,
+  },
+  // --- bootstrap and clone ---
+  {
+    name: 'empty data directory in an uninitialized cluster: races to bootstrap',
+    view: aView().cluster(aSnapshot().leader(null).uninitialized()).local({ dataDir: 'empty', postmaster: 'stopped' }),
+    actions: ['acquire_leader', 'bootstrap'],
+    message: /bootstrapping a new cluster/,
+  },
+  {
+    name: 'empty data directory with a running leader: clones from it',
+    view: aView().local({ dataDir: 'empty', postmaster: 'stopped' }),
+    actions: ['clone'],
+    message: /cloning from leader n1/,
+  },
+  {
+    name: 'a long action in progress on the leader: only keeps the lock',
+    view: aView().primaryWithLock().inFlight('bootstrap'),
+    actions: ['refresh_leader'],
+    message: /bootstrap in progress; keeping the leader lock/,
+  },
+  // --- switchover ---
+  {
+    name: 'switchover requested on the leader with a healthy target: stops cleanly, then releases',
+    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n2')),
+    actions: ['refresh_leader', 'demote', 'release_leader'],
+    message: /switching over to n2/,
+  },
+  {
+    name: 'switchover to a standby that is not streaming: refused, request cleared, cluster unchanged',
+    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n3').member(aMember('n3', { streaming: false }))),
+    actions: ['refresh_leader', 'clear_failover'],
+    message: /switchover refused: n3 is not a healthy streaming standby/,
+  },
+  {
+    name: 'switchover target that holds the final checkpoint: takes the lock and promotes',
+    view: aView().cluster(aSnapshot().leader(null).switchover('n1', 'n2').optime('0/3000000')).local({ lsn: '0/3000100' }).peer('n3', { lsn: '0/3000100' }),
+    actions: ['acquire_leader', 'promote', 'clear_failover'],
+    message: /promoting after acquiring the leader lock/,
+  },
+  {
+    name: 'switchover target missing the final checkpoint: waits (no lost commit)',
+    view: aView().cluster(aSnapshot().leader(null).switchover('n1', 'n2').optime('0/3000100')).local({ lsn: '0/3000000' }),
+    actions: [],
+    message: /lags 256 bytes/,
+  },
+  {
+    name: 'another standby during a switchover to n2: waits for n2',
+    view: aView().self('n3').cluster(aSnapshot().leader(null).switchover('n1', 'n2')).local({ lsn: '0/9000000' }),
+    actions: [],
+    message: /waiting for n2 to take over/,
+  },
+  {
+    name: 'a stale switchover request no longer binds the election',
+    view: aView().self('n3').cluster(aSnapshot().leader(null).switchover('n1', 'n2', WALL - 60_000)).local({ lsn: '0/3000100' }).peer('n2', { lsn: '0/3000000' }),
+    actions: ['acquire_leader', 'promote', 'clear_failover'],
+    message: /best candidate/,
+  },
+];
+
+describe('decide()', () => {
+  for (const row of rows) {
+    it(row.name, () => {
+      const d = decide(row.view.build());
+      assert.deepEqual(d.actions.map((a) => a.type), row.actions, d.message);
+      assert.match(d.message, row.message);
+    });
+  }
+});
