@@ -3,7 +3,7 @@
  * its live state, probed through its own agent's API, and the warnings an operator must read.
  */
 import type { PeerReport } from '../ha/observe.js';
-import type { ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
+import type { ClusterSnapshot, FailoverRequest, MemberStatus, Registration } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { lagBytes, parseLsn } from '../util/lsn.js';
 
@@ -30,6 +30,8 @@ export interface MemberRow {
 
 export interface ClusterReport {
   readonly leader: string | null;
+  /** A switchover or failover request not yet carried out. */
+  readonly pending: FailoverRequest | null;
   readonly members: readonly MemberRow[];
   readonly warnings: readonly string[];
 }
@@ -98,5 +100,5 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       message: m?.message ?? null,
     };
   });
-  return { leader, members, warnings };
+  return { leader, pending: snap.failover?.value ?? null, members, warnings };
 }

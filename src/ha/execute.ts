@@ -105,6 +105,8 @@ export class Executor {
       case 'rewind': {
         const from = upstreamOf(snap, a.from);
         return this.long('rewind', why, async () => {
+          // Not ready is not a failure of pg_rewind: retry next cycle rather than re-clone.
+          await pg.checkRewindSource(from);
           if (pg.postmasterPid() !== null) await pg.stop('fast');
           try {
             const result = await pg.rewind(from);
@@ -157,7 +159,7 @@ export class Executor {
         return true;
       }
       case 'clear_failover':
-        await store.clearFailover(a.revision, signal());
+        if (await store.clearFailover(a.revision, signal())) await this.event('failover_cleared', why);
         return true;
     }
   }

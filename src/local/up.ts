@@ -27,7 +27,8 @@ export interface UpOptions {
 
 export interface UpCluster {
   readonly dir: string;
-  readonly nodes: readonly RunningNode[];
+  /** The running nodes; `restartNode` replaces an entry. */
+  readonly nodes: RunningNode[];
   readonly backend: MemoryBackend;
   readonly clusterFile: string;
   readonly pgpassFile: string;
@@ -37,6 +38,8 @@ export interface UpCluster {
   waitStable(timeoutMs: number): Promise<ClusterReport>;
   report(): Promise<ClusterReport>;
   onEvent(fn: (e: ClusterEvent) => void): void;
+  /** Starts a fresh agent for `name` (after its previous one was halted), as a host coming back. */
+  restartNode(name: string): Promise<RunningNode>;
   /** Stops every agent first (so nobody promotes while others stop), then every instance. */
   stop(): Promise<void>;
 }
@@ -110,9 +113,10 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const clusterFile = join(dir, 'pgwarden.yaml');
   writeFileSync(clusterFile, `# Written by pgwarden up; the CLI reads it: pgwarden cluster show -c ${clusterFile}\n${toYaml({ endpoints: ports.map((p) => `http://127.0.0.1:${p.api}`), auth_token_file: 'secrets/api_token' })}`);
 
+  const startNode = (cfg: (typeof configs)[number]) => buildNode(cfg, new MemoryStore(backend, cfg.ttl * 1000), log.child({ node: cfg.name })).start();
   const nodes: RunningNode[] = [];
   try {
-    for (const cfg of configs) nodes.push(await buildNode(cfg, new MemoryStore(backend, cfg.ttl * 1000), log.child({ node: cfg.name })).start());
+    for (const cfg of configs) nodes.push(await startNode(cfg));
   } catch (err) {
     await Promise.all(nodes.map((n) => n.stop({ stopPostgres: true, revoke: true })));
     backend.close();
@@ -146,6 +150,12 @@ export async function up(o: UpOptions): Promise<UpCluster> {
         const e = backend.get(c.key);
         if (e) fn(JSON.parse(e.value) as ClusterEvent);
       });
+    },
+    async restartNode(name) {
+      const i = configs.findIndex((c) => c.name === name);
+      if (i < 0) throw new Error(`no node ${name}`);
+      nodes[i] = await startNode(configs[i]!);
+      return nodes[i]!;
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.agent.halt()));

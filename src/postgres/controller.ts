@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { Logger } from '../util/log.js';
 import { waitFor } from '../util/deadline.js';
 import { PostgresUnavailableError } from '../util/errors.js';
@@ -198,11 +199,16 @@ export class PgController {
     return this.sql.status(timeoutMs);
   }
 
-  /** Promotes and waits for the end of recovery. */
+  /**
+   * Promotes and waits for the end of recovery. Then requests a checkpoint in the background:
+   * until the first checkpoint on the new timeline, pg_control still names the old one, and a
+   * pg_rewind of the old primary against us would wrongly find "no rewind required".
+   */
   async promote(timeoutMs: number): Promise<void> {
     const { rows } = await this.sql.query('SELECT pg_promote(true, $1) AS ok', [Math.ceil(timeoutMs / 1000)], timeoutMs + 1000);
     if (!rows[0]?.ok) throw new Error('pg_promote did not complete in time');
     this.writeConfig({ standby: false, upstream: null });
+    void this.sql.query('CHECKPOINT', [], 600_000).catch((err) => this.o.log.warn({ err: String(err) }, 'checkpoint after promotion failed'));
   }
 
   /**
@@ -231,6 +237,26 @@ export class PgController {
 
   async rewind(from: Upstream): Promise<'rewound' | 'not_needed'> {
     return rewind({ user: this.o.user, binDir: this.o.binDir, dataDir: this.o.dataDir, from, superuser: this.o.superuser.username, passfile: this.passfile });
+  }
+
+  /**
+   * pg_rewind trusts the source's pg_control timeline; right after a promotion it may still be the
+   * old one. Refuse (the caller retries next cycle) until the source has checkpointed.
+   */
+  async checkRewindSource(from: Upstream): Promise<void> {
+    const client = new pg.Client({ host: from.host, port: from.port, user: this.o.superuser.username, password: this.o.superuser.password, database: 'postgres', connectionTimeoutMillis: 3000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const { rows } = await client.query(`SELECT (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli,
+        ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int AS current_tli`);
+      const r = rows[0];
+      if (Number(r.checkpoint_tli) < Number(r.current_tli)) {
+        throw new Error(`${from.name} has not checkpointed on its new timeline ${r.current_tli} yet; rewind would miss the fork`);
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 
   /** Creates (or re-keys) the replication role; the password travels as a SCRAM verifier only. */

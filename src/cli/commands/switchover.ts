@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
+import type { ClusterEvent } from '../../store/types.js';
 import { waitFor } from '../../util/deadline.js';
 import { clientFrom, fail } from '../common.js';
 
@@ -26,6 +27,12 @@ export function registerSwitchover(program: Command): void {
       const started = Date.now();
       const report = await waitFor(`a new primary other than ${from}, with ${from} back as a streaming standby`, async () => {
         const r = (await client.get<ClusterReport>('/cluster')).body;
+        if (r.leader === from && r.pending === null) {
+          // The leader cleared the request without handing over: it refused, and said why.
+          const events = (await client.get<ClusterEvent[]>('/events?limit=50')).body;
+          const why = [...events].reverse().find((e) => e.kind === 'failover_cleared')?.message ?? 'the leader cleared the request';
+          fail(new Error(why), 1);
+        }
         if (!r.leader || r.leader === from) return false;
         const old = r.members.find((m) => m.name === from);
         return old?.role === 'standby' && old.status === 'running' && old.streaming ? r : false;

@@ -1,0 +1,130 @@
+/**
+ * The failover scenarios of the core issue, run against a real 3-node cluster on a given backend.
+ * A sampler checks several times a second, through every fault, that never two nodes accept writes.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../src/util/deadline.js';
+import { MAIN, type ClusterHarness } from '../support/cluster.js';
+import { idsOn, Sampler, Writer } from '../support/workload.js';
+
+const execP = promisify(execFile);
+/** Runs the CLI; a failure carries what it printed. */
+async function exec(file: string, args: string[]): Promise<{ stdout: string }> {
+  try {
+    return await execP(file, args);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    throw new Error(`pgwarden ${args.slice(1, 3).join(' ')} exited ${e.code}: ${e.stderr ?? ''}${e.stdout ?? ''}`);
+  }
+}
+
+export function describeFailover(backend: string, make: () => Promise<ClusterHarness>): void {
+  describe(`failover on real PostgreSQL (${backend} store)`, { timeout: 600_000 }, () => {
+    let c: ClusterHarness;
+    let sampler: Sampler;
+    let writer: Writer;
+    const endpoints = () => c.endpoints;
+
+    before(async () => {
+      c = await make();
+      await c.waitStable(120_000);
+      sampler = new Sampler(endpoints, c.cred);
+      sampler.start();
+      writer = new Writer(endpoints, c.cred);
+      await writer.start();
+    });
+
+    after(async () => {
+      await writer?.stop();
+      await sampler?.stop();
+      await c?.stop();
+      assert.deepEqual(sampler?.splitBrains ?? [], [], 'never two writable nodes at one sampled instant');
+    });
+
+    const leaderOf = async () => (await c.report()).leader!;
+    const port = (name: string) => c.endpoints.find((e) => e.name === name)!.port;
+
+    it('bootstraps one primary and two streaming standbys; cluster show --json exits 0', async () => {
+      const r = await c.waitStable(30_000);
+      assert.equal(r.members.length, 3);
+      assert.equal(r.members.filter((m) => m.role === 'primary').length, 1);
+      const { stdout } = await exec(process.execPath, [MAIN, 'cluster', 'show', '-c', c.clientConfigFile, '--json']);
+      const shown = JSON.parse(stdout);
+      assert.equal(shown.leader, r.leader);
+      for (const m of shown.members) for (const k of ['name', 'role', 'status', 'host', 'port', 'timeline', 'lag_bytes']) assert.ok(k in m, `member has ${k}`);
+    });
+
+    it('kill -9 of the primary postmaster: restarted in place, writes resume within seconds', async () => {
+      const leader = await leaderOf();
+      const acked = writer.acks.length;
+      await waitFor('the writer to commit', () => writer.acks.length > acked + 3, { timeoutMs: 10_000 });
+      const t0 = performance.now();
+      c.killPostmaster(leader);
+      // Only a connection opened after the kill proves the restarted postmaster takes writes.
+      const ack = await waitFor('a write acknowledged by the restarted primary', () => writer.firstAckAfter(t0, (a) => a.connectedAt > t0), { timeoutMs: 20_000, intervalMs: 50 });
+      console.log(`# ${backend}: postmaster kill -> first write after ${((ack.at - t0) / 1000).toFixed(2)} s on ${ack.node}`);
+      await c.waitStable(30_000);
+    });
+
+    it('a standby postmaster killed: restarted and streaming again by itself', async () => {
+      const leader = await leaderOf();
+      const standby = c.endpoints.find((e) => e.name !== leader)!.name;
+      const old = c.killPostmaster(standby);
+      await waitFor(`${standby} restarted with a new postmaster`, () => {
+        const pid = c.postmasterPid(standby);
+        return pid !== null && pid !== old;
+      }, { timeoutMs: 15_000 });
+      const r = await c.waitStable(30_000);
+      assert.equal(r.leader, leader, 'no failover for a standby crash');
+    });
+
+    it('host crash of the primary: a standby takes over after the TTL; writes resume', async () => {
+      const leader = await leaderOf();
+      const t0 = performance.now();
+      await c.crashHost(leader);
+      const ack = await waitFor('a write acknowledged on another node', () => writer.firstAckAfter(t0, (a) => a.node !== leader), { timeoutMs: c.ttlMs + 20_000, intervalMs: 50 });
+      const took = (ack.at - t0) / 1000;
+      console.log(`# ${backend}: host crash -> writes on ${ack.node} after ${took.toFixed(2)} s (ttl ${c.ttlMs / 1000} s)`);
+      assert.ok(took <= c.ttlMs / 1000 + 5, `failover took ${took.toFixed(1)} s, more than ttl + 5 s`);
+      const newLeader = await leaderOf();
+      assert.notEqual(newLeader, leader);
+    });
+
+    it('the old primary comes back as a streaming standby by itself', async () => {
+      const r0 = await c.report();
+      const down = r0.members.find((m) => m.status === '? unreachable')!.name;
+      await c.restartHost(down);
+      const r = await c.waitStable(60_000);
+      const back = r.members.find((m) => m.name === down)!;
+      assert.equal(back.role, 'standby');
+      assert.equal(back.upstream, r.leader);
+    });
+
+    it('switchover with no lost commit: every acknowledged id is on the new primary', async () => {
+      const from = await leaderOf();
+      const to = c.endpoints.find((e) => e.name !== from)!.name;
+      const acked = writer.acks.length;
+      await waitFor('the writer to commit on the current primary', () => writer.acks.length > acked + 5, { timeoutMs: 10_000 });
+      const { stdout } = await exec(process.execPath, [MAIN, 'switchover', '-c', c.clientConfigFile, '--to', to, '--json']);
+      const res = JSON.parse(stdout.trim().split('\n').pop()!);
+      assert.equal(res.to, to);
+      console.log(`# ${backend}: switchover ${from} -> ${to} in ${res.seconds.toFixed(2)} s`);
+      const t1 = performance.now();
+      await waitFor('a write acknowledged on the new primary', () => writer.firstAckAfter(t1, (a) => a.node === to), { timeoutMs: 10_000 });
+      const present = await idsOn(port(to), c.cred);
+      const before = writer.acks.filter((a) => a.node === from);
+      const lost = before.filter((a) => !present.has(a.id));
+      assert.deepEqual(lost.map((a) => a.id), [], 'ids acknowledged by the old primary are all on the new one');
+      assert.ok(before.length > 0);
+    });
+
+    it('the event log records the role changes', async () => {
+      const { stdout } = await exec(process.execPath, [MAIN, 'cluster', 'events', '-c', c.clientConfigFile, '--json', '-n', '500']);
+      const kinds = new Set((JSON.parse(stdout) as { kind: string }[]).map((e) => e.kind));
+      for (const k of ['leader_acquired', 'promoted', 'restarted', 'demoted', 'leader_released']) assert.ok(kinds.has(k), `event ${k} recorded (have: ${[...kinds].join(', ')})`);
+    });
+  });
+}

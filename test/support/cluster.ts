@@ -1,0 +1,209 @@
+/**
+ * Real 3-node clusters for integration tests, on either backend:
+ *  - memory: `pgwarden up` in this process (agents share one embedded store);
+ *  - etcd: a real etcd and one `pgwarden agent` process per node, as deployed.
+ * Faults: kill -9 of a postmaster; a host crash (agent and every PostgreSQL process killed at
+ * once, the lock left to expire); the host coming back (a fresh agent on the same data).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { ApiClient } from '../../src/api/client.js';
+import type { ClusterReport } from '../../src/api/cluster-view.js';
+import { up, type UpCluster } from '../../src/local/up.js';
+import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
+import { waitFor } from '../../src/util/deadline.js';
+import { silentLogger } from '../../src/util/log.js';
+import { startEtcd, type TestEtcd } from './etcd.js';
+import { freePorts } from './ports.js';
+import type { Credentials, Endpoint } from './workload.js';
+
+export const TIMING = { loop_wait: 0.5, ttl: 4, retry_timeout: 1.5, primary_start_timeout: 10 };
+export const MAIN = resolve(import.meta.dirname, '../../src/main.js');
+
+export interface ClusterHarness {
+  readonly backend: 'memory' | 'etcd';
+  readonly endpoints: readonly Endpoint[];
+  readonly cred: Credentials;
+  /** A file the CLI accepts with -c. */
+  readonly clientConfigFile: string;
+  readonly ttlMs: number;
+  report(): Promise<ClusterReport>;
+  waitStable(timeoutMs: number): Promise<ClusterReport>;
+  dataDir(name: string): string;
+  postmasterPid(name: string): number | null;
+  killPostmaster(name: string): number;
+  crashHost(name: string): Promise<void>;
+  restartHost(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function stableCheck(client: ApiClient) {
+  return async () => {
+    const r = (await client.get<ClusterReport>('/cluster')).body;
+    const ok = r.leader !== null && r.members.length > 0 && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming));
+    return ok ? r : false;
+  };
+}
+
+function killPostmasterOf(dataDir: string): number {
+  const pid = readPostmasterPid(dataDir);
+  if (pid === null || !isAlive(pid)) throw new Error(`no running postmaster in ${dataDir}`);
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+/** A host crash takes every process of the instance at once: the whole process group. */
+function killInstance(dataDir: string): void {
+  const pid = readPostmasterPid(dataDir);
+  if (pid !== null) killGroup(pid);
+}
+
+export async function memoryCluster(): Promise<ClusterHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-mem-'));
+  const [base] = await freePorts(1);
+  // Ports base+1..3 and base+101..103 must be free too; pick a base in a quiet range.
+  const portBase = 20000 + ((base! * 7) % 20000);
+  let cluster: UpCluster;
+  try {
+    cluster = await up({ dir, nodes: 3, portBase, timing: TIMING, log: silentLogger });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const client = new ApiClient(cluster.ports.map((p) => `http://127.0.0.1:${p.api}`), undefined, 3000);
+  const dataDir = (name: string) => join(dir, 'nodes', name, 'data');
+  return {
+    backend: 'memory',
+    endpoints: cluster.ports.map((p) => ({ name: p.name, port: p.pg })),
+    cred: { user: cluster.superuser.username, password: cluster.superuser.password },
+    clientConfigFile: cluster.clusterFile,
+    ttlMs: TIMING.ttl * 1000,
+    report: async () => (await client.get<ClusterReport>('/cluster')).body,
+    waitStable: (ms) => waitFor('a leader with every standby streaming', stableCheck(client), { timeoutMs: ms, intervalMs: 200 }),
+    dataDir,
+    postmasterPid: (name) => readPostmasterPid(dataDir(name)),
+    killPostmaster: (name) => killPostmasterOf(dataDir(name)),
+    async crashHost(name) {
+      const node = cluster.nodes.find((n) => n.name === name)!;
+      killInstance(dataDir(name));
+      await node.agent.halt();
+      await node.api.close();
+      await node.pg.close();
+    },
+    async restartHost(name) {
+      await cluster.restartNode(name);
+    },
+    async stop() {
+      await cluster.stop().catch(() => {});
+      for (const n of cluster.ports) killInstance(dataDir(n.name));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number } = {}): Promise<ClusterHarness> {
+  const timing = opts.timing ?? TIMING;
+  const count = opts.nodes ?? 3;
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-etcd-cluster-'));
+  chmodSync(dir, 0o755);
+  let etcd: TestEtcd | null = null;
+  const agents = new Map<string, ChildProcess>();
+  const names = Array.from({ length: count }, (_, i) => `node${i + 1}`);
+  const dataDir = (name: string) => join(dir, name, 'data');
+  const cleanup = async () => {
+    for (const a of agents.values()) if (a.exitCode === null) a.kill('SIGKILL');
+    for (const n of names) killInstance(dataDir(n));
+    await etcd?.stop();
+    // PGW_KEEP_TEST_DIRS=1 keeps logs and data of a run for a post-mortem.
+    if (process.env.PGW_KEEP_TEST_DIRS) console.log(`# kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    etcd = await startEtcd();
+    const ports = await freePorts(count * 2);
+    const password = `pw-${process.pid}-${Date.now()}`;
+    mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
+    writeFileSync(join(dir, 'secrets', 'superuser'), password, { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'replication'), `repl-${password}`, { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'api_token'), 'test-token-0123456789', { mode: 0o600 });
+    const endpoints: Endpoint[] = [];
+    const apiUrls: string[] = [];
+    names.forEach((name, i) => {
+      const pgPort = ports[i * 2]!;
+      const apiPort = ports[i * 2 + 1]!;
+      endpoints.push({ name, port: pgPort });
+      apiUrls.push(`http://127.0.0.1:${apiPort}`);
+      mkdirSync(join(dir, name), { mode: 0o755 });
+      chmodSync(join(dir, name), 0o755);
+      writeFileSync(join(dir, `${name}.yaml`), toYaml({
+        name,
+        id: i + 1,
+        scope: 'itest',
+        data_dir: dataDir(name),
+        run_dir: join(dir, name, 'run'),
+        postgresql: {
+          listen: `127.0.0.1:${pgPort}`,
+          connect_address: `127.0.0.1:${pgPort}`,
+          superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
+          replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
+          parameters: { shared_buffers: '32MB', max_connections: 40 },
+        },
+        api: { listen: `127.0.0.1:${apiPort}`, connect_address: `127.0.0.1:${apiPort}`, auth_token_file: join(dir, 'secrets', 'api_token') },
+        store: { type: 'etcd', endpoints: [etcd!.endpoint] },
+        ...timing,
+        log: { level: 'debug', file: join(dir, name, 'agent.log') },
+      }));
+    });
+    writeFileSync(join(dir, 'cluster.yaml'), toYaml({ endpoints: apiUrls, auth_token_file: join(dir, 'secrets', 'api_token') }));
+    const startAgent = (name: string) => {
+      const out = openSync(join(dir, name, 'agent.out'), 'a');
+      const child = spawn(process.execPath, [MAIN, 'agent', '-c', join(dir, `${name}.yaml`)], { stdio: ['ignore', out, out], detached: true });
+      closeSync(out);
+      agents.set(name, child);
+    };
+    names.forEach(startAgent);
+    const client = new ApiClient(apiUrls, undefined, 3000);
+    return {
+      backend: 'etcd',
+      endpoints,
+      cred: { user: 'postgres', password },
+      clientConfigFile: join(dir, 'cluster.yaml'),
+      ttlMs: timing.ttl * 1000,
+      report: async () => (await client.get<ClusterReport>('/cluster')).body,
+      waitStable: (ms) => waitFor('a leader with every standby streaming', stableCheck(client), { timeoutMs: ms, intervalMs: 200 }),
+      dataDir,
+      postmasterPid: (name) => readPostmasterPid(dataDir(name)),
+      killPostmaster: (name) => killPostmasterOf(dataDir(name)),
+      async crashHost(name) {
+        const agent = agents.get(name)!;
+        const exited = new Promise((r) => agent.once('exit', r));
+        agent.kill('SIGKILL');
+        killInstance(dataDir(name));
+        await exited;
+      },
+      async restartHost(name) {
+        startAgent(name);
+      },
+      async stop() {
+        // Agents first (a clean stop would hand the lock over and restart things), then instances.
+        for (const a of agents.values()) if (a.exitCode === null) a.kill('SIGKILL');
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** The tail of each agent's log, for a failing test's message. */
+export function agentLogTail(dir: string, name: string): string {
+  try {
+    return readFileSync(join(dir, name, 'agent.out'), 'utf8').slice(-2000);
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Checkers that run through every fault test: a writer committing sequential ids to whichever
+ * node is writable (recording each acknowledged id), and a sampler asking every node several
+ * times a second whether it accepts writes (recording any round with two writable nodes).
+ */
+import pg from 'pg';
+
+export interface Endpoint {
+  readonly name: string;
+  readonly port: number;
+}
+
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface Ack {
+  readonly id: number;
+  readonly node: string;
+  /** performance.now() when the commit was acknowledged. */
+  readonly at: number;
+  /** performance.now() when the connection it went through was opened: a write through a
+   *  connection older than a postmaster kill may have been committed by an orphaned backend. */
+  readonly connectedAt: number;
+}
+
+async function connect(port: number, cred: Credentials, timeoutMs: number): Promise<pg.Client> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: cred.user, password: cred.password, database: 'postgres', connectionTimeoutMillis: timeoutMs, query_timeout: 2000, statement_timeout: 2000 });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+export async function writable(port: number, cred: Credentials): Promise<boolean> {
+  const c = await connect(port, cred, 1000);
+  try {
+    return !(await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export class Writer {
+  readonly acks: Ack[] = [];
+  private running = false;
+  private done: Promise<void> | null = null;
+  private next = 1;
+
+  constructor(private readonly nodes: () => readonly Endpoint[], private readonly cred: Credentials, private readonly table = 'pgw_acked') {}
+
+  async start(): Promise<void> {
+    const primary = await this.findPrimary();
+    if (!primary) throw new Error('writer: no writable node to create the table on');
+    await primary.client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (id bigint PRIMARY KEY, at timestamptz DEFAULT now())`);
+    const { rows } = await primary.client.query(`SELECT coalesce(max(id), 0) + 1 AS n FROM ${this.table}`);
+    this.next = Number(rows[0].n);
+    await primary.client.end();
+    this.running = true;
+    this.done = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+
+  /** First acknowledged write after `t` that satisfies `where`. */
+  firstAckAfter(t: number, where: (a: Ack) => boolean = () => true): Ack | undefined {
+    return this.acks.find((a) => a.at > t && where(a));
+  }
+
+  private async findPrimary(): Promise<{ client: pg.Client; node: string; connectedAt: number } | null> {
+    for (const n of this.nodes()) {
+      try {
+        const connectedAt = performance.now();
+        const client = await connect(n.port, this.cred, 500);
+        if (!(await client.query('SELECT pg_is_in_recovery() AS r')).rows[0].r) return { client, node: n.name, connectedAt };
+        await client.end();
+      } catch {
+        // try the next node
+      }
+    }
+    return null;
+  }
+
+  private async loop(): Promise<void> {
+    let cur: { client: pg.Client; node: string; connectedAt: number } | null = null;
+    while (this.running) {
+      if (!cur) {
+        cur = await this.findPrimary();
+        if (!cur) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+      }
+      const id = this.next;
+      try {
+        await cur.client.query(`INSERT INTO ${this.table} (id) VALUES ($1)`, [id]);
+        this.acks.push({ id, node: cur.node, at: performance.now(), connectedAt: cur.connectedAt });
+        this.next++;
+        await new Promise((r) => setTimeout(r, 20));
+      } catch (err) {
+        // Unacknowledged: the id may or may not be committed. A duplicate means it was.
+        if ((err as { code?: string }).code === '23505') this.next++;
+        await cur.client.end().catch(() => {});
+        cur = null;
+      }
+    }
+    await cur?.client.end().catch(() => {});
+  }
+}
+
+export interface SplitBrain {
+  readonly at: number;
+  readonly nodes: readonly string[];
+}
+
+export class Sampler {
+  readonly splitBrains: SplitBrain[] = [];
+  rounds = 0;
+  private running = false;
+  private done: Promise<void> | null = null;
+  private readonly clients = new Map<string, pg.Client>();
+
+  constructor(private readonly nodes: () => readonly Endpoint[], private readonly cred: Credentials, private readonly everyMs = 150) {}
+
+  start(): void {
+    this.running = true;
+    this.done = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+    await Promise.all([...this.clients.values()].map((c) => c.end().catch(() => {})));
+  }
+
+  private async probe(n: Endpoint): Promise<boolean> {
+    try {
+      let c = this.clients.get(n.name);
+      if (!c) {
+        c = await connect(n.port, this.cred, 300);
+        this.clients.set(n.name, c);
+      }
+      return !(await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r;
+    } catch {
+      const c = this.clients.get(n.name);
+      this.clients.delete(n.name);
+      await c?.end().catch(() => {});
+      return false;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const nodes = this.nodes();
+      const results = await Promise.all(nodes.map((n) => this.probe(n)));
+      this.rounds++;
+      const w = nodes.filter((_, i) => results[i]).map((n) => n.name);
+      if (w.length > 1) this.splitBrains.push({ at: performance.now(), nodes: w });
+      await new Promise((r) => setTimeout(r, this.everyMs));
+    }
+  }
+}
+
+/** Ids present on a node: what survived. */
+export async function idsOn(port: number, cred: Credentials, table = 'pgw_acked'): Promise<Set<number>> {
+  const c = await connect(port, cred, 2000);
+  try {
+    const { rows } = await c.query(`SELECT id FROM ${table}`);
+    return new Set(rows.map((r) => Number(r.id)));
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
