@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, then runs unit, store-contract and integration
+# tests (real PostgreSQL 15 and a real etcd on loopback). Prints one closing line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+status=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+run() {
+  echo "== $1"
+  shift
+  if ! node --test --test-reporter=spec "$@" 2>&1 | tee -a "$out"; then status=1; fi
+}
+run "unit and store contract" dist/test/unit/ dist/test/contract/
+run "integration (real PostgreSQL, memory and etcd stores)" --test-concurrency=1 dist/test/integration/
+
+p=$(grep -E '^ℹ pass ' "$out" | awk '{s+=$3} END {print s+0}')
+f=$(grep -E '^ℹ fail ' "$out" | awk '{s+=$3} END {print s+0}')
+echo "${p} passed, ${f} failed"
+[ "$f" -eq 0 ] && [ "$status" -eq 0 ]

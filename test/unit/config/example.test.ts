@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadNodeConfig } from '../../../src/config/index.js';
+
+const MAIN = resolve(import.meta.dirname, '../../../src/main.js');
+const exec = promisify(execFile);
+
+describe('shipped example and check-config', () => {
+  it('docs/node.example.yaml is valid', () => {
+    const cfg = loadNodeConfig(resolve(import.meta.dirname, '../../../../docs/node.example.yaml'));
+    assert.equal(cfg.store.type, 'etcd');
+  });
+
+  it('check-config exits 2 and names the key on a mistake', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-cfg-'));
+    try {
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(file, 'name: n1\ndata_dir: /x\npostgresql: {listen: nope}\n');
+      const err = await exec(process.execPath, [MAIN, 'check-config', '-c', file]).then(() => null, (e) => e);
+      assert.ok(err, 'check-config must fail');
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /config error: postgresql\.listen: expected host:port/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
