@@ -54,7 +54,13 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.executor = new Executor({ name: o.name, config: o.config, store: o.store, pg: o.pg, clock: o.clock, log: o.log, state: this.state, wake: () => this.wake() });
-    o.pg.onExit = () => this.wake();
+    // React to a postmaster exit at once, but pace a crash loop to one restart per loop_wait.
+    let lastExitWake = -Infinity;
+    o.pg.onExit = () => {
+      if (o.clock.now() - lastExitWake < o.config.loopWaitMs) return;
+      lastExitWake = o.clock.now();
+      this.wake();
+    };
   }
 
   start(): void {
@@ -97,8 +103,8 @@ export class Agent {
   async stop(opts: { stopPostgres: boolean; revoke: boolean }): Promise<void> {
     await this.halt();
     if (opts.stopPostgres && this.o.pg.postmasterPid() !== null) await this.o.pg.stop('fast');
-    if (opts.stopPostgres && this.state.lease.mine) {
-      await this.executor.run({ actions: [{ type: 'release_leader' }], message: 'shutting down' }, this.last!.view).catch(() => {});
+    if (opts.stopPostgres && this.state.lease.mine && this.last) {
+      await this.executor.run({ actions: [{ type: 'release_leader' }], message: 'shutting down: PostgreSQL stopped cleanly, handing the lock over' }, this.last.view);
     }
     await this.o.pg.close();
     await this.o.store.close({ revoke: opts.revoke });

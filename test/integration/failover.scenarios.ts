@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/util/deadline.js';
@@ -93,6 +94,17 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       assert.notEqual(newLeader, leader);
     });
 
+    it('cluster show marks the crashed node unreachable, names it in warnings, exits 1 (seed 000)', async () => {
+      const r0 = await c.report();
+      const down = r0.members.find((m) => m.status === '? unreachable');
+      assert.ok(down, 'the crashed node is shown as unreachable');
+      const err = await execP(process.execPath, [MAIN, 'cluster', 'show', '-c', c.clientConfigFile]).then(() => null, (e) => e);
+      assert.equal(err?.code, 1, 'exit 1 with warnings');
+      assert.match(err.stdout, new RegExp(`${down.name}\\s+\\| \\w+\\s+\\| \\? unreachable`));
+      assert.match(err.stdout, /WARNING: following issues were detected/);
+      assert.match(err.stdout, new RegExp(`node "${down.name}" \\(ID: ${down.id}\\) is registered as an active \\w+ but is unreachable`));
+    });
+
     it('the old primary comes back as a streaming standby by itself', async () => {
       const r0 = await c.report();
       const down = r0.members.find((m) => m.status === '? unreachable')!.name;
@@ -125,6 +137,45 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const { stdout } = await exec(process.execPath, [MAIN, 'cluster', 'events', '-c', c.clientConfigFile, '--json', '-n', '500']);
       const kinds = new Set((JSON.parse(stdout) as { kind: string }[]).map((e) => e.kind));
       for (const k of ['leader_acquired', 'promoted', 'restarted', 'demoted', 'leader_released']) assert.ok(kinds.has(k), `event ${k} recorded (have: ${[...kinds].join(', ')})`);
+      assert.ok(!stdout.includes(c.cred.password), 'no password in events');
+    });
+
+    it('PostgreSQL runs unprivileged; no password in logs or process titles', async () => {
+      for (const e of c.endpoints) {
+        const pid = c.postmasterPid(e.name)!;
+        const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+        if (process.getuid?.() === 0) assert.notEqual(uid, 0, `${e.name}'s postmaster does not run as root`);
+        const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+        for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+          try {
+            const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+            if (Number(stat.split(') ')[1]!.split(' ')[2]) !== pgid) continue;
+            assert.ok(!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(c.cred.password), `no password in the title of ${p}`);
+          } catch (err) {
+            if (err instanceof assert.AssertionError) throw err;
+          }
+        }
+      }
+      const logs = c.logs();
+      assert.ok(logs.length > 1000, 'the agents logged');
+      assert.ok(!logs.includes(c.cred.password), 'no password in the agent logs');
+    });
+
+    it('REST API: /primary and /replica answer by role; mutating calls need the token', async () => {
+      const r = await c.report();
+      const leader = r.members.find((m) => m.name === r.leader)!;
+      const standby = r.members.find((m) => m.role === 'standby' && m.status === 'running')!;
+      assert.equal((await fetch(`${leader.api_url}/primary`)).status, 200);
+      assert.equal((await fetch(`${standby.api_url}/primary`)).status, 503);
+      assert.equal((await fetch(`${standby.api_url}/replica`)).status, 200);
+      assert.equal((await fetch(`${leader.api_url}/replica`)).status, 503);
+      assert.equal((await fetch(`${standby.api_url}/replica?lag=100000000`)).status, 200);
+      assert.equal((await fetch(`${leader.api_url}/health`)).status, 200);
+      const denied = await fetch(`${leader.api_url}/switchover`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-123' }, body: '{}' });
+      assert.equal(denied.status, 401);
+      const anonymous = await fetch(`${leader.api_url}/switchover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(anonymous.status, 401);
+      assert.equal((await c.report()).leader, r.leader, 'a refused call changes nothing');
     });
   });
 }

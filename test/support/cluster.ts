@@ -6,7 +6,7 @@
  * once, the lock left to expire); the host coming back (a fresh agent on the same data).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -15,7 +15,6 @@ import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { up, type UpCluster } from '../../src/local/up.js';
 import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
 import { waitFor } from '../../src/util/deadline.js';
-import { silentLogger } from '../../src/util/log.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
 import { freePorts } from './ports.js';
 import type { Credentials, Endpoint } from './workload.js';
@@ -33,6 +32,8 @@ export interface ClusterHarness {
   report(): Promise<ClusterReport>;
   waitStable(timeoutMs: number): Promise<ClusterReport>;
   dataDir(name: string): string;
+  /** Everything the agents logged so far. */
+  logs(): string;
   postmasterPid(name: string): number | null;
   killPostmaster(name: string): number;
   crashHost(name: string): Promise<void>;
@@ -40,19 +41,25 @@ export interface ClusterHarness {
   stop(): Promise<void>;
 }
 
-function stableCheck(client: ApiClient) {
-  return async () => {
-    const r = (await client.get<ClusterReport>('/cluster')).body;
-    const ok = r.leader !== null && r.members.length > 0 && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming));
-    return ok ? r : false;
+/** The parts of a harness that only read the cluster through its API and data directories. */
+function observers(client: ApiClient, dataDir: (name: string) => string) {
+  const report = async () => (await client.get<ClusterReport>('/cluster')).body;
+  return {
+    report,
+    waitStable: (ms: number) => waitFor('a leader with every standby streaming', async () => {
+      const r = await report();
+      const ok = r.leader !== null && r.members.length > 0 && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming));
+      return ok ? r : false;
+    }, { timeoutMs: ms, intervalMs: 200 }),
+    dataDir,
+    postmasterPid: (name: string) => readPostmasterPid(dataDir(name)),
+    killPostmaster: (name: string) => {
+      const pid = readPostmasterPid(dataDir(name));
+      if (pid === null || !isAlive(pid)) throw new Error(`no running postmaster for ${name}`);
+      process.kill(pid, 'SIGKILL');
+      return pid;
+    },
   };
-}
-
-function killPostmasterOf(dataDir: string): number {
-  const pid = readPostmasterPid(dataDir);
-  if (pid === null || !isAlive(pid)) throw new Error(`no running postmaster in ${dataDir}`);
-  process.kill(pid, 'SIGKILL');
-  return pid;
 }
 
 /** A host crash takes every process of the instance at once: the whole process group. */
@@ -68,7 +75,7 @@ export async function memoryCluster(): Promise<ClusterHarness> {
   const portBase = 20000 + ((base! * 7) % 20000);
   let cluster: UpCluster;
   try {
-    cluster = await up({ dir, nodes: 3, portBase, timing: TIMING, log: silentLogger });
+    cluster = await up({ dir, nodes: 3, portBase, timing: TIMING });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -81,11 +88,8 @@ export async function memoryCluster(): Promise<ClusterHarness> {
     cred: { user: cluster.superuser.username, password: cluster.superuser.password },
     clientConfigFile: cluster.clusterFile,
     ttlMs: TIMING.ttl * 1000,
-    report: async () => (await client.get<ClusterReport>('/cluster')).body,
-    waitStable: (ms) => waitFor('a leader with every standby streaming', stableCheck(client), { timeoutMs: ms, intervalMs: 200 }),
-    dataDir,
-    postmasterPid: (name) => readPostmasterPid(dataDir(name)),
-    killPostmaster: (name) => killPostmasterOf(dataDir(name)),
+    logs: () => readFileSync(join(dir, 'logs', 'pgwarden.log'), 'utf8'),
+    ...observers(client, dataDir),
     async crashHost(name) {
       const node = cluster.nodes.find((n) => n.name === name)!;
       killInstance(dataDir(name));
@@ -172,11 +176,8 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
       cred: { user: 'postgres', password },
       clientConfigFile: join(dir, 'cluster.yaml'),
       ttlMs: timing.ttl * 1000,
-      report: async () => (await client.get<ClusterReport>('/cluster')).body,
-      waitStable: (ms) => waitFor('a leader with every standby streaming', stableCheck(client), { timeoutMs: ms, intervalMs: 200 }),
-      dataDir,
-      postmasterPid: (name) => readPostmasterPid(dataDir(name)),
-      killPostmaster: (name) => killPostmasterOf(dataDir(name)),
+      logs: () => names.map((n) => readFileSync(join(dir, n, 'agent.log'), 'utf8')).join('\n'),
+      ...observers(client, dataDir),
       async crashHost(name) {
         const agent = agents.get(name)!;
         const exited = new Promise((r) => agent.once('exit', r));
@@ -196,14 +197,5 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
   } catch (err) {
     await cleanup();
     throw err;
-  }
-}
-
-/** The tail of each agent's log, for a failing test's message. */
-export function agentLogTail(dir: string, name: string): string {
-  try {
-    return readFileSync(join(dir, name, 'agent.out'), 'utf8').slice(-2000);
-  } catch {
-    return '';
   }
 }
