@@ -10,12 +10,22 @@ import { errorMessage } from '../util/errors.js';
 import { parseLsn } from '../util/lsn.js';
 import type { ClusterView, LocalState, PeerStatus } from './view.js';
 
+/**
+ * Reads the store, retrying for up to `timeoutMs`: one failed call (an etcd member down, a leader
+ * election in etcd) must not fence a healthy primary; only a store that stays unreachable does.
+ */
 export async function loadCluster(store: StateStore, timeoutMs: number): Promise<ClusterView> {
-  try {
-    return await store.load(deadlineSignal(timeoutMs));
-  } catch (err) {
-    return { kind: 'unavailable', error: errorMessage(err) };
+  const deadline = performance.now() + timeoutMs;
+  let error = '';
+  while (performance.now() < deadline) {
+    try {
+      return await store.load(deadlineSignal(deadline - performance.now()));
+    } catch (err) {
+      error = errorMessage(err);
+      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - performance.now()))));
+    }
   }
+  return { kind: 'unavailable', error };
 }
 
 export interface LocalProbe {
@@ -69,8 +79,13 @@ export interface PeerReport {
   tags: PeerStatus['tags'];
 }
 
+/**
+ * Asks every live peer (one whose session still holds a member key) for its state. A node cut off
+ * from the store loses its member key with its session, so it is never waited for as the "better
+ * candidate" it can no longer become.
+ */
 export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: number): Promise<Map<string, PeerStatus>> {
-  const others = [...c.registry.values()].filter((r) => r.name !== self);
+  const others = [...c.registry.values()].filter((r) => r.name !== self && c.members.has(r.name));
   const results = await Promise.all(others.map(async (r): Promise<PeerStatus> => {
     try {
       const res = await fetch(`${r.api_url}/status`, { signal: deadlineSignal(timeoutMs) });

@@ -18,6 +18,7 @@ export interface RunningNode {
   readonly agent: Agent;
   readonly pg: PgController;
   readonly api: FastifyInstance;
+  readonly store: StateStore;
   /** Stops the agent and its API; `stopPostgres` also stops the instance cleanly. */
   stop(opts: { stopPostgres: boolean; revoke: boolean }): Promise<void>;
 }
@@ -73,6 +74,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
         agent,
         pg,
         api,
+        store,
         async stop(opts) {
           await agent.stop(opts);
           await api.close();

@@ -52,17 +52,23 @@ SELECT pg_is_in_recovery() AS in_recovery,
 
 export class LocalSql {
   private client: pg.Client | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly params: () => ConnParams) {}
 
+  /** One query at a time on the shared connection (the HA loop and the API both ask). */
   async query<T extends pg.QueryResultRow = any>(sql: string, values: unknown[] = [], timeoutMs = 5000): Promise<pg.QueryResult<T>> {
-    const client = await this.connect(timeoutMs);
-    try {
-      return await client.query<T>({ text: sql, values, query_timeout: timeoutMs } as pg.QueryConfig);
-    } catch (err) {
-      if ((err as { code?: string }).code === undefined) await this.close();
-      throw mapError(err);
-    }
+    const run = this.tail.then(async () => {
+      const client = await this.connect(timeoutMs);
+      try {
+        return await client.query<T>({ text: sql, values, query_timeout: timeoutMs } as pg.QueryConfig);
+      } catch (err) {
+        if ((err as { code?: string }).code === undefined) await this.close();
+        throw mapError(err);
+      }
+    });
+    this.tail = run.catch(() => {});
+    return run;
   }
 
   async status(timeoutMs: number): Promise<SqlStatus> {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/util/deadline.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
-import { idsOn, Sampler, Writer } from '../support/workload.js';
+import { idsOn, Sampler, writable, Writer } from '../support/workload.js';
 
 const execP = promisify(execFile);
 /** Runs the CLI; a failure carries what it printed. */
@@ -131,6 +131,24 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const lost = before.filter((a) => !present.has(a.id));
       assert.deepEqual(lost.map((a) => a.id), [], 'ids acknowledged by the old primary are all on the new one');
       assert.ok(before.length > 0);
+    });
+
+    it('a primary cut off from the store stops taking writes and a standby takes over (fencing)', async (t) => {
+      if (!c.isolateFromStore) return t.skip('needs a per-agent store partition: the fault lab does it for etcd');
+      const leader = await leaderOf();
+      const t0 = performance.now();
+      c.isolateFromStore(leader, true);
+      try {
+        await waitFor(`${leader} to stop accepting writes`, async () => !(await writable(port(leader), c.cred).catch(() => false)), { timeoutMs: c.ttlMs, intervalMs: 100 });
+        const fenced = (performance.now() - t0) / 1000;
+        const ack = await waitFor('a write acknowledged on another node', () => writer.firstAckAfter(t0, (a) => a.node !== leader), { timeoutMs: c.ttlMs + 10_000, intervalMs: 50 });
+        console.log(`# ${backend}: store partition -> old primary fenced after ${fenced.toFixed(2)} s, writes on ${ack.node} after ${((ack.at - t0) / 1000).toFixed(2)} s`);
+      } finally {
+        c.isolateFromStore(leader, false);
+      }
+      const r = await c.waitStable(60_000);
+      assert.notEqual(r.leader, leader);
+      assert.equal(r.members.find((m) => m.name === leader)?.role, 'standby', 'the fenced primary rejoined as a standby');
     });
 
     it('the event log records the role changes', async () => {

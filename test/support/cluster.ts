@@ -13,6 +13,7 @@ import { stringify as toYaml } from 'yaml';
 import { ApiClient } from '../../src/api/client.js';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { up, type UpCluster } from '../../src/local/up.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
@@ -38,6 +39,8 @@ export interface ClusterHarness {
   killPostmaster(name: string): number;
   crashHost(name: string): Promise<void>;
   restartHost(name: string): Promise<void>;
+  /** Cuts one agent off the store (memory backend only; the fault lab does it for etcd). */
+  readonly isolateFromStore?: (name: string, on: boolean) => void;
   stop(): Promise<void>;
 }
 
@@ -99,6 +102,11 @@ export async function memoryCluster(): Promise<ClusterHarness> {
     },
     async restartHost(name) {
       await cluster.restartNode(name);
+    },
+    isolateFromStore(name, on) {
+      const store = cluster.nodes.find((n) => n.name === name)!.store;
+      if (!(store instanceof MemoryStore)) throw new Error('not a memory store');
+      store.setPartitioned(on);
     },
     async stop() {
       await cluster.stop().catch(() => {});
