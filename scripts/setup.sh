@@ -20,5 +20,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+rm -rf dist
 npm run --silent build
 chmod +x dist/src/main.js

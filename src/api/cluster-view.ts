@@ -36,6 +36,8 @@ export interface ClusterReport {
   readonly warnings: readonly string[];
 }
 
+const BUSY: ReadonlySet<string> = new Set(['cloning', 'rewinding', 'bootstrapping', 'starting', 'promoting', 'demoting']);
+
 export type Prober = (reg: Registration) => Promise<PeerReport | null>;
 
 /** Probes a member's GET /status; null when the agent does not answer within the deadline. */
@@ -72,12 +74,13 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       status = role === 'primary' ? '* running' : 'running';
       if (role === 'primary' && reg.name !== leader) warnings.push(`${label} runs as a primary but does not hold the leader lock`);
       if (role === 'standby' && m && !m.streaming && leader !== null) warnings.push(`${label} is not streaming from the primary "${leader}"`);
-    } else if (m?.state === 'crashed') {
+    } else if (m && BUSY.has(m.state)) {
+      // Down on purpose for a moment: the agent is rebuilding or starting it.
+      status = 'stopped';
+      warnings.push(`${label} is not running yet: ${m.state}`);
+    } else {
       status = '! failed';
       warnings.push(`${label} is registered as an active ${role} but PostgreSQL is not running`);
-    } else {
-      status = 'stopped';
-      warnings.push(`${label} is stopped${m?.state && m.state !== 'stopped' ? ` (${m.state})` : ''}`);
     }
     const lsn = rep?.lsn ?? m?.lsn ?? null;
     const lag = role === 'standby' && rep?.running && lsn && leaderLsn ? Number(lagBytes(parseLsn(leaderLsn), parseLsn(lsn))) : null;

@@ -24,8 +24,6 @@ export type Action =
   | { readonly type: 'record_initialize' }
   | { readonly type: 'clear_failover'; readonly revision: number };
 
-export type ActionType = Action['type'];
-
 export interface Decision {
   readonly actions: readonly Action[];
   /** One sentence per cycle: what was decided and why. Logged when it changes, shown by the API. */

@@ -15,7 +15,7 @@ import type { Decision } from './actions.js';
 import { decide } from './decide.js';
 import { Executor, type AgentState } from './execute.js';
 import { loadCluster, probeLocal, probePeers, type PeerReport } from './observe.js';
-import type { HaConfig, LocalState, View } from './view.js';
+import type { HaConfig, InFlight, LocalState, View } from './view.js';
 
 export interface AgentOptions {
   readonly name: string;
@@ -79,6 +79,11 @@ export class Agent {
     const lease = this.state.lease;
     const isLeader = lease.mine && this.o.clock.now() < lease.validUntil;
     return { name: this.o.name, view: this.last?.view ?? null, decision: this.last?.decision ?? null, sql: this.last?.sql ?? null, isLeader };
+  }
+
+  /** The long action running now (clone, rewind, bootstrap) with its progress, or null. */
+  inFlight(): InFlight | null {
+    return this.state.inFlight;
   }
 
   /** The live report peers read during an election: asks PostgreSQL now, not a cycle ago. */

@@ -18,24 +18,6 @@ export function deadlineSignal(ms: number, parent?: AbortSignal): AbortSignal {
   return parent ? AbortSignal.any([parent, timeout]) : timeout;
 }
 
-/** Runs `fn` and rejects with a TimeoutError naming `what` if it does not settle within `ms`. */
-export async function withTimeout<T>(what: string, ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ctrl = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new TimeoutError(what, ms);
-      ctrl.abort(err);
-      reject(err);
-    }, ms);
-  });
-  try {
-    return await Promise.race([fn(ctrl.signal), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export interface WaitOptions {
   timeoutMs: number;
   intervalMs?: number;

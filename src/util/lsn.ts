@@ -18,7 +18,3 @@ export function formatLsn(lsn: Lsn): string {
 export function lagBytes(ahead: Lsn, behind: Lsn): bigint {
   return ahead > behind ? ahead - behind : 0n;
 }
-
-export function maxLsn(a: Lsn, b: Lsn): Lsn {
-  return a > b ? a : b;
-}

@@ -3,9 +3,10 @@
  * then the event log as it happens. Ctrl-C or SIGTERM stops every instance cleanly.
  */
 import type { Command } from 'commander';
-import { relative } from 'node:path';
+import { join } from 'node:path';
 import { up } from '../../local/up.js';
 import { fail } from '../common.js';
+import { Progress } from '../render/progress.js';
 import { renderCluster } from '../render/table.js';
 
 export function registerUp(program: Command): void {
@@ -29,11 +30,19 @@ export function registerUp(program: Command): void {
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
 
-      console.log(`pgwarden up: starting ${cluster.nodes.length} nodes in ${cluster.dir} (logs: ${relative(process.cwd(), cluster.dir) || '.'}/logs/pgwarden.log)`);
+      console.log(`pgwarden up: starting ${cluster.nodes.length} nodes in ${cluster.dir} (logs: ${join(cluster.dir, 'logs', 'pgwarden.log')})`);
+      // Base backups and rewinds can take a while on big data: show each node's long action.
+      const progress = new Progress();
+      const ticker = setInterval(() => {
+        const busy = cluster.nodes.map((n) => [n.name, n.agent.inFlight()] as const).filter(([, f]) => f !== null);
+        progress.update(busy.map(([name, f]) => `${name}: ${f!.kind}${f!.progress ? ` ${f!.progress}` : '…'}`).join('   '));
+      }, 500);
       const report = await cluster.waitStable(180_000).catch(async (err) => {
         console.error(`pgwarden up: the cluster did not settle: ${err.message}`);
         return cluster.report();
       });
+      clearInterval(ticker);
+      progress.done();
       console.log(renderCluster(report));
       console.log('\nConnect:');
       for (const p of cluster.ports) console.log(`  ${p.name}: PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${p.pg} user=postgres dbname=postgres'`);

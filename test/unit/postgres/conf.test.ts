@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseProgress } from '../../../src/postgres/clone.js';
+import { conninfo, renderPgHba, renderPgpass, renderPostgresqlConf } from '../../../src/postgres/conf.js';
+import { scramVerifier } from '../../../src/postgres/scram.js';
+
+const base = { clusterName: 'c1', listenHost: '127.0.0.1', port: 5433, parameters: {}, standby: null };
+
+describe('files pgwarden writes for PostgreSQL', () => {
+  it('managed settings win over user parameters (a user cannot turn off what HA depends on)', () => {
+    const conf = renderPostgresqlConf({ ...base, parameters: { wal_level: 'minimal', port: 1, work_mem: '8MB' } });
+    assert.match(conf, /^wal_level = 'replica'$/m);
+    assert.match(conf, /^port = 5433$/m);
+    assert.match(conf, /^work_mem = '8MB'$/m);
+    assert.match(conf, /^wal_log_hints = 'on'$/m);
+    assert.match(conf, /^primary_conninfo = ''$/m);
+  });
+
+  it('a standby gets its upstream, slot and a passfile, never a password', () => {
+    const conf = renderPostgresqlConf({ ...base, standby: { upstream: { name: 'n1', host: '10.0.0.1', port: 5432 }, slot: 'n2', replicationUser: 'repl', passfile: '/run/pgw/pgpass', appName: 'n2' } });
+    assert.match(conf, /^primary_conninfo = 'host=10\.0\.0\.1 port=5432 user=repl passfile=\/run\/pgw\/pgpass application_name=n2 /m);
+    assert.match(conf, /^primary_slot_name = 'n2'$/m);
+    assert.doesNotMatch(conf, /password=/);
+  });
+
+  it('quotes values with quotes and backslashes', () => {
+    const conf = renderPostgresqlConf({ ...base, parameters: { application_name: "it's \\ here" } });
+    assert.match(conf, /^application_name = 'it''s \\\\ here'$/m);
+    assert.equal(conninfo({ host: 'h', application_name: "a b'c" }), "host=h application_name='a b\\'c'");
+  });
+
+  it('pg_hba puts operator lines first and requires scram-sha-256 everywhere else', () => {
+    const hba = renderPgHba(['host all all 10.0.0.0/8 trust'], 'postgres', 'repl').split('\n');
+    assert.equal(hba[1], 'host all all 10.0.0.0/8 trust');
+    assert.ok(hba.slice(2).filter(Boolean).every((l) => l.endsWith('scram-sha-256')));
+  });
+
+  it('pgpass escapes : and \\', () => {
+    assert.equal(renderPgpass([{ user: 'u', password: 'a:b\\c' }]), '*:*:*:u:a\\:b\\\\c\n');
+  });
+
+  it('reads pg_basebackup progress lines', () => {
+    assert.deepEqual(parseProgress('  30712/30712 kB (100%), 1/1 tablespace'), { doneKb: 30712, totalKb: 30712 });
+    assert.equal(parseProgress('waiting for checkpoint'), null);
+  });
+
+  it('SCRAM verifiers have PostgreSQL\'s stored format and a fresh salt each time', () => {
+    const v = scramVerifier('secret');
+    assert.match(v, /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
+    assert.notEqual(v, scramVerifier('secret'));
+  });
+});
