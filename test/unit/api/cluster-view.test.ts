@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildClusterReport, type Prober } from '../../../src/api/cluster-view.js';
+import { renderCluster } from '../../../src/cli/render/table.js';
+import { aMember, aSnapshot } from '../../support/builders.js';
+
+const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false };
+const answering = (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
+  async (reg) => {
+    const r = rows[reg.name];
+    return r ? { name: reg.name, tags, ...r } : null;
+  };
+
+describe('cluster show (report and table)', () => {
+  it('seed 000: a standby that does not answer is "? unreachable", named in two warnings; no failover implied', async () => {
+    const snap = aSnapshot().build();
+    const report = await buildClusterReport(snap, answering({
+      n1: { running: true, role: 'primary', lsn: '0/3000100', timeline: 1 },
+      n2: null,
+      n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+    }));
+    assert.equal(report.leader, 'n1');
+    assert.deepEqual(report.members.map((m) => m.status), ['* running', '? unreachable', 'running']);
+    assert.deepEqual(report.warnings, ['unable to connect to node "n2" (ID: 2)', 'node "n2" (ID: 2) is registered as an active standby but is unreachable']);
+    assert.equal(report.members[2]!.lag_bytes, 256);
+    const text = renderCluster(report);
+    assert.match(text, /^ 2 +\| n2 +\| standby \| \? unreachable \| n1 +\| default +\| 100 +\| \? +\| \? +\| host=10\.0\.0\.2 port=5432/m);
+    assert.match(text, /WARNING: following issues were detected\n {2}- unable to connect to node "n2" \(ID: 2\)/);
+  });
+
+  it('an agent that answers with PostgreSQL down is "! failed"; one that is cloning is "stopped"', async () => {
+    const snap = aSnapshot().member(aMember('n2', { state: 'crashed' })).member(aMember('n3', { state: 'cloning' })).build();
+    const report = await buildClusterReport(snap, answering({
+      n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+      n2: { running: false, role: null, lsn: null, timeline: 1 },
+      n3: { running: false, role: null, lsn: null, timeline: null },
+    }));
+    assert.deepEqual(report.members.map((m) => m.status), ['* running', '! failed', 'stopped']);
+    assert.match(report.warnings.join('\n'), /node "n2" \(ID: 2\) is registered as an active standby but PostgreSQL is not running/);
+    assert.match(report.warnings.join('\n'), /node "n3" \(ID: 3\) is not running yet: cloning/);
+  });
+
+  it('warns when nobody holds the lock, and when a primary runs without it', async () => {
+    const snap = aSnapshot().leader(null).build();
+    const report = await buildClusterReport(snap, answering({
+      n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+      n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+      n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+    }));
+    assert.match(report.warnings[0]!, /no node holds the leader lock/);
+    assert.match(report.warnings.join('\n'), /node "n1" \(ID: 1\) runs as a primary but does not hold the leader lock/);
+  });
+});
