@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/util/deadline.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
-import { idsOn, Sampler, writable, Writer } from '../support/workload.js';
+import { idsOn, Sampler, sqlRows, writable, Writer } from '../support/workload.js';
 
 const execP = promisify(execFile);
 /** Runs the CLI; a failure carries what it printed. */
@@ -56,6 +56,8 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const shown = JSON.parse(stdout);
       assert.equal(shown.leader, r.leader);
       for (const m of shown.members) for (const k of ['name', 'role', 'status', 'host', 'port', 'timeline', 'lag_bytes']) assert.ok(k in m, `member has ${k}`);
+      const slots = await sqlRows(port(r.leader!), c.cred, "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND active ORDER BY 1");
+      assert.deepEqual(slots.map((s) => s.slot_name), r.members.filter((m) => m.name !== r.leader).map((m) => m.name).sort(), 'every standby streams through its own slot');
     });
 
     it('kill -9 of the primary postmaster: restarted in place, writes resume within seconds', async () => {

@@ -164,13 +164,16 @@ export class Sampler {
   }
 }
 
-/** Ids present on a node: what survived. */
-export async function idsOn(port: number, cred: Credentials, table = 'pgw_acked'): Promise<Set<number>> {
+export async function sqlRows(port: number, cred: Credentials, text: string): Promise<any[]> {
   const c = await connect(port, cred, 2000);
   try {
-    const { rows } = await c.query(`SELECT id FROM ${table}`);
-    return new Set(rows.map((r) => Number(r.id)));
+    return (await c.query(text)).rows;
   } finally {
     await c.end().catch(() => {});
   }
+}
+
+/** Ids present on a node: what survived. */
+export async function idsOn(port: number, cred: Credentials, table = 'pgw_acked'): Promise<Set<number>> {
+  return new Set((await sqlRows(port, cred, `SELECT id FROM ${table}`)).map((r) => Number(r.id)));
 }

@@ -1,0 +1,51 @@
+/**
+ * The main job end to end: `pgwarden up` as a process prints the table and connection strings,
+ * the cluster answers, and SIGTERM stops every instance cleanly.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
+import { waitFor } from '../../src/util/deadline.js';
+import { MAIN } from '../support/cluster.js';
+import { freePort } from '../support/ports.js';
+
+describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-up-cli-'));
+  const dataDirs = ['node1', 'node2'].map((n) => join(dir, 'nodes', n, 'data'));
+  after(() => {
+    for (const d of dataDirs) {
+      const pid = readPostmasterPid(d);
+      if (pid !== null) killGroup(pid);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints the table and connection strings, serves the slots, and stops cleanly on SIGTERM', async () => {
+    const portBase = 40000 + ((await freePort()) % 20000);
+    const child = spawn(process.execPath, [MAIN, 'up', '--dir', dir, '--nodes', '2', '--port-base', String(portBase)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('pgwarden up to print the table', () => out.includes('Ctrl-C stops the cluster'), { timeoutMs: 120_000, intervalMs: 200 });
+      assert.match(out, /\* running/);
+      assert.match(out, new RegExp(`PGPASSFILE=${join(dir, '.pgpass')} psql 'host=127\\.0\\.0\\.1 port=${portBase + 1} user=postgres dbname=postgres'`));
+      assert.ok(existsSync(join(dir, 'pgwarden.yaml')));
+      const pids = dataDirs.map((d) => readPostmasterPid(d)!);
+      assert.ok(pids.every((p) => p !== null && isAlive(p)));
+      const secret = readFileSync(join(dir, 'secrets', 'superuser'), 'utf8').trim();
+      assert.ok(!out.includes(secret), 'the output never shows a password');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      for (const p of pids) assert.equal(isAlive(p), false, `postmaster ${p} stopped`);
+      for (const d of dataDirs) assert.equal(existsSync(join(d, 'postmaster.pid')), false, 'clean shutdown removes postmaster.pid');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
