@@ -56,6 +56,9 @@ const DEFAULTS: Record<string, string | number | boolean> = {
   max_wal_senders: 10,
   max_replication_slots: 10,
   wal_keep_size: '128MB',
+  // A walsender whose standby vanished (network cut) must let go of the slot well before an
+  // operator would notice; the default 60 s would keep the returning standby out that long.
+  wal_sender_timeout: '10s',
   shared_buffers: '128MB',
   logging_collector: 'off',
   log_line_prefix: '%m [%p] %q%u@%d ',

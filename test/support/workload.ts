@@ -8,6 +8,8 @@ import pg from 'pg';
 export interface Endpoint {
   readonly name: string;
   readonly port: number;
+  /** Default 127.0.0.1; the fault lab's hosts have their own addresses. */
+  readonly host?: string;
 }
 
 export interface Credentials {
@@ -25,8 +27,8 @@ export interface Ack {
   readonly connectedAt: number;
 }
 
-async function connect(port: number, cred: Credentials, timeoutMs: number): Promise<pg.Client> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: cred.user, password: cred.password, database: 'postgres', connectionTimeoutMillis: timeoutMs, query_timeout: 2000, statement_timeout: 2000 });
+async function connect(port: number, cred: Credentials, timeoutMs: number, host = '127.0.0.1', queryTimeoutMs = 2000): Promise<pg.Client> {
+  const c = new pg.Client({ host, port, user: cred.user, password: cred.password, database: 'postgres', connectionTimeoutMillis: timeoutMs, query_timeout: queryTimeoutMs, statement_timeout: queryTimeoutMs });
   c.on('error', () => {});
   await c.connect();
   return c;
@@ -74,7 +76,7 @@ export class Writer {
     for (const n of this.nodes()) {
       try {
         const connectedAt = performance.now();
-        const client = await connect(n.port, this.cred, 500);
+        const client = await connect(n.port, this.cred, 500, n.host);
         if (!(await client.query('SELECT pg_is_in_recovery() AS r')).rows[0].r) return { client, node: n.name, connectedAt };
         await client.end();
       } catch {
@@ -140,7 +142,8 @@ export class Sampler {
     try {
       let c = this.clients.get(n.name);
       if (!c) {
-        c = await connect(n.port, this.cred, 300);
+        // Short deadlines: a host whose network vanished must not slow the other samples down.
+        c = await connect(n.port, this.cred, 300, n.host, 500);
         this.clients.set(n.name, c);
       }
       return !(await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r;

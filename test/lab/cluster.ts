@@ -1,0 +1,212 @@
+/**
+ * A pgwarden cluster in the lab: a 3-member etcd (one namespace each), N database hosts each
+ * running PostgreSQL and `pgwarden agent`, and a client host running the checker. Every process
+ * is started inside its host's namespace; data and logs live in one temporary directory.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stringify as toYaml } from 'yaml';
+import type { ClusterReport } from '../../src/api/cluster-view.js';
+import { readPostmasterPid } from '../../src/postgres/ctl.js';
+import { waitFor } from '../../src/util/deadline.js';
+import { NetLab } from './netlab.js';
+
+export const MAIN = resolve(import.meta.dirname, '../../src/main.js');
+const CHECKER = resolve(import.meta.dirname, 'checker.js');
+const ETCD = ['etcd1', 'etcd2', 'etcd3'];
+
+export interface LabTiming {
+  loop_wait: number;
+  ttl: number;
+  retry_timeout: number;
+  primary_start_timeout: number;
+}
+
+export const LAB_TIMING: LabTiming = { loop_wait: 1, ttl: 10, retry_timeout: 3, primary_start_timeout: 10 };
+
+export interface Ack {
+  id: number;
+  node: string;
+  at: number;
+  conn: number;
+}
+
+export interface LabCluster {
+  readonly lab: NetLab;
+  readonly dir: string;
+  readonly db: readonly string[];
+  readonly acks: Ack[];
+  readonly splits: { at: number; nodes: string[] }[];
+  readonly timing: LabTiming;
+  addr(host: string): string;
+  /** `pgwarden cluster show` run on a database host with its own node.yaml. */
+  show(host: string, json?: boolean): Promise<{ code: number; stdout: string }>;
+  /** The cluster as seen from the client host (any agent that answers). */
+  report(): Promise<ClusterReport>;
+  waitConverged(timeoutMs: number, what?: string): Promise<ClusterReport>;
+  /** Whether a host's PostgreSQL accepts writes, asked from inside that host. */
+  writableLocally(host: string): Promise<boolean>;
+  startAgent(host: string): void;
+  killAgent(host: string): void;
+  killPostgres(host: string): void;
+  startEtcd(name: string): void;
+  stopChecker(): Promise<void>;
+  /** Ids present on a host (asked from the client host). */
+  idsOn(host: string): Promise<Set<number>>;
+  destroy(): Promise<void>;
+}
+
+export async function startLabCluster(opts: { dbHosts: number; timing?: LabTiming }): Promise<LabCluster> {
+  const timing = opts.timing ?? LAB_TIMING;
+  const db = Array.from({ length: opts.dbHosts }, (_, i) => `db${i + 1}`);
+  const hosts: Record<string, number> = { client: 100 };
+  db.forEach((h, i) => (hosts[h] = 11 + i));
+  ETCD.forEach((h, i) => (hosts[h] = 21 + i));
+  const lab = NetLab.create(hosts);
+  const dir = mkdtempSync(join(tmpdir(), 'pgwlab-'));
+  chmodSync(dir, 0o755);
+  const procs = new Map<string, ChildProcess>();
+  const acks: Ack[] = [];
+  const splits: { at: number; nodes: string[] }[] = [];
+  const password = `lab-${process.pid}-${Date.now()}`;
+  let checker: ChildProcess | null = null;
+
+  const log = (name: string) => openSync(join(dir, `${name}.out`), 'a');
+  const startProc = (key: string, host: string, cmd: string, args: string[], env: Record<string, string> = {}) => {
+    const out = log(key);
+    const child = lab.spawn(host, cmd, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+    closeSync(out);
+    procs.set(key, child);
+    return child;
+  };
+
+  const destroy = async () => {
+    if (checker && checker.exitCode === null) checker.kill('SIGKILL');
+    lab.destroy();
+    if (process.env.PGW_KEEP_TEST_DIRS) console.log(`  kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const etcdCluster = ETCD.map((h, i) => `e${i + 1}=http://${lab.addr(h)}:2380`).join(',');
+    const startEtcd = (h: string) => {
+      const a = lab.addr(h);
+      const name = `e${ETCD.indexOf(h) + 1}`;
+      startProc(h, h, 'etcd', [
+        '--name', name, '--data-dir', join(dir, h),
+        '--listen-client-urls', `http://${a}:2379`, '--advertise-client-urls', `http://${a}:2379`,
+        '--listen-peer-urls', `http://${a}:2380`, '--initial-advertise-peer-urls', `http://${a}:2380`,
+        '--initial-cluster', etcdCluster, '--initial-cluster-state', 'new', '--log-level', 'error',
+      ]);
+    };
+    ETCD.forEach(startEtcd);
+    const endpoints = ETCD.map((h) => `http://${lab.addr(h)}:2379`);
+
+    mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
+    writeFileSync(join(dir, 'secrets', 'superuser'), password, { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'replication'), `r-${password}`, { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'api_token'), `token-${password}`, { mode: 0o600 });
+    for (const [i, h] of db.entries()) {
+      const a = lab.addr(h);
+      mkdirSync(join(dir, h), { mode: 0o755 });
+      writeFileSync(join(dir, `${h}.yaml`), toYaml({
+        name: h,
+        id: i + 1,
+        scope: 'lab',
+        data_dir: join(dir, h, 'data'),
+        run_dir: join(dir, h, 'run'),
+        postgresql: {
+          // All addresses of the host: its own eth0 for the cluster, loopback for local checks.
+          listen: '0.0.0.0:5432',
+          connect_address: `${a}:5432`,
+          superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
+          replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
+          parameters: { shared_buffers: '32MB', max_connections: 40 },
+        },
+        api: { listen: `${a}:8008`, connect_address: `${a}:8008`, auth_token_file: join(dir, 'secrets', 'api_token') },
+        store: { type: 'etcd', endpoints },
+        ...timing,
+        log: { level: 'debug', file: join(dir, h, 'agent.log') },
+      }));
+    }
+    writeFileSync(join(dir, 'cluster.yaml'), toYaml({ endpoints: db.map((h) => `http://${lab.addr(h)}:8008`), auth_token_file: join(dir, 'secrets', 'api_token') }));
+
+    const cluster: LabCluster = {
+      lab,
+      dir,
+      db,
+      acks,
+      splits,
+      timing,
+      addr: (h) => lab.addr(h),
+      show: async (host, json = false) => lab.run(host, process.execPath, [MAIN, 'cluster', 'show', '-c', join(dir, `${host}.yaml`), ...(json ? ['--json'] : [])]),
+      async report() {
+        const r = await lab.run('client', process.execPath, [MAIN, 'cluster', 'show', '-c', join(dir, 'cluster.yaml'), '--json']);
+        if (r.code === 2) throw new Error(`cluster show: ${r.stderr.trim()}`);
+        return JSON.parse(r.stdout) as ClusterReport;
+      },
+      waitConverged: (ms, what = 'a leader with every standby streaming, lag 0') =>
+        waitFor(what, async () => {
+          const r = await cluster.report();
+          const ok = r.leader !== null && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming && m.lag_bytes === 0));
+          return ok ? r : false;
+        }, { timeoutMs: ms, intervalMs: 500 }),
+      async writableLocally(host) {
+        const r = await lab.run(host, '/usr/bin/psql', ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-Atc', 'SELECT NOT pg_is_in_recovery()'], 5000);
+        return r.code === 0 && r.stdout.trim() === 't';
+      },
+      startAgent: (h) => void startProc(`agent-${h}`, h, process.execPath, [MAIN, 'agent', '-c', join(dir, `${h}.yaml`)]),
+      killAgent(h) {
+        procs.get(`agent-${h}`)?.kill('SIGKILL');
+      },
+      killPostgres(h) {
+        const pid = readPostmasterPid(join(dir, h, 'data'));
+        if (pid === null) throw new Error(`${h}: no postmaster`);
+        process.kill(pid, 'SIGKILL');
+      },
+      startEtcd,
+      async stopChecker() {
+        if (!checker || checker.exitCode !== null) return;
+        const done = new Promise((r) => checker!.once('exit', r));
+        checker.kill('SIGTERM');
+        await done;
+      },
+      async idsOn(host) {
+        const r = await lab.run('client', '/usr/bin/psql', ['-h', lab.addr(host), '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-Atc', 'SELECT id FROM lab_acked'], 20_000);
+        if (r.code !== 0) throw new Error(`reading ids on ${host}: ${r.stderr}`);
+        return new Set(r.stdout.split('\n').filter(Boolean).map(Number));
+      },
+      destroy,
+    };
+    // psql inside the namespaces reads the password from the environment, never from argv.
+    process.env.PGPASSWORD = password;
+    process.env.PGCONNECT_TIMEOUT = '2';
+
+    await waitFor('the 3-member etcd to elect a leader', async () => {
+      const r = await lab.run('client', process.execPath, ['-e', `fetch('${endpoints[0]}/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))`], 5000);
+      return r.code === 0;
+    }, { timeoutMs: 30_000, intervalMs: 300 });
+    db.forEach((h) => cluster.startAgent(h));
+    await cluster.waitConverged(120_000);
+
+    checker = lab.spawn('client', process.execPath, [CHECKER], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, PGW_LAB_ENDPOINTS: JSON.stringify(db.map((h) => ({ name: h, host: lab.addr(h), port: 5432 }))), PGW_LAB_USER: 'postgres', PGW_LAB_PASSWORD: password },
+    });
+    let ready = false;
+    createInterface({ input: checker.stdout! }).on('line', (line) => {
+      const m = JSON.parse(line);
+      if (m.t === 'ack') acks.push({ id: m.id, node: m.node, at: m.at, conn: m.conn });
+      else if (m.t === 'split') splits.push({ at: m.at, nodes: m.nodes });
+      else if (m.t === 'ready') ready = true;
+    });
+    await waitFor('the checker to start writing', () => ready && acks.length > 5, { timeoutMs: 30_000, intervalMs: 100 });
+    return cluster;
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
