@@ -15,6 +15,7 @@ function pipeDelayed(from: Socket, to: Socket): void {
 }
 
 createServer((client) => {
+  process.stdout.write('connection\n');
   const upstream = connect(Number(targetPort), host);
   pipeDelayed(client, upstream);
   pipeDelayed(upstream, client);

@@ -15,7 +15,9 @@ export const L7: Scenario = {
     const primary = (await c.report()).leader!;
     const standby = c.db.find((h) => h !== primary)!;
     const p = c.addr(primary);
-    const relay = c.lab.spawn(standby, process.execPath, [resolve(import.meta.dirname, '../relay.js'), '15432', p, '5432', '100'], { stdio: 'ignore' });
+    const relay = c.lab.spawn(standby, process.execPath, [resolve(import.meta.dirname, '../relay.js'), '15432', p, '5432', '100'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let relayed = 0;
+    relay.stdout!.on('data', (d: Buffer) => (relayed += d.toString().split('connection').length - 1));
     try {
       // Replication connections (made as the postgres user) go through the relay: 100 ms each way.
       c.lab.nft(standby, `table inet pgwlab {
@@ -26,6 +28,7 @@ export const L7: Scenario = {
       // Make the walreceiver reconnect through the relay.
       const pid = Number((await c.lab.run(standby, '/usr/bin/psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-Atc', 'SELECT pid FROM pg_stat_wal_receiver'])).stdout.trim());
       if (pid) process.kill(pid, 'SIGTERM');
+      await waitFor('the walreceiver to reconnect through the delaying relay', () => relayed > 0, { timeoutMs: 15_000, intervalMs: 100 });
       const t0 = Date.now();
       while (Date.now() - t0 < 30_000) {
         const r = await c.report();
@@ -36,7 +39,7 @@ export const L7: Scenario = {
         const rep = await c.report();
         return rep.members.find((m) => m.name === standby)?.streaming ? rep : false;
       }, { timeoutMs: 20_000, intervalMs: 500 });
-      ctx.note(`under 200 ms RTT and 5 % loss for 30 s: leader ${r.leader} unchanged, ${standby} streaming`);
+      ctx.note(`under 200 ms RTT (${relayed} replication connection(s) through the relay) and 5 % loss for 30 s: leader ${r.leader} unchanged, ${standby} streaming`);
     } finally {
       c.lab.clearNft(standby);
       relay.kill('SIGKILL');
