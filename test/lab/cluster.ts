@@ -51,7 +51,9 @@ export interface LabCluster {
   writableLocally(host: string): Promise<boolean>;
   startAgent(host: string): void;
   killAgent(host: string): void;
-  killPostgres(host: string): void;
+  /** kill -9 of the host's postmaster; returns its pid. */
+  killPostgres(host: string): number;
+  postmasterPid(host: string): number | null;
   startEtcd(name: string): void;
   stopChecker(): Promise<void>;
   /** Ids present on a host (asked from the client host). */
@@ -166,7 +168,9 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         const pid = readPostmasterPid(join(dir, h, 'data'));
         if (pid === null) throw new Error(`${h}: no postmaster`);
         process.kill(pid, 'SIGKILL');
+        return pid;
       },
+      postmasterPid: (h) => readPostmasterPid(join(dir, h, 'data')),
       startEtcd,
       async stopChecker() {
         if (!checker || checker.exitCode !== null) return;
