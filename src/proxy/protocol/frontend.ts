@@ -1,0 +1,54 @@
+/**
+ * Reading what a client sends: the startup-phase packets and the Query message. Pure.
+ */
+import { StartupCode } from './codes.js';
+import { ProtocolError } from './errors.js';
+
+export type StartupPacket =
+  | { readonly kind: 'startup'; readonly params: ReadonlyMap<string, string> }
+  | { readonly kind: 'ssl' }
+  | { readonly kind: 'gssenc' }
+  | { readonly kind: 'cancel'; readonly pid: number; readonly secret: number };
+
+/** Parses the body of a startup-phase packet (after its length). */
+export function parseStartupPacket(body: Buffer): StartupPacket {
+  const code = body.readInt32BE(0);
+  switch (code) {
+    case StartupCode.SSLRequest:
+      return { kind: 'ssl' };
+    case StartupCode.GSSENCRequest:
+      return { kind: 'gssenc' };
+    case StartupCode.CancelRequest:
+      if (body.length !== 12) throw new ProtocolError('CancelRequest has the wrong length');
+      return { kind: 'cancel', pid: body.readInt32BE(4), secret: body.readInt32BE(8) };
+    case StartupCode.ProtocolV3:
+      return { kind: 'startup', params: parseParams(body.subarray(4)) };
+    default:
+      throw new ProtocolError(`unsupported protocol version ${code >>> 16}.${code & 0xffff}`);
+  }
+}
+
+/** key\0value\0 ... \0 */
+function parseParams(buf: Buffer): Map<string, string> {
+  const params = new Map<string, string>();
+  let off = 0;
+  for (;;) {
+    const end = buf.indexOf(0, off);
+    if (end < 0) throw new ProtocolError('StartupMessage is not terminated');
+    if (end === off) break;
+    const key = buf.toString('utf8', off, end);
+    const vEnd = buf.indexOf(0, end + 1);
+    if (vEnd < 0) throw new ProtocolError(`StartupMessage parameter ${key} has no value`);
+    params.set(key, buf.toString('utf8', end + 1, vEnd));
+    off = vEnd + 1;
+  }
+  if (!params.has('user')) throw new ProtocolError('StartupMessage has no user');
+  return params;
+}
+
+/** The SQL text of a Query message body. */
+export function queryText(body: Buffer): string {
+  const end = body.indexOf(0);
+  if (end < 0) throw new ProtocolError('Query is not terminated');
+  return body.toString('utf8', 0, end);
+}
