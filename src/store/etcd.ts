@@ -11,7 +11,7 @@ import { StoreUnavailableError, errorMessage } from '../util/errors.js';
 import { ChangeQueue } from './change-queue.js';
 import { eventKey, keyKind, keys, snapshotFromPairs, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
 
 export interface EtcdStoreOptions {
   endpoints: string[];
@@ -120,6 +120,12 @@ export class EtcdStore implements StateStore {
   async setSync(state: SyncState | null, revision: number, signal: AbortSignal): Promise<boolean> {
     const op: IRequestOp = state === null ? { request_delete_range: { key: b(this.k.sync) } } : { request_put: { key: b(this.k.sync), value: b(JSON.stringify(state)) } };
     return this.txn('set sync', signal, [this.atRevision(this.k.sync, revision)], [op]);
+  }
+
+  async setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void> {
+    const key = this.k.admin(name);
+    if (state === null) await this.call('clear admin', signal, (o) => this.client.kv.deleteRange({ key: b(key) }, o));
+    else await this.put(key, JSON.stringify(state), signal);
   }
 
   async appendEvent(event: ClusterEvent, signal: AbortSignal): Promise<void> {

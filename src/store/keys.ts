@@ -15,6 +15,8 @@ export const keys = (scope: string) => {
     sync: `${root}sync`,
     member: (name: string) => `${root}members/${name}`,
     registration: (name: string) => `${root}registry/${name}`,
+    /** The operator's choice for a node in every proxy: detached or not. */
+    admin: (name: string) => `${root}admin/${name}`,
     eventsPrefix: `${root}~events/`,
   };
 };
@@ -22,7 +24,7 @@ export const keys = (scope: string) => {
 export type Keys = ReturnType<typeof keys>;
 
 /** What kind of key a path is, so watchers can ignore the chatter of member updates. */
-export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'member' | 'registration' | 'event' | 'other';
+export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'member' | 'registration' | 'admin' | 'event' | 'other';
 
 export function keyKind(k: Keys, key: string): KeyKind {
   if (key === k.initialize) return 'initialize';
@@ -32,6 +34,7 @@ export function keyKind(k: Keys, key: string): KeyKind {
   if (key === k.sync) return 'sync';
   if (key.startsWith(`${k.root}members/`)) return 'member';
   if (key.startsWith(`${k.root}registry/`)) return 'registration';
+  if (key.startsWith(`${k.root}admin/`)) return 'admin';
   if (key.startsWith(k.eventsPrefix)) return 'event';
   return 'other';
 }
@@ -50,6 +53,7 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
   let sync = null;
   const members = new Map();
   const registry = new Map();
+  const admin = new Map();
   for (const { key, value, revision: rev } of pairs) {
     switch (keyKind(k, key)) {
       case 'initialize': initialize = value; break;
@@ -59,10 +63,11 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
       case 'sync': sync = { value: parseJson(value), revision: rev }; break;
       case 'member': { const m = parseJson(value); if (m) members.set(m.name, m); break; }
       case 'registration': { const r = parseJson(value); if (r) registry.set(r.name, r); break; }
+      case 'admin': { const a = parseJson(value); if (a) admin.set(key.slice(`${k.root}admin/`.length), a); break; }
       default: break;
     }
   }
-  return { kind: 'snapshot' as const, revision, initialize, leader, optime, failover, sync, members, registry };
+  return { kind: 'snapshot' as const, revision, initialize, leader, optime, failover, sync, members, registry, admin };
 }
 
 /** A value someone wrote by hand that is not JSON is ignored rather than crashing every agent. */

@@ -10,7 +10,7 @@ import { StoreUnavailableError } from '../util/errors.js';
 import { ChangeQueue } from './change-queue.js';
 import { eventKey, keyKind, keys, snapshotFromPairs, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
 
 interface Entry {
   value: string;
@@ -215,6 +215,12 @@ export class MemoryStore implements StateStore {
     if (state === null) this.backend.del(this.k.sync);
     else this.backend.put(this.k.sync, JSON.stringify(state));
     return true;
+  }
+
+  async setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void> {
+    this.check(signal);
+    if (state === null) this.backend.del(this.k.admin(name));
+    else this.backend.put(this.k.admin(name), JSON.stringify(state));
   }
 
   async appendEvent(event: ClusterEvent, signal: AbortSignal): Promise<void> {

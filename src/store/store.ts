@@ -10,7 +10,7 @@
  * TTL. The member status and the leader key are bound to it, so both vanish when the agent stops
  * refreshing (crash, partition) for longer than the TTL.
  */
-import type { ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
 import type { KeyKind } from './keys.js';
 
 export { StoreUnavailableError } from '../util/errors.js';
@@ -53,6 +53,9 @@ export interface StateStore {
   clearFailover(revision: number, signal: AbortSignal): Promise<boolean>;
   /** Write the sync state iff the key is still at `revision` (0 = absent). */
   setSync(state: SyncState | null, revision: number, signal: AbortSignal): Promise<boolean>;
+
+  /** Record (or with null, clear) the operator's admin state of a node. */
+  setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void>;
 
   appendEvent(event: ClusterEvent, signal: AbortSignal): Promise<void>;
   /** The newest `limit` events, oldest first. */

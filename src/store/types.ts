@@ -59,6 +59,12 @@ export interface SyncState {
   readonly members: readonly string[];
 }
 
+/** An operator's detach of a node from load balancing, shared by every proxy. */
+export interface AdminState {
+  readonly detached: boolean;
+  readonly at: string;
+}
+
 export interface ClusterEvent {
   readonly at: string;
   readonly node: string;
@@ -84,8 +90,9 @@ export interface ClusterSnapshot {
   readonly sync: Versioned<SyncState> | null;
   readonly members: ReadonlyMap<string, MemberStatus>;
   readonly registry: ReadonlyMap<string, Registration>;
+  readonly admin: ReadonlyMap<string, AdminState>;
 }
 
 export function emptySnapshot(): ClusterSnapshot {
-  return { kind: 'snapshot', revision: 0, initialize: null, leader: null, optime: null, failover: null, sync: null, members: new Map(), registry: new Map() };
+  return { kind: 'snapshot', revision: 0, initialize: null, leader: null, optime: null, failover: null, sync: null, members: new Map(), registry: new Map(), admin: new Map() };
 }

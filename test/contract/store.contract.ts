@@ -126,6 +126,15 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       assert.deepEqual((await a.load(sig())).sync?.value.members, ['c']);
     });
 
+    it('admin state (detach) is shared by every handle and can be cleared', async () => {
+      const a = handle();
+      const at = new Date().toISOString();
+      await a.setAdmin('n9', { detached: true, at }, sig());
+      assert.deepEqual((await handle().load(sig())).admin.get('n9'), { detached: true, at });
+      await a.setAdmin('n9', null, sig());
+      assert.equal((await handle().load(sig())).admin.has('n9'), false);
+    });
+
     it('events come back newest-last, limited to the newest N', async () => {
       const a = handle();
       for (let i = 1; i <= 5; i++) await a.appendEvent(ev(i), sig());
