@@ -100,5 +100,21 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     return reply.code(202).send({ from: leader, to });
   });
 
+  // Detach/attach: the operator's choice, stored so that every proxy (and a restarted one) agrees.
+  app.post<{ Params: { node: string; action: string } }>('/nodes/:node/:action', { preHandler: requireToken }, async (req, reply) => {
+    const { node, action } = req.params;
+    if (action !== 'detach' && action !== 'attach') return reply.code(404).send({ error: `unknown action ${action}: detach or attach` });
+    try {
+      const snap = await o.store.load(deadlineSignal(o.timeoutMs));
+      const reg = [...snap.registry.values()].find((r) => r.name === node || String(r.id) === node);
+      if (!reg) return reply.code(404).send({ error: `no node ${node} in the cluster` });
+      await o.store.setAdmin(reg.name, action === 'detach' ? { detached: true, at: new Date().toISOString() } : null, deadlineSignal(o.timeoutMs));
+      await o.store.appendEvent({ at: new Date().toISOString(), node: reg.name, kind: `node_${action}ed`, message: `${reg.name} ${action}ed by an operator` }, deadlineSignal(o.timeoutMs)).catch(() => {});
+      return { node: reg.name, id: reg.id, detached: action === 'detach' };
+    } catch (err) {
+      return reply.code(503).send({ error: errorMessage(err) });
+    }
+  });
+
   return app;
 }

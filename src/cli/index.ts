@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerCluster } from './commands/cluster.js';
+import { registerProxy } from './commands/proxy.js';
 import { registerSwitchover } from './commands/switchover.js';
 import { registerUp } from './commands/up.js';
 
@@ -13,5 +14,6 @@ export function buildCli(): Command {
   registerAgent(program);
   registerCluster(program);
   registerSwitchover(program);
+  registerProxy(program);
   return program;
 }

@@ -1,3 +1,4 @@
 export * from './schema.js';
 export { checkTiming, type Timing } from './timing.js';
-export { loadNodeConfig, parseNodeConfig, loadClientConfig, readSecret, readToken, validate } from './load.js';
+export * from './proxy-schema.js';
+export { loadProxyConfig, loadNodeConfig, parseNodeConfig, loadClientConfig, readSecret, readToken, validate } from './load.js';

@@ -9,6 +9,7 @@ import type { ZodType } from 'zod';
 import { ConfigError, errorMessage } from '../util/errors.js';
 import { clientConfigSchema, nodeConfigSchema, type ClientConfig, type NodeConfig } from './schema.js';
 import { checkTiming } from './timing.js';
+import { proxyConfigSchema, type ProxyConfig } from './proxy-schema.js';
 
 function readYaml(file: string): unknown {
   let text: string;
@@ -45,6 +46,14 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
   for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication]) if (c.password_file) c.password_file = abs(c.password_file);
   if (cfg.api.auth_token_file) cfg.api.auth_token_file = abs(cfg.api.auth_token_file);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
+  return cfg;
+}
+
+export function loadProxyConfig(file: string): ProxyConfig {
+  const cfg = validate(proxyConfigSchema, readYaml(file));
+  const base = dirname(resolve(file));
+  if (cfg.health_check.password_file) cfg.health_check.password_file = resolve(base, cfg.health_check.password_file);
+  if (cfg.log.file) cfg.log.file = resolve(base, cfg.log.file);
   return cfg;
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-const hostPort = z
+export const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:5432')
   .refine((s) => {

@@ -8,13 +8,14 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { buildClusterReport, httpProber, type ClusterReport } from '../api/cluster-view.js';
-import { parseNodeConfig } from '../config/index.js';
+import { parseNodeConfig, proxyConfigSchema, validate } from '../config/index.js';
 import { snapshotFromPairs } from '../store/keys.js';
 import { MemoryBackend, MemoryStore } from '../store/memory.js';
 import type { ClusterEvent } from '../store/types.js';
 import { waitFor } from '../util/deadline.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { buildNode, type RunningNode } from './node.js';
+import { startProxy, type RunningProxy } from './proxy-node.js';
 
 export interface UpOptions {
   readonly dir: string;
@@ -22,6 +23,8 @@ export interface UpOptions {
   readonly portBase?: number;
   /** Overrides of the HA timings (tests use shorter ones). */
   readonly timing?: { loop_wait?: number; ttl?: number; retry_timeout?: number; primary_start_timeout?: number };
+  /** Extra pg_hba.conf lines for every node. */
+  readonly pgHba?: readonly string[];
   readonly log?: Logger;
 }
 
@@ -34,6 +37,10 @@ export interface UpCluster {
   readonly pgpassFile: string;
   readonly superuser: { username: string; password: string };
   readonly ports: readonly { name: string; pg: number; api: number }[];
+  /** The embedded proxy and its ports (read-write, read-only, HTTP admin). */
+  readonly proxy: RunningProxy;
+  readonly proxyPorts: { readonly rw: number; readonly ro: number; readonly admin: number };
+  readonly proxyFile: string;
   /** Resolves when a leader runs and every standby streams; rejects after `timeoutMs`. */
   waitStable(timeoutMs: number): Promise<ClusterReport>;
   report(): Promise<ClusterReport>;
@@ -100,6 +107,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
         superuser: { username: 'postgres', password_file: 'secrets/superuser' },
         replication: { username: 'replicator', password_file: 'secrets/replication' },
         parameters: { shared_buffers: '64MB', max_connections: 50 },
+        pg_hba: [...(o.pgHba ?? [])],
       },
       api: { listen: `127.0.0.1:${p.api}`, connect_address: `127.0.0.1:${p.api}`, auth_token_file: 'secrets/api_token' },
       store: { type: 'memory' },
@@ -123,6 +131,27 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     throw err;
   }
 
+  const proxyPorts = { rw: state.port_base + 51, ro: state.port_base + 52, admin: state.port_base + 53 };
+  const proxyRaw = {
+    name: 'proxy',
+    scope: state.scope,
+    store: { type: 'memory' },
+    listen_rw: `127.0.0.1:${proxyPorts.rw}`,
+    listen_ro: `127.0.0.1:${proxyPorts.ro}`,
+    admin_listen: `127.0.0.1:${proxyPorts.admin}`,
+    health_check: { user: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
+  };
+  const proxyFile = join(dir, 'proxy.yaml');
+  writeFileSync(proxyFile, `# Written by pgwarden up (memory store: the proxy runs inside pgwarden up); pgwarden show nodes -c ${proxyFile}\n${toYaml(proxyRaw)}`);
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(validate(proxyConfigSchema, proxyRaw), new MemoryStore(backend, timing.ttl * 1000), log.child({ proxy: 'proxy' }));
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop({ stopPostgres: true, revoke: true })));
+    backend.close();
+    throw err;
+  }
+
   const probe = httpProber(2000);
   const report = async () => {
     const { pairs, revision } = backend.range(backend.keys.root, backend.keys.snapshotEnd);
@@ -135,6 +164,9 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     backend,
     clusterFile,
     pgpassFile,
+    proxy,
+    proxyPorts,
+    proxyFile,
     superuser: { username: 'postgres', password: superPw },
     ports,
     report,
@@ -158,6 +190,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       return nodes[i]!;
     },
     async stop() {
+      await proxy.stop();
       await Promise.all(nodes.map((n) => n.agent.halt()));
       await Promise.all(nodes.map((n) => n.stop({ stopPostgres: true, revoke: true })));
       backend.close();

@@ -19,7 +19,7 @@ export function registerAgent(program: Command): void {
       try {
         const cfg = loadNodeConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
-        node = await buildNode(cfg, storeFor(cfg), log).start();
+        node = await buildNode(cfg, storeFor(cfg, cfg.ttl, cfg.retry_timeout * 1000), log).start();
         log.info({ api: cfg.api.listen, postgres: cfg.postgresql.listen }, 'agent started');
       } catch (err) {
         fail(err, 1);

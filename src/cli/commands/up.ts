@@ -46,7 +46,9 @@ export function registerUp(program: Command): void {
       console.log(renderCluster(report));
       console.log('\nConnect:');
       for (const p of cluster.ports) console.log(`  ${p.name}: PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${p.pg} user=postgres dbname=postgres'`);
-      console.log(`\nOperate:  pgwarden cluster show -c ${cluster.clusterFile}   |   pgwarden switchover -c ${cluster.clusterFile}`);
+      console.log(`  proxy: read-write port ${cluster.proxyPorts.rw} (always the primary), read-only port ${cluster.proxyPorts.ro} (standbys by weight)`);
+      console.log(`         PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${cluster.proxyPorts.rw} user=postgres dbname=postgres'`);
+      console.log(`\nOperate:  pgwarden cluster show -c ${cluster.clusterFile}   |   pgwarden switchover -c ${cluster.clusterFile}   |   pgwarden show nodes -c ${cluster.proxyFile}`);
       console.log('Ctrl-C stops the cluster. Events:');
       cluster.onEvent((e) => console.log(`  ${e.at}  ${e.node.padEnd(8)} ${e.kind.padEnd(16)} ${e.message}`));
     });

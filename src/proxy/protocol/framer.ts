@@ -80,6 +80,14 @@ export class Framer {
     return out;
   }
 
+  /** Hands over the raw bytes not yet framed (the relay forwards them as they are). */
+  takeRemaining(): Buffer {
+    const rest = Buffer.concat(this.pieces, this.buffered);
+    this.pieces = [];
+    this.buffered = 0;
+    return rest;
+  }
+
   /** Messages still pending after a phase switch, without new input. */
   drain(): Message[] {
     if (this.buffered === 0) return [];

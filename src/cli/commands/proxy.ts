@@ -1,0 +1,72 @@
+/**
+ * `pgwarden proxy -c proxy.yaml`, `pgwarden show nodes`, `pgwarden node detach|attach`.
+ */
+import type { Command } from 'commander';
+import { loadProxyConfig } from '../../config/index.js';
+import { startProxy } from '../../local/proxy-node.js';
+import { storeFor } from '../../local/store-factory.js';
+import type { PoolNodeRow } from '../../proxy/proxy.js';
+import { POOL_NODES_COLUMNS } from '../../proxy/proxy.js';
+import { deadlineSignal } from '../../util/deadline.js';
+import { createLogger } from '../../util/log.js';
+import { clientFrom, fail } from '../common.js';
+import { renderTable } from '../render/table.js';
+
+export function registerProxy(program: Command): void {
+  program
+    .command('proxy')
+    .description('run the PostgreSQL-protocol proxy: writes to the primary, reads over the standbys')
+    .requiredOption('-c, --config <file>', 'the proxy YAML')
+    .action(async (opts: { config: string }) => {
+      let running;
+      try {
+        const cfg = loadProxyConfig(opts.config);
+        const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
+        running = await startProxy(cfg, storeFor(cfg, 10, 2000), log);
+      } catch (err) {
+        fail(err, 1);
+      }
+      const r = running;
+      const shutdown = async () => {
+        await r.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    });
+
+  const show = program.command('show').description('show what a proxy sees');
+  show
+    .command('nodes')
+    .description('every backend as the proxy routes it (SHOW POOL_NODES)')
+    .requiredOption('-c, --config <file>', 'the proxy YAML (its admin_listen is asked)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      let url: string;
+      try {
+        const cfg = loadProxyConfig(opts.config);
+        if (!cfg.admin_listen) throw new Error('admin_listen is not set in the proxy config');
+        url = `http://${cfg.admin_listen}/nodes`;
+      } catch (err) {
+        fail(err, 2);
+      }
+      const rows = await fetch(url, { signal: deadlineSignal(5000) }).then((r) => r.json() as Promise<PoolNodeRow[]>).catch((err) => fail(err, 2));
+      if (opts.json) console.log(JSON.stringify(rows, null, 2));
+      else console.log(renderTable([...POOL_NODES_COLUMNS], rows.map((r) => POOL_NODES_COLUMNS.map((c) => String(r[c] ?? '')))));
+    });
+
+  const node = program.command('node').description('operator actions on one node');
+  for (const action of ['detach', 'attach'] as const) {
+    node
+      .command(`${action} <node>`)
+      .description(action === 'detach' ? 'take a node out of read load balancing in every proxy' : 'put a detached node back into load balancing')
+      .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
+      .option('--json', 'machine-readable output')
+      .action(async (name: string, opts: { config: string; json?: boolean }) => {
+        const client = clientFrom(opts.config);
+        const res = await client.post<{ node?: string; error?: string }>(`/nodes/${encodeURIComponent(name)}/${action}`, {}).catch((err) => fail(err, 2));
+        if (res.status !== 200) fail(new Error(`${action} refused: ${res.body.error ?? res.status}`), 1);
+        console.log(opts.json ? JSON.stringify(res.body) : `${res.body.node} ${action}ed; every proxy follows within a second`);
+      });
+  }
+}

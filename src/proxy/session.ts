@@ -1,0 +1,200 @@
+/**
+ * One client connection through the proxy. Startup phase: answer SSLRequest/GSSENCRequest with
+ * 'N' (no TLS yet), route a CancelRequest to the backend that owns its key, read the
+ * StartupMessage and pick a backend (the primary for the read-write port, waiting for one during a
+ * failover; a standby by weight for the read-only port). Then relay: bytes are forwarded as they
+ * come, with backpressure both ways, while two scanners follow message boundaries to learn the
+ * cancel key, the transaction status, and to answer SHOW POOL_NODES locally. Authentication is
+ * relayed untouched (trust, md5, SCRAM), so the proxy never holds a password.
+ * Garbage or an absurd length from the client ends this connection only (08P01).
+ */
+import { connect, type Socket } from 'node:net';
+import type { Logger } from '../util/log.js';
+import { BackendCode, FrontendCode, TxStatus } from './protocol/codes.js';
+import { errorResponse, readyForQuery } from './protocol/encode.js';
+import { ProtocolError } from './protocol/errors.js';
+import { Framer } from './protocol/framer.js';
+import { parseStartupPacket } from './protocol/frontend.js';
+import { Scanner } from './protocol/scanner.js';
+import type { NodeRoute } from './routing.js';
+
+/** PostgreSQL's own limit for a startup packet. */
+const MAX_STARTUP = 10_000;
+/** Server messages are trusted but bounded by PostgreSQL's 1 GB. */
+const MAX_SERVER_MESSAGE = 0x40000000;
+const SHOW_POOL_NODES = /^\s*show\s+pool_nodes\s*;?\s*\0/i;
+
+export type Port = 'rw' | 'ro';
+
+export interface SessionHost {
+  readonly maxMessageLength: number;
+  readonly connectTimeoutMs: number;
+  /** The backend for a new session on `port`; may wait (read-write during a failover). */
+  pick(port: Port): Promise<NodeRoute | null>;
+  /** SHOW POOL_NODES as protocol bytes (RowDescription … CommandComplete). */
+  poolNodes(session: Session): Buffer;
+  cancelTarget(pid: number, secret: number): NodeRoute | undefined;
+  opened(session: Session): void;
+  closed(session: Session): void;
+  /** `n` queries were sent to `node` (select_cnt). */
+  counted(node: string, n: number): void;
+  readonly log: Logger;
+}
+
+export class Session {
+  node: NodeRoute | null = null;
+  cancelKey: string | null = null;
+  txStatus: number = TxStatus.Idle;
+  private backend: Socket | null = null;
+  private serverScan: Scanner | null = null;
+  private done = false;
+
+  constructor(
+    readonly port: Port,
+    private readonly client: Socket,
+    private readonly host: SessionHost,
+  ) {}
+
+  start(): void {
+    this.client.setNoDelay(true);
+    this.client.on('error', () => this.close());
+    this.client.on('close', () => this.close());
+    const framer = new Framer(MAX_STARTUP, true);
+    const onData = (chunk: Buffer) => {
+      try {
+        this.startupMessages(framer, framer.push(chunk), onData);
+      } catch (err) {
+        this.fail(err);
+      }
+    };
+    this.client.on('data', onData);
+  }
+
+  /**
+   * Ends the session. With a reason, the client gets a FATAL error first when that can be put
+   * into the stream cleanly (between two server messages).
+   */
+  close(reason?: { sqlstate: string; message: string }): void {
+    if (this.done) return;
+    this.done = true;
+    if (reason && (this.serverScan?.atBoundary ?? true) && this.client.writable) this.client.end(errorResponse(reason.sqlstate, reason.message));
+    else this.client.destroy();
+    this.backend?.destroy();
+    this.host.closed(this);
+  }
+
+  private startupMessages(framer: Framer, msgs: ReturnType<Framer['push']>, onData: (c: Buffer) => void): void {
+    for (const m of msgs) {
+      const packet = parseStartupPacket(m.body);
+      if (packet.kind === 'ssl' || packet.kind === 'gssenc') {
+        this.client.write('N');
+        this.startupMessages(framer, framer.drain(), onData);
+        return;
+      }
+      if (packet.kind === 'cancel') {
+        const target = this.host.cancelTarget(packet.pid, packet.secret);
+        if (target) {
+          const raw = Buffer.concat([lengthPrefix(m.body.length), m.body]);
+          const s = connect(target.port, target.host, () => s.end(raw));
+          s.on('error', () => s.destroy());
+        }
+        this.client.destroy();
+        this.done = true;
+        return;
+      }
+      this.client.off('data', onData);
+      this.client.pause();
+      framer.startNormalPhase();
+      const startup = Buffer.concat([lengthPrefix(m.body.length), m.body]);
+      void this.connectBackend(startup, framer.takeRemaining(), packet.params.get('user') ?? '');
+      return;
+    }
+  }
+
+  private async connectBackend(startup: Buffer, early: Buffer, user: string): Promise<void> {
+    const node = await this.host.pick(this.port);
+    if (this.done) return;
+    if (!node) {
+      const what = this.port === 'rw' ? 'no primary is available (failover in progress or no leader)' : 'no node is available for reads';
+      return this.close({ sqlstate: '08006', message: `pgwarden: ${what}` });
+    }
+    this.node = node;
+    const backend = connect({ host: node.host, port: node.port, noDelay: true, timeout: this.host.connectTimeoutMs });
+    this.backend = backend;
+    backend.on('timeout', () => backend.destroy(new Error('connect timeout')));
+    backend.once('error', (err) => {
+      if (this.serverScan === null) this.close({ sqlstate: '08006', message: `pgwarden: could not connect to ${node.name}: ${err.message}` });
+      else this.close();
+    });
+    backend.once('connect', () => {
+      backend.setTimeout(0);
+      this.host.opened(this);
+      this.host.log.debug({ node: node.name, port: this.port, user }, 'session opened');
+      this.relay(backend, startup, early);
+    });
+  }
+
+  private relay(backend: Socket, startup: Buffer, early: Buffer): void {
+    const client = this.client;
+    /** Length of a SHOW POOL_NODES query seen in the current chunk, or false. */
+    let intercept: number | false = false;
+    let queries = 0;
+    const clientScan = new Scanner(this.host.maxMessageLength, (type, head, length) => {
+      if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
+      // Our own command, when it is a lone simple query between transactions.
+      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && SHOW_POOL_NODES.test(head.toString('utf8'))) intercept = length;
+    }, 64);
+    this.serverScan = new Scanner(MAX_SERVER_MESSAGE, (type, head) => {
+      if (type === BackendCode.ReadyForQuery && head.length === 1) this.txStatus = head[0]!;
+      else if (type === BackendCode.BackendKeyData && head.length === 8) this.cancelKey = `${head.readInt32BE(0)}:${head.readInt32BE(4)}`;
+    }, 8);
+
+    const fromClient = (chunk: Buffer) => {
+      intercept = false;
+      queries = 0;
+      try {
+        clientScan.feed(chunk);
+      } catch (err) {
+        return this.fail(err);
+      }
+      if (intercept !== false && chunk.length === 1 + intercept && this.serverScan!.atBoundary) {
+        client.write(Buffer.concat([this.host.poolNodes(this), readyForQuery(TxStatus.Idle)]));
+        return;
+      }
+      if (queries) this.host.counted(this.node!.name, queries);
+      if (!backend.write(chunk)) client.pause();
+    };
+    backend.write(startup);
+    if (early.length) fromClient(early);
+    client.on('data', fromClient);
+    backend.on('data', (chunk: Buffer) => {
+      try {
+        this.serverScan!.feed(chunk);
+      } catch {
+        return this.close();
+      }
+      if (!client.write(chunk)) backend.pause();
+    });
+    backend.on('drain', () => client.resume());
+    client.on('drain', () => backend.resume());
+    backend.on('close', () => this.close());
+    backend.on('error', () => this.close());
+    client.resume();
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.host.log.debug({ err: err.message }, 'protocol error from a client');
+      this.close({ sqlstate: err.sqlstate, message: `pgwarden: ${err.message}` });
+    } else {
+      this.host.log.warn({ err: String(err) }, 'session failed');
+      this.close();
+    }
+  }
+}
+
+function lengthPrefix(bodyLength: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(bodyLength + 4);
+  return b;
+}
