@@ -48,6 +48,7 @@ export class Proxy implements SessionHost {
   readonly log: Logger;
   readonly maxMessageLength: number;
   readonly connectTimeoutMs = 5000;
+  readonly failoverWaitMs: number;
   private snap: ClusterSnapshot = emptySnapshot();
   private current: Routes = new Routes([], null, []);
   private readonly sessions = new Set<Session>();
@@ -61,6 +62,7 @@ export class Proxy implements SessionHost {
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log;
     this.maxMessageLength = o.maxMessageLength;
+    this.failoverWaitMs = o.failoverWaitMs;
     this.health = new HealthChecker(o.health, o.healthIntervalMs, o.healthTimeoutMs, () => [...this.snap.registry.values()], () => this.rebuild());
   }
 
@@ -113,6 +115,10 @@ export class Proxy implements SessionHost {
       const timer = setTimeout(finish, this.o.failoverWaitMs);
       this.waiters.add(check);
     });
+  }
+
+  async recheck(): Promise<void> {
+    await this.health.round().catch(() => {});
   }
 
   poolNodes(session: Session | null): Buffer {

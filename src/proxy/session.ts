@@ -29,6 +29,10 @@ export type Port = 'rw' | 'ro';
 export interface SessionHost {
   readonly maxMessageLength: number;
   readonly connectTimeoutMs: number;
+  /** How long a read-write session waits for a primary. */
+  readonly failoverWaitMs: number;
+  /** Health-checks every backend now (a connection to one just failed). */
+  recheck(): Promise<void>;
   /** The backend for a new session on `port`; may wait (read-write during a failover). */
   pick(port: Port): Promise<NodeRoute | null>;
   /** SHOW POOL_NODES as protocol bytes (RowDescription … CommandComplete). */
@@ -111,26 +115,46 @@ export class Session {
     }
   }
 
+  /**
+   * Connects to the chosen backend. A refused or timed-out connection to the primary means it may
+   * be gone: the proxy re-checks health at once and this session waits (up to failover_wait) for
+   * the next primary instead of failing; a read-only session tries another reader.
+   */
   private async connectBackend(startup: Buffer, early: Buffer, user: string): Promise<void> {
-    const node = await this.host.pick(this.port);
-    if (this.done) return;
-    if (!node) {
-      const what = this.port === 'rw' ? 'no primary is available (failover in progress or no leader)' : 'no node is available for reads';
-      return this.close({ sqlstate: '08006', message: `pgwarden: ${what}` });
+    const deadline = performance.now() + this.host.failoverWaitMs;
+    let lastError = '';
+    for (let attempt = 0; ; attempt++) {
+      const node = await this.host.pick(this.port);
+      if (this.done) return;
+      if (!node || performance.now() > deadline || (this.port === 'ro' && attempt >= 3)) {
+        const what = this.port === 'rw' ? 'no primary is available (failover in progress or no leader)' : 'no node is available for reads';
+        return this.close({ sqlstate: '08006', message: `pgwarden: ${what}${lastError ? `; last error: ${lastError}` : ''}` });
+      }
+      try {
+        const backend = await this.open(node);
+        if (this.done) return void backend.destroy();
+        this.node = node;
+        this.backend = backend;
+        this.host.opened(this);
+        this.host.log.debug({ node: node.name, port: this.port, user }, 'session opened');
+        return this.relay(backend, startup, early);
+      } catch (err) {
+        lastError = `${node.name}: ${(err as Error).message}`;
+        await this.host.recheck();
+      }
     }
-    this.node = node;
-    const backend = connect({ host: node.host, port: node.port, noDelay: true, timeout: this.host.connectTimeoutMs });
-    this.backend = backend;
-    backend.on('timeout', () => backend.destroy(new Error('connect timeout')));
-    backend.once('error', (err) => {
-      if (this.serverScan === null) this.close({ sqlstate: '08006', message: `pgwarden: could not connect to ${node.name}: ${err.message}` });
-      else this.close();
-    });
-    backend.once('connect', () => {
-      backend.setTimeout(0);
-      this.host.opened(this);
-      this.host.log.debug({ node: node.name, port: this.port, user }, 'session opened');
-      this.relay(backend, startup, early);
+  }
+
+  private open(node: NodeRoute): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: node.host, port: node.port, noDelay: true, timeout: this.host.connectTimeoutMs });
+      s.once('timeout', () => s.destroy(new Error('connect timeout')));
+      s.once('error', reject);
+      s.once('connect', () => {
+        s.setTimeout(0);
+        s.off('error', reject);
+        resolve(s);
+      });
     });
   }
 
@@ -177,8 +201,10 @@ export class Session {
     });
     backend.on('drain', () => client.resume());
     client.on('drain', () => backend.resume());
-    backend.on('close', () => this.close());
-    backend.on('error', () => this.close());
+    // The backend went away (crash, fencing, shutdown): tell the client plainly when we can.
+    const lost = () => this.close({ sqlstate: '08006', message: `pgwarden: the connection to ${this.node?.name ?? 'the server'} was lost` });
+    backend.on('close', lost);
+    backend.on('error', lost);
     client.resume();
   }
 

@@ -1,4 +1,4 @@
 import { memoryCluster } from '../support/cluster.js';
 import { describeFailover } from './failover.scenarios.js';
 
-describeFailover('memory', memoryCluster);
+describeFailover('memory', () => memoryCluster());

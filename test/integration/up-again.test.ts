@@ -10,7 +10,7 @@ import pg from 'pg';
 import { up, type UpCluster } from '../../src/local/up.js';
 import { silentLogger } from '../../src/util/log.js';
 import { TIMING } from '../support/cluster.js';
-import { freePort } from '../support/ports.js';
+import { freePortBase } from '../support/ports.js';
 
 async function sql<T>(c: UpCluster, port: number, text: string): Promise<T[]> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: c.superuser.username, password: c.superuser.password, database: 'postgres' });
@@ -31,7 +31,7 @@ describe('pgwarden up, twice on one directory', { timeout: 300_000 }, () => {
   });
 
   it('keeps secrets private, and the data across a restart', async () => {
-    const portBase = 30000 + ((await freePort()) % 20000);
+    const portBase = await freePortBase(110);
     cluster = await up({ dir, nodes: 2, portBase, timing: TIMING, log: silentLogger });
     let report = await cluster.waitStable(120_000);
     const leaderPort = cluster.ports.find((p) => p.name === report.leader)!.pg;

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { MAIN } from '../support/cluster.js';
-import { freePort } from '../support/ports.js';
+import { freePortBase } from '../support/ports.js';
 
 describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgw-up-cli-'));
@@ -25,14 +25,19 @@ describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
   });
 
   it('prints the table and connection strings, serves the slots, and stops cleanly on SIGTERM', async () => {
-    const portBase = 40000 + ((await freePort()) % 20000);
+    const portBase = await freePortBase(110);
     const child = spawn(process.execPath, [MAIN, 'up', '--dir', dir, '--nodes', '2', '--port-base', String(portBase)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor('pgwarden up to print the table', () => out.includes('Ctrl-C stops the cluster'), { timeoutMs: 120_000, intervalMs: 200 });
+      await waitFor('pgwarden up to print the table', () => {
+        if (child.exitCode !== null) throw new Error(`pgwarden up exited with ${child.exitCode}`);
+        return out.includes('Ctrl-C stops the cluster');
+      }, { timeoutMs: 120_000, intervalMs: 200 }).catch((err) => {
+        throw new Error(`${err.message}; it printed:\n${out}`);
+      });
       assert.match(out, /\* running/);
       assert.match(out, new RegExp(`PGPASSFILE=${join(dir, '.pgpass')} psql 'host=127\\.0\\.0\\.1 port=${portBase + 1} user=postgres dbname=postgres'`));
       assert.ok(existsSync(join(dir, 'pgwarden.yaml')));

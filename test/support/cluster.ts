@@ -17,7 +17,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
-import { freePorts } from './ports.js';
+import { freePortBase, freePorts } from './ports.js';
 import type { Credentials, Endpoint } from './workload.js';
 
 export const TIMING = { loop_wait: 0.5, ttl: 4, retry_timeout: 1.5, primary_start_timeout: 10 };
@@ -39,6 +39,8 @@ export interface ClusterHarness {
   killPostmaster(name: string): number;
   crashHost(name: string): Promise<void>;
   restartHost(name: string): Promise<void>;
+  /** The in-process cluster (memory backend only): its embedded proxy, its store backend. */
+  readonly up?: UpCluster;
   /** Cuts one agent off the store (memory backend only; the fault lab does it for etcd). */
   readonly isolateFromStore?: (name: string, on: boolean) => void;
   stop(): Promise<void>;
@@ -71,14 +73,12 @@ function killInstance(dataDir: string): void {
   if (pid !== null) killGroup(pid);
 }
 
-export async function memoryCluster(): Promise<ClusterHarness> {
+export async function memoryCluster(opts: { pgHba?: string[] } = {}): Promise<ClusterHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'pgw-mem-'));
-  const [base] = await freePorts(1);
-  // Ports base+1..3 and base+101..103 must be free too; pick a base in a quiet range.
-  const portBase = 20000 + ((base! * 7) % 20000);
+  const portBase = await freePortBase(110);
   let cluster: UpCluster;
   try {
-    cluster = await up({ dir, nodes: 3, portBase, timing: TIMING });
+    cluster = await up({ dir, nodes: 3, portBase, timing: TIMING, pgHba: opts.pgHba ?? [] });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -87,6 +87,7 @@ export async function memoryCluster(): Promise<ClusterHarness> {
   const dataDir = (name: string) => join(dir, 'nodes', name, 'data');
   return {
     backend: 'memory',
+    up: cluster,
     endpoints: cluster.ports.map((p) => ({ name: p.name, port: p.pg })),
     cred: { user: cluster.superuser.username, password: cluster.superuser.password },
     clientConfigFile: cluster.clusterFile,

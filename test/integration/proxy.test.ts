@@ -1,0 +1,184 @@
+/**
+ * The proxy on a real 3-node cluster (the one embedded in `pgwarden up`): routing, relayed
+ * authentication, self-healing node status, operator detach shared by two proxies, bad input,
+ * and a primary crash seen from clients.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { startProxy, type RunningProxy } from '../../src/local/proxy-node.js';
+import { proxyConfigSchema, validate } from '../../src/config/index.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { waitFor } from '../../src/util/deadline.js';
+import { silentLogger } from '../../src/util/log.js';
+import { MAIN, memoryCluster, type ClusterHarness } from '../support/cluster.js';
+import { freePorts } from '../support/ports.js';
+
+const exec = promisify(execFile);
+
+describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
+  let c: ClusterHarness;
+  let rw: number;
+  let ro: number;
+  let password: string;
+  const extra: RunningProxy[] = [];
+
+  const client = async (port: number, user = 'postgres', pw = password) => {
+    const cl = new pg.Client({ host: '127.0.0.1', port, user, password: pw, database: 'postgres', connectionTimeoutMillis: 40_000 });
+    cl.on('error', () => {});
+    await cl.connect();
+    return cl;
+  };
+  const one = async (port: number, sql: string, user?: string, pw?: string) => {
+    const cl = await client(port, user, pw);
+    try {
+      return (await cl.query(sql)).rows;
+    } finally {
+      await cl.end().catch(() => {});
+    }
+  };
+  const nodes = () => c.up!.proxy.proxy.poolNodeRows(null);
+
+  before(async () => {
+    c = await memoryCluster({ pgHba: ['host all md5_user 127.0.0.1/32 md5'] });
+    await c.waitStable(120_000);
+    rw = c.up!.proxyPorts.rw;
+    ro = c.up!.proxyPorts.ro;
+    password = c.cred.password;
+    process.env.PGW_TEST_PROXY_PW = password;
+    await waitFor('the proxy to see every node up', () => nodes().every((n) => n.status === 'up') && nodes().length === 3, { timeoutMs: 10_000 });
+  });
+  after(async () => {
+    for (const p of extra) await p.stop();
+    await c?.stop();
+  });
+
+  it('the read-write port reaches the primary; writes land there', async () => {
+    const r = await c.report();
+    const primaryPort = r.members.find((m) => m.name === r.leader)!.port;
+    const [row] = await one(rw, 'SELECT inet_server_port() AS port, pg_is_in_recovery() AS rec');
+    assert.equal(row.port, primaryPort);
+    assert.equal(row.rec, false);
+    await one(rw, 'CREATE TABLE IF NOT EXISTS via_proxy (v int); INSERT INTO via_proxy VALUES (1)');
+  });
+
+  it('the read-only port spreads sessions over the standbys', async () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 24; i++) {
+      const [row] = await one(ro, 'SELECT inet_server_port() AS port, pg_is_in_recovery() AS rec');
+      assert.equal(row.rec, true);
+      seen.add(row.port);
+    }
+    assert.equal(seen.size, 2, 'both standbys served reads');
+  });
+
+  it('md5 and SCRAM users authenticate through the proxy, which holds no password', async () => {
+    await one(rw, "SET password_encryption = 'md5'; CREATE ROLE md5_user LOGIN PASSWORD 'md5-secret'; RESET password_encryption; CREATE ROLE scram_user LOGIN PASSWORD 'scram-secret'");
+    await waitFor('the roles on the standbys', async () => (await one(ro, "SELECT count(*)::int AS n FROM pg_roles WHERE rolname IN ('md5_user', 'scram_user')"))[0].n === 2, { timeoutMs: 10_000 });
+    for (const port of [rw, ro]) {
+      assert.equal((await one(port, 'SELECT current_user AS u', 'md5_user', 'md5-secret'))[0].u, 'md5_user');
+      assert.equal((await one(port, 'SELECT current_user AS u', 'scram_user', 'scram-secret'))[0].u, 'scram_user');
+      await assert.rejects(one(port, 'SELECT 1', 'scram_user', 'wrong'), /password authentication failed/);
+    }
+  });
+
+  it('SHOW POOL_NODES answers with the pgpool columns', async () => {
+    const rows = await one(ro, 'SHOW POOL_NODES');
+    assert.equal(rows.length, 3);
+    assert.deepEqual(Object.keys(rows[0]), ['node_id', 'hostname', 'port', 'status', 'lb_weight', 'role', 'select_cnt', 'load_balance_node', 'replication_delay']);
+    assert.deepEqual(rows.map((r) => r.status), ['up', 'up', 'up']);
+    assert.equal(rows.filter((r) => r.load_balance_node === 'true').length, 1, 'this session\'s node is marked');
+  });
+
+  it('a standby that dies is down within 2 s, reads keep working; back, it is up again by itself', async () => {
+    const r = await c.report();
+    const victim = r.members.find((m) => m.role === 'standby')!;
+    const t0 = performance.now();
+    // The whole host, so that its agent does not restart PostgreSQL before the proxy could tell.
+    await c.crashHost(victim.name);
+    await waitFor(`${victim.name} marked down`, () => nodes().find((n) => n.port === victim.port)?.status === 'down', { timeoutMs: 2500, intervalMs: 50 });
+    console.log(`# proxy: dead standby out of the pool after ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    for (let i = 0; i < 5; i++) assert.equal((await one(ro, 'SELECT 1 AS x'))[0].x, 1);
+    await c.restartHost(victim.name);
+    await waitFor(`${victim.name} up again without an operator`, () => nodes().find((n) => n.port === victim.port)?.status === 'up', { timeoutMs: 20_000, intervalMs: 100 });
+  });
+
+  it('detach and attach: two proxies agree, because the choice lives in the store', async () => {
+    const [a, b2, adm] = await freePorts(3);
+    const second = await startProxy(validate(proxyConfigSchema, {
+      store: { type: 'memory' }, listen_rw: `127.0.0.1:${a}`, listen_ro: `127.0.0.1:${b2}`, admin_listen: `127.0.0.1:${adm}`,
+      health_check: { user: 'postgres', password_env: 'PGW_TEST_PROXY_PW' },
+    }), new MemoryStore(c.up!.backend, 10_000), silentLogger);
+    extra.push(second);
+    const standby = (await c.report()).members.find((m) => m.role === 'standby')!;
+    await exec(process.execPath, [MAIN, 'node', 'detach', standby.name, '-c', c.clientConfigFile]);
+    for (const p of [c.up!.proxy.proxy, second.proxy]) {
+      await waitFor('the detach in every proxy', () => p.poolNodeRows(null).find((n) => n.port === standby.port)?.status === 'detached', { timeoutMs: 3000, intervalMs: 50 });
+    }
+    for (let i = 0; i < 10; i++) assert.notEqual((await one(ro, 'SELECT inet_server_port() AS p'))[0].p, standby.port);
+    const { stdout } = await exec(process.execPath, [MAIN, 'show', 'nodes', '-c', c.up!.proxyFile, '--json']);
+    assert.equal(JSON.parse(stdout).find((n: { port: number }) => n.port === standby.port).status, 'detached');
+    await exec(process.execPath, [MAIN, 'node', 'attach', String(standby.id), '-c', c.clientConfigFile]);
+    for (const p of [c.up!.proxy.proxy, second.proxy]) {
+      await waitFor('the attach in every proxy', () => p.poolNodeRows(null).find((n) => n.port === standby.port)?.status === 'up', { timeoutMs: 3000, intervalMs: 50 });
+    }
+  });
+
+  it('garbage, absurd lengths and oversized startup packets close that connection only', async () => {
+    const keep = await client(rw);
+    const probes = [
+      Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0]),
+      Buffer.concat([Buffer.from([0, 0, 0x30, 0x39]), Buffer.alloc(12_341, 1)]),
+    ];
+    for (const bytes of probes) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = connect(rw, '127.0.0.1', () => s.write(bytes));
+        s.on('data', () => {});
+        s.on('close', () => resolve(true));
+        s.on('error', () => {});
+        setTimeout(() => resolve(false), 3000);
+      });
+      assert.equal(closed, true, 'the bad connection is closed');
+    }
+    // A client that sends a valid startup and then an absurd message length gets 08P01.
+    const err = await new Promise<string>((resolve) => {
+      const s = connect(rw, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      s.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.includes(Buffer.from('08P01'))) resolve('08P01');
+      });
+      s.on('close', () => resolve(buf.toString('latin1')));
+      s.on('error', () => {});
+      s.once('connect', () => {
+        const params = Buffer.from('user\0postgres\0database\0postgres\0\0');
+        const head = Buffer.alloc(8);
+        head.writeInt32BE(8 + params.length);
+        head.writeInt32BE(196608, 4);
+        s.write(Buffer.concat([head, params]));
+        setTimeout(() => s.write(Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xff])), 300);
+      });
+    });
+    assert.equal(err, '08P01');
+    assert.equal((await keep.query('SELECT 1 AS x')).rows[0].x, 1, 'other clients are untouched');
+    await keep.end();
+  });
+
+  it('primary crash: its sessions end with an error; a new read-write connection waits and reaches the new primary', async () => {
+    const r = await c.report();
+    const held = await client(rw);
+    const gone = new Promise<string>((resolve) => held.once('error', (e) => resolve(e.message)));
+    await c.crashHost(r.leader!);
+    const newConn = one(rw, 'SELECT inet_server_port() AS port, pg_is_in_recovery() AS rec');
+    assert.match(await Promise.race([gone, held.query('SELECT 1').then(() => 'answered', (e) => e.message)]), /terminat|Connection|closed|ended/i);
+    const [row] = await newConn;
+    assert.equal(row.rec, false);
+    const after = await c.report();
+    assert.notEqual(after.leader, r.leader);
+    assert.equal(row.port, after.members.find((m) => m.name === after.leader)!.port);
+  });
+});
