@@ -127,6 +127,24 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     }
   });
 
+  it('a CancelRequest sent to the proxy reaches the backend that owns the key', async () => {
+    for (const port of [rw, ro]) {
+      const cl = await client(port);
+      const running = cl.query('SELECT pg_sleep(30)').then(() => 'finished', (e: { code?: string }) => e.code);
+      await new Promise((r) => setTimeout(r, 300));
+      const { processID, secretKey } = cl as unknown as { processID: number; secretKey: number };
+      const packet = Buffer.alloc(16);
+      packet.writeInt32BE(16, 0);
+      packet.writeInt32BE(80877102, 4);
+      packet.writeInt32BE(processID, 8);
+      packet.writeInt32BE(secretKey, 12);
+      const s = connect(port, '127.0.0.1', () => s.end(packet));
+      s.on('error', () => {});
+      assert.equal(await running, '57014', 'the statement was cancelled');
+      await cl.end();
+    }
+  });
+
   it('garbage, absurd lengths and oversized startup packets close that connection only', async () => {
     const keep = await client(rw);
     const probes = [
