@@ -30,3 +30,12 @@ describe('shipped example and check-config', () => {
     }
   });
 });
+
+describe('shipped proxy example', () => {
+  it('docs/proxy.example.yaml is valid', async () => {
+    const { loadProxyConfig } = await import('../../../src/config/index.js');
+    const cfg = loadProxyConfig(resolve(import.meta.dirname, '../../../../docs/proxy.example.yaml'));
+    assert.equal(cfg.failover_wait, 30);
+    assert.equal(cfg.weights.node2, 2);
+  });
+});
