@@ -23,3 +23,25 @@ export function clientFrom(file: string): ApiClient {
     fail(err, 2);
   }
 }
+
+/**
+ * Runs a long-lived component (agent, proxy): starts it, failing clearly (exit 2 for config
+ * mistakes), and stops it once on SIGINT/SIGTERM before exiting 0.
+ */
+export async function runUntilSignal(start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
+  let running: { stop(): Promise<void> };
+  try {
+    running = await start();
+  } catch (err) {
+    fail(err, 1);
+  }
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}

@@ -7,34 +7,22 @@ import { loadNodeConfig } from '../../config/index.js';
 import { buildNode } from '../../local/node.js';
 import { storeFor } from '../../local/store-factory.js';
 import { createLogger } from '../../util/log.js';
-import { fail } from '../common.js';
+import { fail, runUntilSignal } from '../common.js';
 
 export function registerAgent(program: Command): void {
   program
     .command('agent')
     .description('run the node agent: manages the local PostgreSQL and takes part in leader election')
     .requiredOption('-c, --config <file>', 'the node YAML')
-    .action(async (opts: { config: string }) => {
-      let node;
-      try {
+    .action((opts: { config: string }) =>
+      runUntilSignal(async () => {
         const cfg = loadNodeConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
-        node = await buildNode(cfg, storeFor(cfg, cfg.ttl, cfg.retry_timeout * 1000), log).start();
+        const node = await buildNode(cfg, storeFor(cfg, cfg.ttl, cfg.retry_timeout * 1000), log).start();
         log.info({ api: cfg.api.listen, postgres: cfg.postgresql.listen }, 'agent started');
-      } catch (err) {
-        fail(err, 1);
-      }
-      const running = node;
-      let stopping = false;
-      const shutdown = async () => {
-        if (stopping) return;
-        stopping = true;
-        await running.stop({ stopPostgres: true, revoke: true });
-        process.exit(0);
-      };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
-    });
+        return { stop: () => node.stop({ stopPostgres: true, revoke: true }) };
+      }),
+    );
 
   program
     .command('check-config')

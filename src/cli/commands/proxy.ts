@@ -9,7 +9,7 @@ import type { PoolNodeRow } from '../../proxy/proxy.js';
 import { POOL_NODES_COLUMNS } from '../../proxy/proxy.js';
 import { deadlineSignal } from '../../util/deadline.js';
 import { createLogger } from '../../util/log.js';
-import { clientFrom, fail } from '../common.js';
+import { clientFrom, fail, runUntilSignal } from '../common.js';
 import { renderTable } from '../render/table.js';
 
 export function registerProxy(program: Command): void {
@@ -17,23 +17,13 @@ export function registerProxy(program: Command): void {
     .command('proxy')
     .description('run the PostgreSQL-protocol proxy: writes to the primary, reads over the standbys')
     .requiredOption('-c, --config <file>', 'the proxy YAML')
-    .action(async (opts: { config: string }) => {
-      let running;
-      try {
+    .action((opts: { config: string }) =>
+      runUntilSignal(async () => {
         const cfg = loadProxyConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
-        running = await startProxy(cfg, storeFor(cfg, 10, 2000), log);
-      } catch (err) {
-        fail(err, 1);
-      }
-      const r = running;
-      const shutdown = async () => {
-        await r.stop();
-        process.exit(0);
-      };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
-    });
+        return startProxy(cfg, storeFor(cfg, 10, 2000), log);
+      }),
+    );
 
   const show = program.command('show').description('show what a proxy sees');
   show
