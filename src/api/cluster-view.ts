@@ -73,7 +73,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
     } else if (rep.running) {
       status = role === 'primary' ? '* running' : 'running';
       if (role === 'primary' && reg.name !== leader) warnings.push(`${label} runs as a primary but does not hold the leader lock`);
-      if (role === 'standby' && m && !m.streaming && leader !== null) warnings.push(`${label} is not streaming from the primary "${leader}"`);
+      if (role === 'standby' && !rep.streaming && leader !== null) warnings.push(`${label} is not streaming from the primary "${leader}"`);
     } else if (m && BUSY.has(m.state)) {
       // Down on purpose for a moment: the agent is rebuilding or starting it.
       status = 'stopped';
@@ -96,7 +96,8 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       timeline: rep ? rep.timeline : null,
       lsn,
       lag_bytes: lag,
-      streaming: m?.streaming ?? false,
+      // Live from the agent: the store copy lags when the agent itself just got its network back.
+      streaming: rep?.streaming ?? m?.streaming ?? false,
       host: reg.host,
       port: reg.port,
       api_url: reg.api_url,

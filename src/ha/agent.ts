@@ -90,7 +90,7 @@ export class Agent {
   async report(): Promise<PeerReport> {
     const probe = await probeLocal(this.o.pg, 1000);
     const s = probe.state;
-    return { name: this.o.name, running: s.postmaster === 'running', role: s.postmaster === 'running' ? s.role : null, lsn: s.lsn === null ? null : formatLsn(s.lsn), timeline: s.timeline, tags: this.o.config.tags };
+    return { name: this.o.name, running: s.postmaster === 'running', role: s.postmaster === 'running' ? s.role : null, lsn: s.lsn === null ? null : formatLsn(s.lsn), timeline: s.timeline, streaming: s.streaming, tags: this.o.config.tags };
   }
 
   /** Ends the HA loop (PostgreSQL and the lock are left as they are). Idempotent. */

@@ -75,6 +75,8 @@ export interface PeerReport {
   running: boolean;
   role: 'primary' | 'standby' | null;
   lsn: string | null;
+  /** A standby's WAL receiver streams (live, not from the store). */
+  streaming: boolean;
   timeline: number | null;
   tags: PeerStatus['tags'];
 }

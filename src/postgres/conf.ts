@@ -42,7 +42,7 @@ export function managedParameters(input: ConfInput): Record<string, string | num
   };
   if (input.standby?.upstream) {
     const u = input.standby.upstream;
-    p.primary_conninfo = conninfo({ host: u.host, port: u.port, user: input.standby.replicationUser, passfile: input.standby.passfile, application_name: input.standby.appName, connect_timeout: 3, keepalives_idle: 5, keepalives_interval: 1, keepalives_count: 3 });
+    p.primary_conninfo = conninfo({ host: u.host, port: u.port, user: input.standby.replicationUser, passfile: input.standby.passfile, application_name: input.standby.appName, connect_timeout: 3, keepalives_idle: 5, keepalives_interval: 1, keepalives_count: 3, tcp_user_timeout: 10000 });
     p.primary_slot_name = input.standby.slot;
   } else {
     p.primary_conninfo = '';
@@ -59,6 +59,10 @@ const DEFAULTS: Record<string, string | number | boolean> = {
   // A walsender whose standby vanished (network cut) must let go of the slot well before an
   // operator would notice; the default 60 s would keep the returning standby out that long.
   wal_sender_timeout: '10s',
+  // The same on the standby's side: a replication connection whose network vanished is given up
+  // after 10 s, so the standby is already retrying (every second) when the network returns,
+  // instead of waiting out TCP's retransmission backoff.
+  wal_receiver_timeout: '10s',
   shared_buffers: '128MB',
   logging_collector: 'off',
   log_line_prefix: '%m [%p] %q%u@%d ',

@@ -40,6 +40,9 @@ export class EtcdStore implements StateStore {
     this.client = new Etcd3({
       hosts: opts.endpoints,
       ...(opts.auth ? { auth: opts.auth } : {}),
+      // After a network loss, reconnect within a second rather than gRPC's default backoff of up
+      // to two minutes: an agent must see the store again as soon as it is reachable.
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
       faultHandling: {
         // One quick try per host; the caller's loop is the retry (Patroni-style, bounded by retry_timeout).
         global: noop,

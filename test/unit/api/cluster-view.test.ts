@@ -8,7 +8,7 @@ const tags = { priority: 100, location: 'default', nofailover: false, noloadbala
 const answering = (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
   async (reg) => {
     const r = rows[reg.name];
-    return r ? { name: reg.name, tags, ...r } : null;
+    return r ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, ...r } : null;
   };
 
 describe('cluster show (report and table)', () => {
