@@ -23,6 +23,7 @@ const MAX_STARTUP = 10_000;
 /** Server messages are trusted but bounded by PostgreSQL's 1 GB. */
 const MAX_SERVER_MESSAGE = 0x40000000;
 const SHOW_POOL_NODES = /^\s*show\s+pool_nodes\s*;?\s*\0/i;
+const MAY_BE_SHOW = new Set([0x73, 0x53, 0x20, 0x09, 0x0a, 0x0d]); // s S space tab LF CR
 
 export type Port = 'rw' | 'ro';
 
@@ -166,7 +167,8 @@ export class Session {
     const clientScan = new Scanner(this.host.maxMessageLength, (type, head, length) => {
       if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
       // Our own command, when it is a lone simple query between transactions.
-      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && SHOW_POOL_NODES.test(head.toString('utf8'))) intercept = length;
+      // Hot path: only a query starting with s/S or white space is worth decoding and matching.
+      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && MAY_BE_SHOW.has(head[0] ?? 0) && SHOW_POOL_NODES.test(head.toString('utf8'))) intercept = length;
     }, 64);
     this.serverScan = new Scanner(MAX_SERVER_MESSAGE, (type, head) => {
       if (type === BackendCode.ReadyForQuery && head.length === 1) this.txStatus = head[0]!;

@@ -33,6 +33,8 @@ export class EtcdStore implements StateStore {
   private readonly client: Etcd3;
   private readonly k: Keys;
   private lease: string | null = null;
+  /** performance.now() of the last keepalive etcd confirmed. */
+  private lastKeepalive = -Infinity;
   private eventSeq = 0;
 
   constructor(private readonly opts: EtcdStoreOptions) {
@@ -183,11 +185,17 @@ export class EtcdStore implements StateStore {
     this.client.close();
   }
 
-  /** Our lease, granted anew if it expired (the keys bound to it are gone by then). */
+  /**
+   * Our lease, granted anew if it expired (the keys bound to it are gone by then). A keepalive
+   * sent less than a quarter TTL ago is fresh enough here: only refreshLeader, whose success is
+   * the leader's proof, always sends its own.
+   */
   private async session(signal: AbortSignal): Promise<string> {
+    if (this.lease !== null && performance.now() - this.lastKeepalive < (this.opts.ttlSeconds * 1000) / 4) return this.lease;
     if (this.lease !== null && (await this.keepaliveLease(this.lease, signal))) return this.lease;
     const res = await this.call('grant lease', signal, (o) => this.client.leaseClient.leaseGrant({ TTL: this.opts.ttlSeconds, ID: 0 }, o));
     this.lease = String(res.ID);
+    this.lastKeepalive = performance.now();
     return this.lease;
   }
 
@@ -205,7 +213,9 @@ export class EtcdStore implements StateStore {
         stream.end();
       }
     });
-    return Number(res.TTL) > 0;
+    const alive = Number(res.TTL) > 0;
+    if (alive) this.lastKeepalive = performance.now();
+    return alive;
   }
 
   private absent(key: string): ICompare {
