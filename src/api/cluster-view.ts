@@ -2,9 +2,8 @@
  * The cluster as an operator sees it (`cluster show`, GET /cluster): every registered node with
  * its live state, probed through its own agent's API, and the warnings an operator must read.
  */
-import type { PeerReport } from '../ha/observe.js';
+import { fetchPeerReport, type PeerReport } from '../ha/observe.js';
 import type { ClusterSnapshot, FailoverRequest, MemberStatus, Registration } from '../store/types.js';
-import { deadlineSignal } from '../util/deadline.js';
 import { lagBytes, parseLsn } from '../util/lsn.js';
 
 export type DisplayStatus = '* running' | 'running' | '? unreachable' | '! failed' | 'stopped';
@@ -42,14 +41,7 @@ export type Prober = (reg: Registration) => Promise<PeerReport | null>;
 
 /** Probes a member's GET /status; null when the agent does not answer within the deadline. */
 export function httpProber(timeoutMs: number): Prober {
-  return async (reg) => {
-    try {
-      const res = await fetch(`${reg.api_url}/status`, { signal: deadlineSignal(timeoutMs) });
-      return res.ok ? ((await res.json()) as PeerReport) : null;
-    } catch {
-      return null;
-    }
-  };
+  return (reg) => fetchPeerReport(reg, timeoutMs);
 }
 
 export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): Promise<ClusterReport> {

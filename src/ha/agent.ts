@@ -51,6 +51,8 @@ export class Agent {
   private downSince: number | null = null;
   private notStreamingSince: number | null = null;
   private last: { view: View; decision: Decision; sql: SqlStatus | null } | null = null;
+  /** The SQL status read by the cycle in progress (the API's /replica needs it). */
+  private lastSql: SqlStatus | null = null;
 
   constructor(private readonly o: AgentOptions) {
     this.executor = new Executor({ name: o.name, config: o.config, store: o.store, pg: o.pg, clock: o.clock, log: o.log, state: this.state, wake: () => this.wake() });
@@ -148,8 +150,6 @@ export class Agent {
     if (!result.ok) this.o.log.debug(result.failed, 'decision stopped early');
     if (view.cluster.kind === 'snapshot') await this.publish(view, dec).catch((err) => this.o.log.debug({ err: errorMessage(err) }, 'publishing member status failed'));
   }
-
-  private lastSql: SqlStatus | null = null;
 
   private async observe(): Promise<View> {
     const { config } = this.o;

@@ -97,7 +97,7 @@ export class Executor {
       case 'clone': {
         const from = upstreamOf(snap, a.from);
         return this.long('clone', why, async () => {
-          await pg.clone(from, slotName(this.d.name), (p) => this.progress(`${Math.round(p.doneKb / 1024)}/${Math.round(p.totalKb / 1024)} MB`));
+          await pg.clone(from, slotName(this.d.name), (p) => this.progress(megabytes(p)));
           this.startPg('standby', from);
           await this.event('cloned', `cloned from ${a.from} and started as its standby`);
         });
@@ -113,7 +113,7 @@ export class Executor {
             await this.event('rewound', result === 'not_needed' ? `no rewind needed to follow ${a.from}` : `rewound to follow ${a.from}`);
           } catch (err) {
             await this.event('rewind_failed', `pg_rewind against ${a.from} failed (${errorMessage(err)}); cloning again`);
-            await pg.clone(from, slotName(this.d.name), (p) => this.progress(`re-clone ${Math.round(p.doneKb / 1024)}/${Math.round(p.totalKb / 1024)} MB`));
+            await pg.clone(from, slotName(this.d.name), (p) => this.progress(`re-clone ${megabytes(p)}`));
             await this.event('cloned', `cloned again from ${a.from}`);
           }
           this.startPg('standby', from);
@@ -222,6 +222,8 @@ export class Executor {
     return true;
   }
 }
+
+const megabytes = (p: { doneKb: number; totalKb: number }) => `${Math.round(p.doneKb / 1024)}/${Math.round(p.totalKb / 1024)} MB`;
 
 function upstreamOf(snap: ClusterSnapshot | null, name: string): Upstream {
   const reg = snap?.registry.get(name);

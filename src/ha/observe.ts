@@ -4,7 +4,7 @@
  */
 import type { PgController, SqlStatus } from '../postgres/controller.js';
 import type { StateStore } from '../store/store.js';
-import type { ClusterSnapshot } from '../store/types.js';
+import type { ClusterSnapshot, Registration } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
 import { parseLsn } from '../util/lsn.js';
@@ -81,6 +81,16 @@ export interface PeerReport {
   tags: PeerStatus['tags'];
 }
 
+/** A member's GET /status; null when its agent does not answer within the deadline. */
+export async function fetchPeerReport(reg: Registration, timeoutMs: number): Promise<PeerReport | null> {
+  try {
+    const res = await fetch(`${reg.api_url}/status`, { signal: deadlineSignal(timeoutMs) });
+    return res.ok ? ((await res.json()) as PeerReport) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Asks every live peer (one whose session still holds a member key) for its state. A node cut off
  * from the store loses its member key with its session, so it is never waited for as the "better
@@ -89,13 +99,9 @@ export interface PeerReport {
 export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: number): Promise<Map<string, PeerStatus>> {
   const others = [...c.registry.values()].filter((r) => r.name !== self && c.members.has(r.name));
   const results = await Promise.all(others.map(async (r): Promise<PeerStatus> => {
-    try {
-      const res = await fetch(`${r.api_url}/status`, { signal: deadlineSignal(timeoutMs) });
-      const body = (await res.json()) as PeerReport;
-      return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn ? parseLsn(body.lsn) : null, timeline: body.timeline, tags: body.tags ?? r.tags };
-    } catch {
-      return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags };
-    }
+    const body = await fetchPeerReport(r, timeoutMs);
+    if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags };
+    return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn ? parseLsn(body.lsn) : null, timeline: body.timeline, tags: body.tags ?? r.tags };
   }));
   return new Map(results.map((p) => [p.name, p]));
 }

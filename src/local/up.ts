@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { buildClusterReport, httpProber, type ClusterReport } from '../api/cluster-view.js';
 import { parseNodeConfig, proxyConfigSchema, validate } from '../config/index.js';
-import { snapshotFromPairs } from '../store/keys.js';
 import { MemoryBackend, MemoryStore } from '../store/memory.js';
 import type { ClusterEvent } from '../store/types.js';
 import { waitFor } from '../util/deadline.js';
@@ -153,10 +152,8 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   }
 
   const probe = httpProber(2000);
-  const report = async () => {
-    const { pairs, revision } = backend.range(backend.keys.root, backend.keys.snapshotEnd);
-    return buildClusterReport(snapshotFromPairs(backend.keys, pairs, revision), probe);
-  };
+  const reader = new MemoryStore(backend, timing.ttl * 1000);
+  const report = async () => buildClusterReport(await reader.load(AbortSignal.timeout(2000)), probe);
 
   return {
     dir,

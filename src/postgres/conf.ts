@@ -20,7 +20,6 @@ export interface ConfInput {
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   /** null = run as a primary (no standby.signal). */
   readonly standby: { upstream: Upstream | null; slot: string; replicationUser: string; passfile: string; appName: string } | null;
-  readonly synchronousStandbyNames?: string;
 }
 
 /** Settings the HA logic depends on; user parameters cannot override them. */
@@ -38,7 +37,8 @@ export function managedParameters(input: ConfInput): Record<string, string | num
     recovery_target_timeline: 'latest',
     // A standby whose upstream vanished retries every second instead of every five.
     wal_retrieve_retry_interval: '1s',
-    synchronous_standby_names: input.synchronousStandbyNames ?? '',
+    // Never inherited from a primary's config copied by a clone (synchronous mode is not managed yet).
+    synchronous_standby_names: '',
   };
   if (input.standby?.upstream) {
     const u = input.standby.upstream;

@@ -67,7 +67,6 @@ export class PgController {
   readonly logFile: string;
   private readonly sql: LocalSql;
   private runAs: RunAs | null = null;
-  private syncNames = '';
   /** The postmaster we spawned, until it exits. */
   private spawned: number | null = null;
   /** Called when a postmaster we spawned exits, so the HA loop can react at once. */
@@ -220,13 +219,6 @@ export class PgController {
     await this.sql.query('SELECT pg_reload_conf()');
   }
 
-  /** Sets synchronous_standby_names and reloads (primary only). */
-  async setSyncNames(names: string): Promise<void> {
-    this.syncNames = names;
-    if (this.runAs) this.writeConfig(this.runAs);
-    await this.sql.query('SELECT pg_reload_conf()');
-  }
-
   currentRunAs(): RunAs | null {
     return this.runAs;
   }
@@ -301,7 +293,6 @@ export class PgController {
       listenHost: this.o.listenHost,
       port: this.o.port,
       parameters: this.o.parameters,
-      synchronousStandbyNames: runAs.standby ? '' : this.syncNames,
       standby: runAs.standby
         ? { upstream: runAs.upstream, slot: slotName(this.o.name), replicationUser: this.o.replication.username, passfile: this.passfile, appName: this.o.name }
         : null,

@@ -67,11 +67,6 @@ export class MemoryBackend {
     this.sweep();
   }
 
-  hasLease(id: number): boolean {
-    this.sweep();
-    return this.leases.has(id);
-  }
-
   get(key: string): Entry | undefined {
     this.sweep();
     return this.data.get(key);

@@ -186,8 +186,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       destroy,
     };
     // psql inside the namespaces reads the password from the environment, never from argv.
-    process.env.PGPASSWORD = password;
-    process.env.PGCONNECT_TIMEOUT = '2';
+    lab.runEnv = { PGPASSWORD: password, PGCONNECT_TIMEOUT: '2' };
 
     await waitFor('the 3-member etcd to elect a leader', async () => {
       const r = await lab.run('client', process.execPath, ['-e', `fetch('${endpoints[0]}/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))`], 5000);

@@ -46,6 +46,8 @@ export function cleanAll(): void {
 
 export class NetLab {
   private readonly addrs = new Map<string, string>();
+  /** Extra environment for commands run with run() (e.g. PGPASSWORD for psql in the hosts). */
+  runEnv: Record<string, string> = {};
 
   private constructor(readonly hosts: readonly string[]) {}
 
@@ -91,7 +93,7 @@ export class NetLab {
   /** Runs a command inside a host to completion. */
   async run(host: string, cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-      const { stdout, stderr } = await execP('ip', ['netns', 'exec', ns(host), cmd, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout, stderr } = await execP('ip', ['netns', 'exec', ns(host), cmd, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...this.runEnv } });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code?: number; stdout?: string; stderr?: string };

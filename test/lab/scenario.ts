@@ -5,7 +5,7 @@ import type { LabCluster } from './cluster.js';
 export interface ScenarioContext {
   /** Seconds until the cluster was healthy again after the fault (reported). */
   recovered(seconds: number): void;
-  /** Writes acknowledged by a primary that lost them are allowed only in these windows (async mode). */
+  /** A line for the report: what was observed (timings, the chosen behaviour). */
   note(text: string): void;
 }
 

@@ -32,10 +32,6 @@ export class Framer {
     this.startup = false;
   }
 
-  get inStartupPhase(): boolean {
-    return this.startup;
-  }
-
   /** Bytes received but not yet part of a complete message. */
   get pending(): number {
     return this.buffered;
