@@ -14,6 +14,7 @@ import { etcdCluster } from '../test/support/cluster.js';
 import { Writer } from '../test/support/workload.js';
 import { waitFor } from '../src/util/deadline.js';
 import { ensurePatroni, patroniCluster } from './patroni.js';
+import { stats, type Stats } from './stats.js';
 import type { BenchTarget } from './target.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'with-patroni': { type: 'boolean', default: false } } });
@@ -23,20 +24,6 @@ if (!Number.isInteger(runs) || runs < 1) {
   process.exit(2);
 }
 const TTL = 10;
-
-interface Stats {
-  min: number;
-  median: number;
-  max: number;
-}
-
-const stats = (xs: number[]): Stats => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return { min: r(s[0]!), median: r(median), max: r(s[s.length - 1]!) };
-};
 
 async function measure(t: BenchTarget, fault: 'postmaster_kill' | 'host_crash', n: number): Promise<number[]> {
   const out: number[] = [];

@@ -77,7 +77,7 @@ export class Proxy implements SessionHost {
     this.reloader = setInterval(() => void this.reload(), 1000);
     void this.watch();
     for (const port of ['rw', 'ro'] as const) {
-      const server = createServer((socket) => new Session(port, socket, this).start());
+      const server = createServer({ pauseOnConnect: true }, (socket) => new Session(port, socket, this).start());
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(this.o.listen[port].port, this.o.listen[port].host, () => resolve());

@@ -16,6 +16,7 @@ import { ProtocolError } from './protocol/errors.js';
 import { Framer } from './protocol/framer.js';
 import { parseStartupPacket } from './protocol/frontend.js';
 import { Scanner } from './protocol/scanner.js';
+import { adoptAccepted, forward, onreadOption, type Sink } from './fast-io.js';
 import type { NodeRoute } from './routing.js';
 
 /** PostgreSQL's own limit for a startup packet. */
@@ -50,29 +51,35 @@ export class Session {
   node: NodeRoute | null = null;
   cancelKey: string | null = null;
   txStatus: number = TxStatus.Idle;
+  private readonly client: Socket;
+  /** Where the client's bytes go: the startup parser, then the relay. */
+  private clientSink: Sink = () => false;
   private backend: Socket | null = null;
   private serverScan: Scanner | null = null;
   private done = false;
 
   constructor(
     readonly port: Port,
-    private readonly client: Socket,
+    accepted: Socket,
     private readonly host: SessionHost,
-  ) {}
+  ) {
+    this.client = adoptAccepted(accepted, (view) => this.clientSink(view));
+  }
 
   start(): void {
+    const framer = new Framer(MAX_STARTUP, true);
+    // The framer keeps what it is given: startup bytes are copied out of the read buffer.
+    this.clientSink = (view) => {
+      try {
+        return this.startupMessages(framer, framer.push(Buffer.from(view)));
+      } catch (err) {
+        this.fail(err);
+        return false;
+      }
+    };
     this.client.setNoDelay(true);
     this.client.on('error', () => this.close());
     this.client.on('close', () => this.close());
-    const framer = new Framer(MAX_STARTUP, true);
-    const onData = (chunk: Buffer) => {
-      try {
-        this.startupMessages(framer, framer.push(chunk), onData);
-      } catch (err) {
-        this.fail(err);
-      }
-    };
-    this.client.on('data', onData);
   }
 
   /**
@@ -88,13 +95,13 @@ export class Session {
     this.host.closed(this);
   }
 
-  private startupMessages(framer: Framer, msgs: ReturnType<Framer['push']>, onData: (c: Buffer) => void): void {
+  /** Returns whether to read on from the client. */
+  private startupMessages(framer: Framer, msgs: ReturnType<Framer['push']>): boolean {
     for (const m of msgs) {
       const packet = parseStartupPacket(m.body);
       if (packet.kind === 'ssl' || packet.kind === 'gssenc') {
         this.client.write('N');
-        this.startupMessages(framer, framer.drain(), onData);
-        return;
+        return this.startupMessages(framer, framer.drain());
       }
       if (packet.kind === 'cancel') {
         const target = this.host.cancelTarget(packet.pid, packet.secret);
@@ -105,15 +112,16 @@ export class Session {
         }
         this.client.destroy();
         this.done = true;
-        return;
+        return false;
       }
-      this.client.off('data', onData);
+      this.clientSink = () => false;
       this.client.pause();
       framer.startNormalPhase();
       const startup = Buffer.concat([lengthPrefix(m.body.length), m.body]);
       void this.connectBackend(startup, framer.takeRemaining(), packet.params.get('user') ?? '');
-      return;
+      return false;
     }
+    return true;
   }
 
   /**
@@ -132,7 +140,7 @@ export class Session {
         return this.close({ sqlstate: '08006', message: `pgwarden: ${what}${lastError ? `; last error: ${lastError}` : ''}` });
       }
       try {
-        const backend = await this.open(node);
+        const backend = await this.open(node, (view) => this.backendSink(view));
         if (this.done) return void backend.destroy();
         this.node = node;
         this.backend = backend;
@@ -146,9 +154,12 @@ export class Session {
     }
   }
 
-  private open(node: NodeRoute): Promise<Socket> {
+  /** Where the backend's bytes go (set by the relay). */
+  private backendSink: Sink = () => false;
+
+  private open(node: NodeRoute, sink: Sink): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: node.host, port: node.port, noDelay: true, timeout: this.host.connectTimeoutMs });
+      const s = connect({ host: node.host, port: node.port, noDelay: true, timeout: this.host.connectTimeoutMs, onread: onreadOption(sink) });
       s.once('timeout', () => s.destroy(new Error('connect timeout')));
       s.once('error', reject);
       s.once('connect', () => {
@@ -164,50 +175,50 @@ export class Session {
     /** Length of a SHOW POOL_NODES query seen in the current chunk, or false. */
     let intercept: number | false = false;
     let queries = 0;
-    const clientScan = new Scanner(this.host.maxMessageLength, (type, head, length) => {
+    const clientScan = new Scanner(this.host.maxMessageLength, (type, head, headLength, length) => {
       if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
       // Our own command, when it is a lone simple query between transactions.
       // Hot path: only a query starting with s/S or white space is worth decoding and matching.
-      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && MAY_BE_SHOW.has(head[0] ?? 0) && SHOW_POOL_NODES.test(head.toString('utf8'))) intercept = length;
+      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && headLength > 0 && MAY_BE_SHOW.has(head[0]!) && SHOW_POOL_NODES.test(head.toString('utf8', 0, headLength))) intercept = length;
     }, 64);
-    this.serverScan = new Scanner(MAX_SERVER_MESSAGE, (type, head) => {
-      if (type === BackendCode.ReadyForQuery && head.length === 1) this.txStatus = head[0]!;
-      else if (type === BackendCode.BackendKeyData && head.length === 8) this.cancelKey = `${head.readInt32BE(0)}:${head.readInt32BE(4)}`;
+    this.serverScan = new Scanner(MAX_SERVER_MESSAGE, (type, head, headLength) => {
+      if (type === BackendCode.ReadyForQuery && headLength === 1) this.txStatus = head[0]!;
+      else if (type === BackendCode.BackendKeyData && headLength === 8) this.cancelKey = `${head.readInt32BE(0)}:${head.readInt32BE(4)}`;
     }, 8);
 
-    const fromClient = (chunk: Buffer) => {
+    const fromClient = (chunk: Buffer): boolean => {
       intercept = false;
       queries = 0;
       try {
         clientScan.feed(chunk);
       } catch (err) {
-        return this.fail(err);
+        this.fail(err);
+        return false;
       }
       if (intercept !== false && chunk.length === 1 + intercept && this.serverScan!.atBoundary) {
         client.write(Buffer.concat([this.host.poolNodes(this), readyForQuery(TxStatus.Idle)]));
-        return;
+        return true;
       }
       if (queries) this.host.counted(this.node!.name, queries);
-      if (!backend.write(chunk)) client.pause();
+      return forward(client, backend, chunk);
     };
-    backend.write(startup);
-    if (early.length) fromClient(early);
-    client.on('data', fromClient);
-    backend.on('data', (chunk: Buffer) => {
+    this.backendSink = (chunk) => {
       try {
         this.serverScan!.feed(chunk);
       } catch {
-        return this.close();
+        this.close();
+        return false;
       }
-      if (!client.write(chunk)) backend.pause();
-    });
-    backend.on('drain', () => client.resume());
-    client.on('drain', () => backend.resume());
+      return forward(backend, client, chunk);
+    };
     // The backend went away (crash, fencing, shutdown): tell the client plainly when we can.
     const lost = () => this.close({ sqlstate: '08006', message: `pgwarden: the connection to ${this.node?.name ?? 'the server'} was lost` });
     backend.on('close', lost);
     backend.on('error', lost);
-    client.resume();
+    backend.write(startup);
+    this.clientSink = fromClient;
+    // Bytes the client sent right behind its startup packet (pipelining) go first.
+    if (early.length === 0 || fromClient(early)) client.resume();
   }
 
   private fail(err: unknown): void {

@@ -41,6 +41,8 @@ export interface ClusterHarness {
   restartHost(name: string): Promise<void>;
   /** The in-process cluster (memory backend only): its embedded proxy, its store backend. */
   readonly up?: UpCluster;
+  /** The store the agents share (etcd backend only), for a proxy or a benchmark to join. */
+  readonly store?: { readonly endpoints: readonly string[]; readonly scope: string };
   /** Cuts one agent off the store (memory backend only; the fault lab does it for etcd). */
   readonly isolateFromStore?: (name: string, on: boolean) => void;
   stop(): Promise<void>;
@@ -117,7 +119,7 @@ export async function memoryCluster(opts: { pgHba?: string[] } = {}): Promise<Cl
   };
 }
 
-export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number } = {}): Promise<ClusterHarness> {
+export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number; parameters?: Record<string, string | number> } = {}): Promise<ClusterHarness> {
   const timing = opts.timing ?? TIMING;
   const count = opts.nodes ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'pgw-etcd-cluster-'));
@@ -162,7 +164,7 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
           connect_address: `127.0.0.1:${pgPort}`,
           superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
           replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
-          parameters: { shared_buffers: '32MB', max_connections: 40 },
+          parameters: opts.parameters ?? { shared_buffers: '32MB', max_connections: 40 },
         },
         api: { listen: `127.0.0.1:${apiPort}`, connect_address: `127.0.0.1:${apiPort}`, auth_token_file: join(dir, 'secrets', 'api_token') },
         store: { type: 'etcd', endpoints: [etcd!.endpoint] },
@@ -182,6 +184,7 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
     return {
       backend: 'etcd',
       endpoints,
+      store: { endpoints: [etcd.endpoint], scope: 'itest' },
       cred: { user: 'postgres', password },
       clientConfigFile: join(dir, 'cluster.yaml'),
       ttlMs: timing.ttl * 1000,

@@ -7,7 +7,11 @@
  */
 import { ProtocolError } from './errors.js';
 
-export type OnMessage = (type: number, head: Buffer, length: number) => void;
+/**
+ * One message seen: its type, its first `headLength` body bytes in `head` (a buffer the scanner
+ * reuses: valid only during the call) and its length field.
+ */
+export type OnMessage = (type: number, head: Buffer, headLength: number, length: number) => void;
 
 export class Scanner {
   private readonly header = Buffer.alloc(5);
@@ -15,14 +19,17 @@ export class Scanner {
   private remaining = -1; // -1: reading a header
   private type = 0;
   private length = 0;
-  private head: Buffer = Buffer.alloc(0);
+  private readonly head: Buffer;
+  private headWant = 0;
   private headFill = 0;
 
   constructor(
     private readonly maxLength: number,
     private readonly onMessage: OnMessage,
-    private readonly capture = 16,
-  ) {}
+    capture = 16,
+  ) {
+    this.head = Buffer.alloc(capture);
+  }
 
   /** True between messages: a message of our own can be inserted into the stream here. */
   get atBoundary(): boolean {
@@ -31,26 +38,34 @@ export class Scanner {
 
   feed(chunk: Buffer): void {
     let i = 0;
-    while (i < chunk.length) {
+    const end = chunk.length;
+    while (i < end) {
       if (this.remaining === -1) {
-        const n = Math.min(5 - this.headerFill, chunk.length - i);
-        chunk.copy(this.header, this.headerFill, i, i + n);
-        this.headerFill += n;
-        i += n;
-        if (this.headerFill < 5) return;
-        this.headerFill = 0;
-        this.type = this.header[0]!;
-        this.length = this.header.readInt32BE(1);
+        if (this.headerFill === 0 && end - i >= 5) {
+          // Common case: the whole header is in this chunk.
+          this.type = chunk[i]!;
+          this.length = chunk.readInt32BE(i + 1);
+          i += 5;
+        } else {
+          const n = Math.min(5 - this.headerFill, end - i);
+          chunk.copy(this.header, this.headerFill, i, i + n);
+          this.headerFill += n;
+          i += n;
+          if (this.headerFill < 5) return;
+          this.headerFill = 0;
+          this.type = this.header[0]!;
+          this.length = this.header.readInt32BE(1);
+        }
         if (this.length < 4) throw new ProtocolError(`invalid message length ${this.length}`);
         if (this.length > this.maxLength) throw new ProtocolError(`message length ${this.length} exceeds the limit of ${this.maxLength} bytes`);
         this.remaining = this.length - 4;
-        this.head = Buffer.allocUnsafe(Math.min(this.capture, this.remaining));
+        this.headWant = Math.min(this.head.length, this.remaining);
         this.headFill = 0;
       } else {
-        const n = Math.min(this.remaining, chunk.length - i);
-        if (this.headFill < this.head.length) {
-          const c = Math.min(n, this.head.length - this.headFill);
-          chunk.copy(this.head, this.headFill, i, i + c);
+        const n = Math.min(this.remaining, end - i);
+        if (this.headFill < this.headWant) {
+          const c = Math.min(n, this.headWant - this.headFill);
+          for (let k = 0; k < c; k++) this.head[this.headFill + k] = chunk[i + k]!;
           this.headFill += c;
         }
         this.remaining -= n;
@@ -58,7 +73,7 @@ export class Scanner {
       }
       if (this.remaining === 0) {
         this.remaining = -1;
-        this.onMessage(this.type, this.head, this.length);
+        this.onMessage(this.type, this.head, this.headWant, this.length);
       }
     }
   }

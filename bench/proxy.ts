@@ -1,0 +1,216 @@
+/**
+ * npm run bench:proxy [-- --rounds N] [-- --seconds S] [-- --scale N] [-- --workloads select_only,extended,tpcb,connect]
+ *
+ * A primary and two standbys (pgwarden agents on a real etcd, SCRAM on every TCP line), pgbench
+ * on the same host, back to back in one run: select-only (simple and extended protocol), TPC-B-like
+ * read/write, and select-only with a new connection per transaction (-C), through: direct (the
+ * primary), HAProxy (TCP relay), PgBouncer (transaction pooling), pgpool-II (load balancing) and
+ * a `pgwarden proxy` process (rw port; ro port too for the read-only workloads). Every round runs
+ * every pair; the table gives median TPS, median latency and the median of each round's ratio to
+ * direct. The proxy's RSS is read idle and sampled under load. The last line is JSON.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { stringify as toYaml } from 'yaml';
+import { waitFor } from '../src/util/deadline.js';
+import { etcdCluster, MAIN, type ClusterHarness } from '../test/support/cluster.js';
+import { freePorts } from '../test/support/ports.js';
+import { cpuSeconds, ensurePeers, Peers, processGroup, rssMb } from './proxy-peers.js';
+import { median } from './stats.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, scale: { type: 'string', default: '10' }, workloads: { type: 'string' } } });
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const scale = Number(values.scale);
+for (const [k, v] of Object.entries({ rounds, seconds, scale })) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`--${k} must be a positive whole number`);
+    process.exit(2);
+  }
+}
+
+const DB = 'bench';
+const WORKLOADS = {
+  select_only: { args: ['-S', '-c', '8', '-j', '2', '-M', 'simple'], seconds, ro: true },
+  extended: { args: ['-S', '-c', '8', '-j', '2', '-M', 'extended'], seconds, ro: true },
+  tpcb: { args: ['-c', '8', '-j', '2'], seconds, ro: false },
+  connect: { args: ['-S', '-C', '-c', '4', '-j', '2'], seconds: Math.max(1, Math.round(seconds * 0.75)), ro: true },
+} as const;
+type Workload = keyof typeof WORKLOADS;
+const chosen = (values.workloads?.split(',') ?? Object.keys(WORKLOADS)) as Workload[];
+for (const w of chosen) {
+  if (!(w in WORKLOADS)) {
+    console.error(`--workloads: unknown workload ${w} (known: ${Object.keys(WORKLOADS).join(', ')})`);
+    process.exit(2);
+  }
+}
+type Target = 'direct' | 'haproxy' | 'pgbouncer' | 'pgpool' | 'pgwarden_rw' | 'pgwarden_ro';
+
+interface Result {
+  tps: number;
+  latencyMs: number;
+}
+
+function pgbench(port: number, password: string, args: readonly string[], secs: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const argv = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-n', ...args, '-T', String(secs), DB];
+    const child = spawn('pgbench', argv, { env: { ...process.env, PGPASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (secs + 60) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const tps = /tps = ([\d.]+)/.exec(out);
+      const lat = /latency average = ([\d.]+) ms/.exec(out);
+      if (code !== 0 || !tps || !lat) return reject(new Error(`pgbench ${argv.join(' ')} failed (exit ${code}): ${out.slice(-800)}`));
+      resolve({ tps: Number(tps[1]), latencyMs: Number(lat[1]) });
+    });
+  });
+}
+
+async function sql(port: number, password: string, db: string, text: string): Promise<pg.QueryResult> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: db, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+async function prepareDatabase(c: ClusterHarness, primaryPort: number): Promise<void> {
+  const pw = c.cred.password;
+  await sql(primaryPort, pw, 'postgres', `CREATE DATABASE ${DB}`);
+  console.log(`pgbench -i -s ${scale} on the primary…`);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('pgbench', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-i', '-q', '-s', String(scale), DB], { env: { ...process.env, PGPASSWORD: pw }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench -i failed: ${err.slice(-800)}`))));
+  });
+  const lsn = (await sql(primaryPort, pw, 'postgres', 'SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string;
+  for (const e of c.endpoints.filter((x) => x.port !== primaryPort)) {
+    await waitFor(`${e.name} to replay ${lsn}`, async () => (await sql(e.port, pw, 'postgres', `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS ok`)).rows[0].ok === true, { timeoutMs: 120_000, intervalMs: 200 });
+  }
+}
+
+async function startPgwardenProxy(c: ClusterHarness, dir: string): Promise<{ rw: number; ro: number; pid: number; stop(): void }> {
+  const [rw, ro] = await freePorts(2);
+  writeFileSync(join(dir, 'pw'), c.cred.password, { mode: 0o600 });
+  writeFileSync(join(dir, 'proxy.yaml'), toYaml({
+    name: 'bench-proxy', scope: c.store!.scope, store: { type: 'etcd', endpoints: c.store!.endpoints },
+    listen_rw: `127.0.0.1:${rw}`, listen_ro: `127.0.0.1:${ro}`,
+    health_check: { user: 'postgres', password_file: join(dir, 'pw') }, log: { level: 'warn', file: join(dir, 'proxy.log') },
+  }));
+  const out = openSync(join(dir, 'proxy.out'), 'a');
+  const child = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  const stop = () => void (child.exitCode === null && child.kill('SIGKILL'));
+  try {
+    for (const port of [rw!, ro!]) {
+      await waitFor(`pgwarden proxy to route port ${port}`, async () => {
+        if (child.exitCode !== null) throw new Error(`pgwarden proxy exited with ${child.exitCode} (see ${dir}/proxy.out)`);
+        return (await sql(port, c.cred.password, DB, 'SELECT 1 AS one').catch(() => null))?.rows[0].one === 1;
+      }, { timeoutMs: 30_000, intervalMs: 200 });
+    }
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { rw: rw!, ro: ro!, pid: child.pid!, stop };
+}
+
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+async function main(): Promise<void> {
+  ensurePeers();
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-bench-proxy-'));
+  chmodSync(dir, 0o755);
+  console.log(`bench:proxy: ${rounds} round(s), ${seconds} s per run, scale ${scale}, pgbench on this host (${dir})`);
+  const cluster = await etcdCluster({
+    timing: { loop_wait: 1, ttl: 10, retry_timeout: 3, primary_start_timeout: 10 },
+    parameters: { shared_buffers: '128MB', max_connections: 200 },
+  });
+  const peers = new Peers(join(dir, 'peers'));
+  let proxy: Awaited<ReturnType<typeof startPgwardenProxy>> | null = null;
+  try {
+    const report = await cluster.waitStable(180_000);
+    const primary = cluster.endpoints.find((e) => e.name === report.leader)!;
+    const backends = [primary, ...cluster.endpoints.filter((e) => e !== primary)].map((e) => ({ name: e.name, port: e.port, dataDir: cluster.dataDir(e.name) }));
+    await prepareDatabase(cluster, primary.port);
+    proxy = await startPgwardenProxy(cluster, dir);
+    await peers.start(backends, DB, cluster.cred.user, cluster.cred.password);
+    const port: Record<Target, number> = { direct: primary.port, pgwarden_rw: proxy.rw, pgwarden_ro: proxy.ro, haproxy: 0, pgbouncer: 0, pgpool: 0 };
+    for (const p of peers.list) port[p.name] = p.port;
+
+    const rssIdle = rssMb([proxy.pid]);
+    let rssLoad = 0;
+    const peerRss: Record<string, number> = {};
+    const results = new Map<string, Result[]>();
+    const ratios = new Map<string, number[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const w of chosen) {
+        const spec = WORKLOADS[w];
+        const targets: Target[] = ['direct', 'haproxy', 'pgbouncer', 'pgpool', 'pgwarden_rw', ...(spec.ro ? ['pgwarden_ro' as const] : [])];
+        let direct = 0;
+        for (const t of targets) {
+          const sampled = t.startsWith('pgwarden') ? [proxy.pid] : t === 'direct' ? [] : processGroup(peers.list.find((p) => p.name === t)!.pid);
+          const sampler = setInterval(() => {
+            const mb = rssMb(sampled);
+            if (t.startsWith('pgwarden')) rssLoad = Math.max(rssLoad, mb);
+            else if (t !== 'direct') peerRss[t] = Math.max(peerRss[t] ?? 0, mb);
+          }, 250);
+          const cpu0 = cpuSeconds(sampled);
+          const res = await pgbench(port[t], cluster.cred.password, spec.args, spec.seconds).finally(() => clearInterval(sampler));
+          const cpu = (cpuSeconds(sampled) - cpu0) / spec.seconds;
+          if (t === 'direct') direct = res.tps;
+          const key = `${w}/${t}`;
+          results.set(key, [...(results.get(key) ?? []), res]);
+          ratios.set(key, [...(ratios.get(key) ?? []), res.tps / direct]);
+          console.log(`  round ${round} ${w.padEnd(11)} ${t.padEnd(11)} ${res.tps.toFixed(0).padStart(6)} tps  ${res.latencyMs.toFixed(2).padStart(6)} ms  ${(res.tps / direct).toFixed(2)} x direct${sampled.length ? `  proxy CPU ${Math.round(cpu * 100)} %` : ''}`);
+        }
+      }
+    }
+
+    const tps: Record<string, Record<string, number>> = {};
+    const lines = ['| workload | target | TPS (median) | latency ms (median) | ratio to direct (median) |', '|---|---|---|---|---|'];
+    for (const [key, rs] of results) {
+      const [w, t] = key.split('/') as [Workload, Target];
+      const m = median(rs.map((r) => r.tps));
+      (tps[w] ??= {})[t] = Math.round(m);
+      lines.push(`| ${w} | ${t} | ${Math.round(m)} | ${median(rs.map((r) => r.latencyMs)).toFixed(2)} | ${median(ratios.get(key)!).toFixed(2)} |`);
+    }
+    const sel = tps.select_only!;
+    const goals = {
+      select_only_vs_haproxy: r2(sel.pgwarden_rw! / sel.haproxy!),
+      select_only_vs_pgpool: r2(sel.pgwarden_rw! / sel.pgpool!),
+      rss_load_mb: r1(rssLoad),
+    };
+    const met = goals.select_only_vs_haproxy >= 0.9 && goals.select_only_vs_pgpool >= 1.5 && rssLoad <= 100;
+    console.log(`\n${lines.join('\n')}\n`);
+    console.log(`pgwarden proxy RSS: idle ${r1(rssIdle)} MB, under load (max) ${r1(rssLoad)} MB; peers under load: ${Object.entries(peerRss).map(([k, v]) => `${k} ${r1(v)} MB`).join(', ')}`);
+    console.log(`goals: select-only rw ${goals.select_only_vs_haproxy} x HAProxy (>= 0.9), ${goals.select_only_vs_pgpool} x pgpool-II (>= 1.5), RSS under load ${goals.rss_load_mb} MB (<= 100): ${met ? 'met' : 'NOT met'}`);
+    console.log(JSON.stringify({
+      bench: 'proxy', rounds, seconds, scale,
+      select_only_tps: tps.select_only, extended_tps: tps.extended, tpcb_tps: tps.tpcb, connect_tps: tps.connect,
+      rss_mb: { idle: r1(rssIdle), load: r1(rssLoad) }, peer_rss_mb: peerRss, goals, goals_met: met,
+    }));
+  } finally {
+    proxy?.stop();
+    await peers.stop();
+    await cluster.stop();
+    if (process.env.PGW_KEEP_TEST_DIRS) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
