@@ -12,6 +12,12 @@ export const hostPort = z
     return port > 0 && port < 65536;
   }, 'port must be between 1 and 65535');
 
+/** A validated host:port as the parts a listener or a connection takes ([v6] brackets removed). */
+export const splitHostPort = (s: string): { host: string; port: number } => {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+};
+
 /** Credentials whose password is read from a file or an environment variable, never written inline. */
 const credentials = z.strictObject({
   username: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and _ only'),

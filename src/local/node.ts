@@ -5,7 +5,7 @@
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
-import { readSecret, readToken, type NodeConfig } from '../config/index.js';
+import { readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
 import { Agent, haConfigFrom } from '../ha/agent.js';
 import { PgController } from '../postgres/controller.js';
 import { resolveOsUser } from '../postgres/os-user.js';
@@ -22,11 +22,6 @@ export interface RunningNode {
   /** Stops the agent and its API; `stopPostgres` also stops the instance cleanly. */
   stop(opts: { stopPostgres: boolean; revoke: boolean }): Promise<void>;
 }
-
-export const splitHostPort = (s: string): { host: string; port: number } => {
-  const i = s.lastIndexOf(':');
-  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
-};
 
 /** Validates the secrets and builds the node; nothing runs until start(). */
 export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock: Clock = systemClock) {

@@ -1,17 +1,17 @@
 /**
  * Composition of a proxy: the Proxy itself and its small HTTP admin API (GET /nodes), from a
  * validated ProxyConfig and a store handle. Used by `pgwarden proxy` and `pgwarden up`.
+ * The admin API is one read-only route, so it is plain node:http (no framework in the proxy's
+ * memory).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
-import { readSecret, type ProxyConfig } from '../config/index.js';
+import { createServer, type Server } from 'node:http';
+import { readSecret, splitHostPort, type ProxyConfig } from '../config/index.js';
 import { Proxy } from '../proxy/proxy.js';
 import type { StateStore } from '../store/store.js';
 import type { Logger } from '../util/log.js';
-import { splitHostPort } from './node.js';
 
 export interface RunningProxy {
   readonly proxy: Proxy;
-  readonly admin: FastifyInstance | null;
   stop(): Promise<void>;
 }
 
@@ -31,19 +31,33 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     log,
   });
   await proxy.start();
-  let admin: FastifyInstance | null = null;
-  if (cfg.admin_listen) {
-    admin = Fastify({ logger: false });
-    admin.get('/nodes', async () => proxy.poolNodeRows(null));
-    await admin.listen(splitHostPort(cfg.admin_listen));
-  }
+  const admin = cfg.admin_listen ? await listenAdmin(proxy, cfg.admin_listen) : null;
   return {
     proxy,
-    admin,
     async stop() {
-      await admin?.close();
+      if (admin) {
+        const closed = new Promise((r) => admin.close(r));
+        admin.closeAllConnections();
+        await closed;
+      }
       await proxy.stop();
       await store.close();
     },
   };
+}
+
+function listenAdmin(proxy: Proxy, at: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const found = req.method === 'GET' && req.url === '/nodes';
+    res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(found ? proxy.poolNodeRows(null) : { error: `no route ${req.method} ${req.url}` }));
+  });
+  const { host, port } = splitHostPort(at);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../util/log.js';
 import { HealthChecker, type HealthCredentials } from './health.js';
 import { resultSet } from './protocol/encode.js';
 import { buildRoutes, Routes, type NodeRoute } from './routing.js';
+import { POOL_NODES_COLUMNS, type PoolNodeRow } from './pool-nodes.js';
 import { Session, type Port, type SessionHost } from './session.js';
 
 export interface ProxyOptions {
@@ -28,21 +29,6 @@ export interface ProxyOptions {
   readonly maxMessageLength: number;
   readonly log: Logger;
 }
-
-/** One row of SHOW POOL_NODES / `pgwarden show nodes`. */
-export interface PoolNodeRow {
-  readonly node_id: number;
-  readonly hostname: string;
-  readonly port: number;
-  readonly status: string;
-  readonly lb_weight: number;
-  readonly role: string;
-  readonly select_cnt: number;
-  readonly load_balance_node: boolean;
-  readonly replication_delay: number | null;
-}
-
-export const POOL_NODES_COLUMNS = ['node_id', 'hostname', 'port', 'status', 'lb_weight', 'role', 'select_cnt', 'load_balance_node', 'replication_delay'] as const;
 
 export class Proxy implements SessionHost {
   readonly log: Logger;

@@ -4,8 +4,6 @@
  */
 import type { Command } from 'commander';
 import { loadNodeConfig } from '../../config/index.js';
-import { buildNode } from '../../local/node.js';
-import { storeFor } from '../../local/store-factory.js';
 import { createLogger } from '../../util/log.js';
 import { fail, runUntilSignal } from '../common.js';
 
@@ -18,7 +16,8 @@ export function registerAgent(program: Command): void {
       runUntilSignal(async () => {
         const cfg = loadNodeConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
-        const node = await buildNode(cfg, storeFor(cfg, cfg.ttl, cfg.retry_timeout * 1000), log).start();
+        const [{ buildNode }, { storeFor }] = await Promise.all([import('../../local/node.js'), import('../../local/store-factory.js')]);
+        const node = await buildNode(cfg, await storeFor(cfg, cfg.ttl, cfg.retry_timeout * 1000), log).start();
         log.info({ api: cfg.api.listen, postgres: cfg.postgresql.listen }, 'agent started');
         return { stop: () => node.stop({ stopPostgres: true, revoke: true }) };
       }),

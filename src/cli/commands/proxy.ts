@@ -3,10 +3,7 @@
  */
 import type { Command } from 'commander';
 import { loadProxyConfig } from '../../config/index.js';
-import { startProxy } from '../../local/proxy-node.js';
-import { storeFor } from '../../local/store-factory.js';
-import type { PoolNodeRow } from '../../proxy/proxy.js';
-import { POOL_NODES_COLUMNS } from '../../proxy/proxy.js';
+import { POOL_NODES_COLUMNS, type PoolNodeRow } from '../../proxy/pool-nodes.js';
 import { deadlineSignal } from '../../util/deadline.js';
 import { createLogger } from '../../util/log.js';
 import { clientFrom, fail, runUntilSignal } from '../common.js';
@@ -21,7 +18,8 @@ export function registerProxy(program: Command): void {
       runUntilSignal(async () => {
         const cfg = loadProxyConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
-        return startProxy(cfg, storeFor(cfg, 10, 2000), log);
+        const [{ startProxy }, { storeFor }] = await Promise.all([import('../../local/proxy-node.js'), import('../../local/store-factory.js')]);
+        return startProxy(cfg, await storeFor(cfg, 10, 2000), log);
       }),
     );
 

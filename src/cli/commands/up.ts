@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { up } from '../../local/up.js';
 import { fail } from '../common.js';
 import { Progress } from '../render/progress.js';
 import { renderCluster } from '../render/table.js';
@@ -17,6 +16,7 @@ export function registerUp(program: Command): void {
     .option('-d, --dir <dir>', 'where data, secrets and logs live', 'pgwarden-cluster')
     .option('-p, --port-base <port>', 'PostgreSQL ports are base+1.., API ports base+101.. (default 15432)')
     .action(async (opts: { nodes?: string; dir: string; portBase?: string }) => {
+      const { up } = await import('../../local/up.js');
       const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined }).catch((err) => fail(err, 1));
       let stopping = false;
       const shutdown = async () => {
