@@ -10,6 +10,8 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # The fault lab (npm run test:lab) also needs nftables and iproute2.
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# The proxy's TLS test makes a throwaway certificate with openssl.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root (or install them with apt-get) and try again" >&2

@@ -1,4 +1,4 @@
 export * from './schema.js';
 export { checkTiming, type Timing } from './timing.js';
 export * from './proxy-schema.js';
-export { loadProxyConfig, loadNodeConfig, parseNodeConfig, loadClientConfig, readSecret, readToken, validate } from './load.js';
+export { loadProxyConfig, loadNodeConfig, parseNodeConfig, loadClientConfig, readSecret, readToken, validate, loadTlsContext } from './load.js';

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import type { ZodType } from 'zod';
 import { ConfigError, errorMessage } from '../util/errors.js';
@@ -78,6 +79,24 @@ export function loadClientConfig(file: string): ClientConfig {
 }
 
 /** Reads a secret from its file (trailing newline dropped) or environment variable. */
+/** The proxy's TLS certificate and key as a secure context; a file problem names its key. */
+export function loadTlsContext(tls: { cert_file: string; key_file: string }, path: string[]): SecureContext {
+  const read = (key: 'cert_file' | 'key_file') => {
+    try {
+      return readFileSync(tls[key]);
+    } catch (err) {
+      throw new ConfigError([...path, key], `cannot read it: ${errorMessage(err)}`);
+    }
+  };
+  const cert = read('cert_file');
+  const key = read('key_file');
+  try {
+    return createSecureContext({ cert, key });
+  } catch (err) {
+    throw new ConfigError(path, `certificate and key are not usable together: ${errorMessage(err)}`);
+  }
+}
+
 export function readSecret(src: { password_file?: string | undefined; password_env?: string | undefined }, path: string[]): string {
   if (src.password_file) {
     try {

@@ -12,6 +12,12 @@ export const proxyConfigSchema = z.strictObject({
   listen_rw: hostPort,
   /** Read-only port: standbys by weight, the primary when none qualifies. */
   listen_ro: hostPort,
+  /**
+   * TLS for clients: an SSLRequest is accepted and the session runs over TLS with this certificate.
+   * Without it the proxy answers 'N' and clients that allow it go on in plain text. The proxy's
+   * own connections to PostgreSQL stay plain (same trusted network as replication).
+   */
+  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   /** HTTP admin API (GET /nodes) for `pgwarden show nodes`. */
   admin_listen: hostPort.optional(),
   health_check: z.strictObject({

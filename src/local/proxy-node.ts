@@ -5,7 +5,7 @@
  * memory).
  */
 import { createServer, type Server } from 'node:http';
-import { readSecret, splitHostPort, type ProxyConfig } from '../config/index.js';
+import { loadTlsContext, readSecret, splitHostPort, type ProxyConfig } from '../config/index.js';
 import { Proxy } from '../proxy/proxy.js';
 import type { StateStore } from '../store/store.js';
 import type { Logger } from '../util/log.js';
@@ -28,6 +28,7 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     weights: cfg.weights,
     failoverWaitMs: cfg.failover_wait * 1000,
     maxMessageLength: cfg.max_message_length,
+    tls: cfg.tls ? loadTlsContext(cfg.tls, ['tls']) : null,
     log,
   });
   await proxy.start();

@@ -5,6 +5,7 @@
  * closed at once: no write may reach a demoted or isolated primary through the proxy.
  */
 import { createServer, type Server } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { StateStore } from '../store/store.js';
 import { emptySnapshot, type ClusterSnapshot } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
@@ -27,6 +28,8 @@ export interface ProxyOptions {
   readonly weights: Readonly<Record<string, number>>;
   readonly failoverWaitMs: number;
   readonly maxMessageLength: number;
+  /** Answer SSLRequest with TLS (null: refuse it). */
+  readonly tls: SecureContext | null;
   readonly log: Logger;
 }
 
@@ -35,6 +38,7 @@ export class Proxy implements SessionHost {
   readonly maxMessageLength: number;
   readonly connectTimeoutMs = 5000;
   readonly failoverWaitMs: number;
+  readonly tls: SecureContext | null;
   private snap: ClusterSnapshot = emptySnapshot();
   private current: Routes = new Routes([], null, []);
   private readonly sessions = new Set<Session>();
@@ -49,6 +53,7 @@ export class Proxy implements SessionHost {
     this.log = o.log;
     this.maxMessageLength = o.maxMessageLength;
     this.failoverWaitMs = o.failoverWaitMs;
+    this.tls = o.tls;
     this.health = new HealthChecker(o.health, o.healthIntervalMs, o.healthTimeoutMs, () => [...this.snap.registry.values()], () => this.rebuild());
   }
 

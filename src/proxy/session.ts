@@ -9,6 +9,7 @@
  * Garbage or an absurd length from the client ends this connection only (08P01).
  */
 import { connect, type Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../util/log.js';
 import { BackendCode, FrontendCode, TxStatus } from './protocol/codes.js';
 import { errorResponse, readyForQuery } from './protocol/encode.js';
@@ -33,6 +34,8 @@ export interface SessionHost {
   readonly connectTimeoutMs: number;
   /** How long a read-write session waits for a primary. */
   readonly failoverWaitMs: number;
+  /** TLS for clients that ask for it; null: SSLRequest is refused with 'N'. */
+  readonly tls: SecureContext | null;
   /** Health-checks every backend now (a connection to one just failed). */
   recheck(): Promise<void>;
   /** The backend for a new session on `port`; may wait (read-write during a failover). */
@@ -51,7 +54,7 @@ export class Session {
   node: NodeRoute | null = null;
   cancelKey: string | null = null;
   txStatus: number = TxStatus.Idle;
-  private readonly client: Socket;
+  private client: Socket;
   /** Where the client's bytes go: the startup parser, then the relay. */
   private clientSink: Sink = () => false;
   private backend: Socket | null = null;
@@ -99,6 +102,7 @@ export class Session {
   private startupMessages(framer: Framer, msgs: ReturnType<Framer['push']>): boolean {
     for (const m of msgs) {
       const packet = parseStartupPacket(m.body);
+      if (packet.kind === 'ssl' && this.host.tls) return this.startTls(framer, this.host.tls);
       if (packet.kind === 'ssl' || packet.kind === 'gssenc') {
         this.client.write('N');
         return this.startupMessages(framer, framer.drain());
@@ -122,6 +126,27 @@ export class Session {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Answers 'S' and continues the startup over TLS. Bytes sent behind the SSLRequest, before the
+   * handshake, are refused (PostgreSQL does the same: they could be injected by a man in the middle).
+   */
+  private startTls(framer: Framer, context: SecureContext): boolean {
+    if (framer.pending > 0) throw new ProtocolError('unencrypted data after SSLRequest');
+    this.client.write('S');
+    this.client.pause();
+    const tls = new TLSSocket(this.client, { isServer: true, secureContext: context });
+    this.client = tls;
+    tls.on('data', (chunk: Buffer) => {
+      if (!this.clientSink(chunk)) tls.pause();
+    });
+    tls.on('error', (err) => {
+      this.host.log.debug({ err: err.message }, 'TLS handshake or read failed');
+      this.close();
+    });
+    tls.on('close', () => this.close());
+    return false;
   }
 
   /**

@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -124,6 +127,34 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     await exec(process.execPath, [MAIN, 'node', 'attach', String(standby.id), '-c', c.clientConfigFile]);
     for (const p of [c.up!.proxy.proxy, second.proxy]) {
       await waitFor('the attach in every proxy', () => p.poolNodeRows(null).find((n) => n.port === standby.port)?.status === 'up', { timeoutMs: 3000, intervalMs: 50 });
+    }
+  });
+
+  it('TLS: with a certificate the proxy terminates TLS for clients that ask; without one it refuses SSLRequest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-proxy-tls-'));
+    try {
+      await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      const [a, b2] = await freePorts(2);
+      const tlsProxy = await startProxy(validate(proxyConfigSchema, {
+        store: { type: 'memory' }, listen_rw: `127.0.0.1:${a}`, listen_ro: `127.0.0.1:${b2}`,
+        health_check: { user: 'postgres', password_env: 'PGW_TEST_PROXY_PW' },
+        tls: { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') },
+      }), new MemoryStore(c.up!.backend, 10_000), silentLogger);
+      extra.push(tlsProxy);
+      // Verified against our certificate: the session really runs over TLS, end to end through the relay.
+      const ssl = { ca: readFileSync(join(dir, 'cert.pem')), servername: 'localhost' };
+      for (const port of [a!, b2!]) {
+        const cl = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', ssl });
+        await cl.connect();
+        assert.equal((await cl.query("SELECT repeat('x', 100000) AS big")).rows[0].big.length, 100_000);
+        assert.equal((await cl.query('SHOW POOL_NODES')).rows.length, 3);
+        await cl.end();
+      }
+      assert.equal((await one(a!, 'SELECT 1 AS x'))[0].x, 1, 'plain clients still work');
+      const refused = new pg.Client({ host: '127.0.0.1', port: rw, user: 'postgres', password, database: 'postgres', ssl: { rejectUnauthorized: false } });
+      await assert.rejects(refused.connect(), /does not support SSL/, 'a proxy without tls: answers N');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseNodeConfig } from '../../../src/config/index.js';
+import { loadTlsContext, parseNodeConfig } from '../../../src/config/index.js';
 import { ConfigError } from '../../../src/util/errors.js';
 
 const valid = () => ({
@@ -72,5 +75,18 @@ describe('node config', () => {
 
   it('refuses an etcd store without endpoints', () => {
     assert.deepEqual(configError({ ...valid(), store: { type: 'etcd', endpoints: [] } }).path, ['store', 'endpoints']);
+  });
+});
+
+describe('proxy TLS files', () => {
+  it('a missing certificate names tls.cert_file; a file that is not a key names tls', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-tls-'));
+    try {
+      assert.throws(() => loadTlsContext({ cert_file: join(dir, 'none.pem'), key_file: join(dir, 'none.key') }, ['tls']), (err: ConfigError) => err.path.join('.') === 'tls.cert_file' && /cannot read/.test(err.message));
+      writeFileSync(join(dir, 'bad.pem'), 'not a certificate');
+      assert.throws(() => loadTlsContext({ cert_file: join(dir, 'bad.pem'), key_file: join(dir, 'bad.pem') }, ['tls']), (err: ConfigError) => err.path.join('.') === 'tls' && /not usable/.test(err.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
