@@ -17,6 +17,8 @@ export interface ApiOptions {
   readonly store: StateStore;
   readonly authToken: string | undefined;
   readonly timeoutMs: number;
+  /** Drain timeout of a switchover request that names none. */
+  readonly drainTimeoutS: number;
 }
 
 export function buildApi(o: ApiOptions): FastifyInstance {
@@ -49,9 +51,9 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   app.get<{ Querystring: { lag?: string } }>('/replica', async (req, reply) => {
     const st = o.agent.status();
+    // Live, not the last cycle's status: a standby that just started streaming is a replica now.
     const r = await o.agent.report();
-    const sql = st.sql;
-    let ok = r.running && r.role === 'standby' && sql?.streaming === true;
+    let ok = r.running && r.role === 'standby' && r.streaming;
     if (ok && req.query.lag !== undefined) {
       const limit = BigInt(Number(req.query.lag) || 0);
       const snap = st.view?.cluster.kind === 'snapshot' ? st.view.cluster : null;
@@ -83,8 +85,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     return { name: st.name, message: st.decision?.message ?? null, actions: st.decision?.actions.map((a) => a.type) ?? [], leader: st.isLeader };
   });
 
-  app.post<{ Body: { to?: string } | null }>('/switchover', { preHandler: requireToken }, async (req, reply) => {
+  app.post<{ Body: { to?: string; drain_timeout?: number } | null }>('/switchover', { preHandler: requireToken }, async (req, reply) => {
     const to = req.body?.to ?? null;
+    const drain = req.body?.drain_timeout ?? o.drainTimeoutS;
+    if (typeof drain !== 'number' || !(drain >= 0 && drain <= 3600)) return reply.code(400).send({ error: 'drain_timeout: seconds between 0 and 3600' });
     let snap;
     try {
       snap = await o.store.load(deadlineSignal(o.timeoutMs));
@@ -95,7 +99,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     if (!leader) return reply.code(409).send({ error: 'no node holds the leader lock; nothing to switch over from' });
     if (to !== null && to === leader) return reply.code(409).send({ error: `${to} is already the leader` });
     if (to !== null && !snap.registry.has(to)) return reply.code(404).send({ error: `${to} is not a member of the cluster` });
-    const ok = await o.store.requestFailover({ kind: 'switchover', from: leader, to, requested_at: new Date().toISOString() }, deadlineSignal(o.timeoutMs));
+    const ok = await o.store.requestFailover({ kind: 'switchover', from: leader, to, requested_at: new Date().toISOString(), drain_timeout_s: drain }, deadlineSignal(o.timeoutMs));
     if (!ok) return reply.code(409).send({ error: 'another switchover or failover is already pending' });
     return reply.code(202).send({ from: leader, to });
   });

@@ -82,6 +82,8 @@ export const nodeConfigSchema = z.strictObject({
   maximum_lag_on_failover: z.number().int().nonnegative().default(1048576),
   /** Seconds a crashed primary gets to accept writes again before the lock is released; 0 = at once. */
   primary_start_timeout: seconds(10),
+  /** Seconds a switchover lets open transactions on the old primary finish (default for the request). */
+  drain_timeout: seconds(10),
   tags: tagsSchema.default({ priority: 100, location: 'default', nofailover: false, noloadbalance: false }),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'), file: z.string().optional() }).default({ level: 'info' }),
 });

@@ -3,6 +3,8 @@
  * the first failure (or a lost compare-and-set), then the loop runs again at once.
  * Action types are snake_case because they also appear in events, JSON and CLI output.
  */
+import type { FailoverRequest } from '../store/types.js';
+
 export type Action =
   | { readonly type: 'acquire_leader' }
   | { readonly type: 'refresh_leader' }
@@ -22,7 +24,9 @@ export type Action =
   | { readonly type: 'sync_slots' }
   | { readonly type: 'publish_optime' }
   | { readonly type: 'record_initialize' }
-  | { readonly type: 'clear_failover'; readonly revision: number };
+  | { readonly type: 'clear_failover'; readonly revision: number }
+  /** Switchover accepted: store the request again with `draining_since` set, iff still at `revision`. */
+  | { readonly type: 'start_drain'; readonly revision: number; readonly request: FailoverRequest };
 
 export interface Decision {
   readonly actions: readonly Action[];

@@ -42,7 +42,8 @@ export function activeRequest(v: View, c: ClusterSnapshot) {
   const req = c.failover?.value ?? null;
   if (!req) return null;
   const age = v.wallNow - Date.parse(req.requested_at);
-  return Number.isFinite(age) && age <= REQUEST_TIMEOUT_MS ? req : null;
+  // A draining switchover may legitimately take its drain timeout longer.
+  return Number.isFinite(age) && age <= REQUEST_TIMEOUT_MS + (req.drain_timeout_s ?? 0) * 1000 ? req : null;
 }
 
 function why(best: Candidate, me: Candidate): string {

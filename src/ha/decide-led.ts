@@ -2,7 +2,7 @@
  * Pure: PostgreSQL runs and someone holds the leader lock. If it is us, keep it (or hand it over
  * for a switchover); if it is another node, never accept writes and follow it.
  */
-import type { ClusterSnapshot } from '../store/types.js';
+import type { ClusterSnapshot, FailoverRequest } from '../store/types.js';
 import { lagBytes, parseLsn } from '../util/lsn.js';
 import { decision, type Action, type Decision } from './actions.js';
 import { activeRequest } from './decide-leaderless.js';
@@ -29,14 +29,34 @@ function leading(v: View, c: ClusterSnapshot): Decision {
   if (req?.kind === 'switchover' && req.from === v.self) {
     const target = switchoverTarget(v, c, req.to);
     if (typeof target === 'string') return decision(`switchover refused: ${target}`, { type: 'refresh_leader' }, { type: 'clear_failover', revision: c.failover!.revision });
-    return decision(`switching over to ${target.name}: stopping cleanly so it receives every commit, then releasing the lock`,
-      { type: 'refresh_leader' }, { type: 'demote', mode: 'graceful' }, { type: 'release_leader' });
+    return handOver(v, c.failover!.revision, req, target.name);
   }
   const actions: Action[] = [{ type: 'refresh_leader' }, { type: 'sync_slots' }, { type: 'publish_optime' }];
   if (c.initialize === null) actions.push({ type: 'record_initialize' });
   // A request not addressed to us (done, stale, or meant for a leader that is gone) is cleared.
   if (c.failover && !(req?.from === v.self)) actions.push({ type: 'clear_failover', revision: c.failover.revision });
   return decision(`no action: I am ${v.self}, the leader with the lock`, ...actions);
+}
+
+/**
+ * A switchover in three steps: announce the drain (proxies send no new work here and close idle
+ * sessions), let open transactions finish for up to the request's drain timeout, then stop
+ * cleanly (the target receives every commit) and release the lock.
+ */
+function handOver(v: View, revision: number, req: FailoverRequest, target: string): Decision {
+  const drainMs = (req.drain_timeout_s ?? 0) * 1000;
+  if (!req.draining_since) {
+    return decision(`switching over to ${target}: draining; open transactions get up to ${drainMs / 1000} s`,
+      { type: 'refresh_leader' }, { type: 'start_drain', revision, request: { ...req, draining_since: new Date(v.wallNow).toISOString() } });
+  }
+  const open = v.local.openTransactions;
+  const left = drainMs - (v.wallNow - Date.parse(req.draining_since));
+  if (open > 0 && left > 0) {
+    return decision(`switching over to ${target}: waiting for ${open} open transaction(s) to finish (${Math.ceil(left / 1000)} s left)`, { type: 'refresh_leader' });
+  }
+  const drained = open > 0 ? `drain timeout passed, ${open} open transaction(s) are cut` : 'drained';
+  return decision(`switching over to ${target}: ${drained}; stopping cleanly so it receives every commit, then releasing the lock`,
+    { type: 'refresh_leader' }, { type: 'demote', mode: 'graceful' }, { type: 'release_leader' });
 }
 
 /** The standby a switchover hands over to: the named one, or the healthiest. A string says why not. */

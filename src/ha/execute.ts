@@ -158,6 +158,9 @@ export class Executor {
         await store.initialize(cd.sysid, signal());
         return true;
       }
+      case 'start_drain':
+        if (await store.updateFailover(a.request, a.revision, signal())) await this.event('switchover_draining', why);
+        return true;
       case 'clear_failover':
         if (await store.clearFailover(a.revision, signal())) await this.event('failover_cleared', why);
         return true;

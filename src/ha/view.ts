@@ -34,6 +34,8 @@ export interface LocalState {
   readonly notStreamingSince: number | null;
   /** pg_controldata says this data directory last ran as a primary: it may have diverged from a new leader. */
   readonly wasPrimary: boolean;
+  /** Client sessions inside a transaction (0 unless running). */
+  readonly openTransactions: number;
 }
 
 export interface PeerStatus {

@@ -58,7 +58,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     log: log.child({ component: 'ha' }),
     registration: { name: cfg.name, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags: cfg.tags },
   });
-  const api = buildApi({ agent, store, authToken: token, timeoutMs: cfg.retry_timeout * 1000 });
+  const api = buildApi({ agent, store, authToken: token, timeoutMs: cfg.retry_timeout * 1000, drainTimeoutS: cfg.drain_timeout });
 
   return {
     async start(): Promise<RunningNode> {

@@ -27,6 +27,8 @@ export interface SqlStatus {
   readonly replication: readonly ReplicationRow[];
   readonly sysid: string;
   readonly syncStandbyNames: string;
+  /** Client sessions inside a transaction (ours excluded): what a switchover drains. */
+  readonly openTransactions: number;
 }
 
 export interface ConnParams {
@@ -47,7 +49,9 @@ SELECT pg_is_in_recovery() AS in_recovery,
        r.status AS receiver_status, r.received_tli, r.sender_host, r.sender_port,
        (SELECT json_agg(json_build_object('application_name', application_name, 'state', state, 'sync_state', sync_state,
                                           'flush_lsn', flush_lsn::text, 'replay_lsn', replay_lsn::text))
-          FROM pg_stat_replication) AS replication
+          FROM pg_stat_replication) AS replication,
+       (SELECT count(*)::int FROM pg_stat_activity
+         WHERE backend_type = 'client backend' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()) AS open_xacts
   FROM (SELECT 1) one LEFT JOIN pg_stat_wal_receiver r ON true`;
 
 export class LocalSql {
@@ -97,6 +101,7 @@ export class LocalSql {
       })),
       sysid: r.sysid,
       syncStandbyNames: r.sync_names,
+      openTransactions: r.open_xacts,
     };
   }
 

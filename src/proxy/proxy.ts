@@ -153,11 +153,14 @@ export class Proxy implements SessionHost {
   private rebuild(): void {
     this.current = buildRoutes(this.snap, this.health.health(), { maxLagBytes: this.o.maxLagBytes, weights: this.o.weights });
     const leader = this.snap.leader?.name ?? null;
+    const draining = this.current.draining?.name ?? null;
     for (const s of this.sessions) {
       if (s.port !== 'rw' || !s.node) continue;
       // Fencing: the session's primary lost the lock, or answers as a standby now.
       if (s.node.name !== leader || this.health.health().get(s.node.name)?.role === 'standby') {
         s.close({ sqlstate: '57P01', message: `pgwarden: terminating connection: ${s.node.name} is no longer the primary` });
+      } else if (s.node.name === draining) {
+        s.drain();
       }
     }
     for (const w of [...this.waiters]) w();

@@ -40,9 +40,11 @@ export interface RoutingOptions {
 export class Routes {
   constructor(
     readonly nodes: readonly NodeRoute[],
-    /** The node every read-write connection goes to, or null while there is none. */
+    /** The node every new read-write connection goes to, or null while there is none (or it drains). */
     readonly primary: NodeRoute | null,
     private readonly readers: readonly NodeRoute[],
+    /** The primary a switchover is draining: it gets no new sessions, its sessions end once idle. */
+    readonly draining: NodeRoute | null = null,
   ) {}
 
   /**
@@ -76,5 +78,8 @@ export function buildRoutes(snap: ClusterSnapshot, health: ReadonlyMap<string, H
   // Writes go only to the lock holder, and only while it answers as a primary: never to a node
   // that merely claims to be one.
   const primary = nodes.find((n) => n.name === leader && n.role === 'primary' && health.get(n.name)?.ok) ?? null;
-  return new Routes(nodes, primary, nodes.filter((n) => n.readable));
+  // The leader accepted a switchover: new read-write sessions wait for the next primary.
+  const req = snap.failover?.value;
+  const draining = primary && req?.kind === 'switchover' && req.from === primary.name && req.draining_since ? primary : null;
+  return new Routes(nodes, draining ? null : primary, nodes.filter((n) => n.readable), draining);
 }

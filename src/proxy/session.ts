@@ -54,6 +54,10 @@ export class Session {
   node: NodeRoute | null = null;
   cancelKey: string | null = null;
   txStatus: number = TxStatus.Idle;
+  /** Replies (ReadyForQuery) the backend still owes: 1 for the startup, 1 per Query, Sync, FunctionCall. */
+  private owed = 1;
+  /** A switchover drains our primary: end the session as soon as it is idle. */
+  private draining = false;
   private client: Socket;
   /** Where the client's bytes go: the startup parser, then the relay. */
   private clientSink: Sink = () => false;
@@ -83,6 +87,23 @@ export class Session {
     this.client.setNoDelay(true);
     this.client.on('error', () => this.close());
     this.client.on('close', () => this.close());
+  }
+
+  /**
+   * Our primary is being switched over: end the session now if it is idle, else right after its
+   * transaction ends (the old primary's clean stop cuts what is still open at the drain timeout).
+   * The client reconnects and lands on the new primary: the proxy holds no password, so it cannot
+   * re-authenticate a session on another server by itself.
+   */
+  drain(): void {
+    this.draining = true;
+    this.endIfDrained();
+  }
+
+  private endIfDrained(): void {
+    if (this.draining && this.owed === 0 && this.txStatus === TxStatus.Idle && (this.serverScan?.atBoundary ?? true)) {
+      this.close({ sqlstate: '57P01', message: 'pgwarden: terminating connection: switchover in progress; reconnect to reach the new primary' });
+    }
   }
 
   /**
@@ -202,12 +223,16 @@ export class Session {
     let queries = 0;
     const clientScan = new Scanner(this.host.maxMessageLength, (type, head, headLength, length) => {
       if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
+      if (type === FrontendCode.Query || type === FrontendCode.Sync || type === FrontendCode.FunctionCall) this.owed++;
       // Our own command, when it is a lone simple query between transactions.
       // Hot path: only a query starting with s/S or white space is worth decoding and matching.
       if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && headLength > 0 && MAY_BE_SHOW.has(head[0]!) && SHOW_POOL_NODES.test(head.toString('utf8', 0, headLength))) intercept = length;
     }, 64);
     this.serverScan = new Scanner(MAX_SERVER_MESSAGE, (type, head, headLength) => {
-      if (type === BackendCode.ReadyForQuery && headLength === 1) this.txStatus = head[0]!;
+      if (type === BackendCode.ReadyForQuery && headLength === 1) {
+        this.txStatus = head[0]!;
+        this.owed--;
+      }
       else if (type === BackendCode.BackendKeyData && headLength === 8) this.cancelKey = `${head.readInt32BE(0)}:${head.readInt32BE(4)}`;
     }, 8);
 
@@ -221,6 +246,7 @@ export class Session {
         return false;
       }
       if (intercept !== false && chunk.length === 1 + intercept && this.serverScan!.atBoundary) {
+        this.owed--; // answered here, not by the backend
         client.write(Buffer.concat([this.host.poolNodes(this), readyForQuery(TxStatus.Idle)]));
         return true;
       }
@@ -234,7 +260,9 @@ export class Session {
         this.close();
         return false;
       }
-      return forward(backend, client, chunk);
+      const more = forward(backend, client, chunk);
+      if (this.draining) this.endIfDrained();
+      return more;
     };
     // The backend went away (crash, fencing, shutdown): tell the client plainly when we can.
     const lost = () => this.close({ sqlstate: '08006', message: `pgwarden: the connection to ${this.node?.name ?? 'the server'} was lost` });

@@ -118,6 +118,10 @@ export class EtcdStore implements StateStore {
     return this.txn('request failover', signal, [this.absent(this.k.failover)], [{ request_put: { key: b(this.k.failover), value: b(JSON.stringify(req)) } }]);
   }
 
+  async updateFailover(req: FailoverRequest, revision: number, signal: AbortSignal): Promise<boolean> {
+    return this.txn('update failover', signal, [this.atRevision(this.k.failover, revision)], [{ request_put: { key: b(this.k.failover), value: b(JSON.stringify(req)) } }]);
+  }
+
   async clearFailover(revision: number, signal: AbortSignal): Promise<boolean> {
     return this.txn('clear failover', signal, [this.atRevision(this.k.failover, revision)], [{ request_delete_range: { key: b(this.k.failover) } }]);
   }

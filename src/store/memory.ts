@@ -196,6 +196,14 @@ export class MemoryStore implements StateStore {
     return this.createIfAbsent(this.k.failover, JSON.stringify(req), signal);
   }
 
+  async updateFailover(req: FailoverRequest, revision: number, signal: AbortSignal): Promise<boolean> {
+    this.check(signal);
+    const e = this.backend.get(this.k.failover);
+    if (!e || e.revision !== revision) return false;
+    this.backend.put(this.k.failover, JSON.stringify(req));
+    return true;
+  }
+
   async clearFailover(revision: number, signal: AbortSignal): Promise<boolean> {
     this.check(signal);
     const e = this.backend.get(this.k.failover);

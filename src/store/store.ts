@@ -49,6 +49,8 @@ export interface StateStore {
 
   /** Create the failover/switchover request iff none is pending. */
   requestFailover(req: FailoverRequest, signal: AbortSignal): Promise<boolean>;
+  /** Replace the request iff it is still the one at `revision`. */
+  updateFailover(req: FailoverRequest, revision: number, signal: AbortSignal): Promise<boolean>;
   /** Delete the request iff it is still the one at `revision`. */
   clearFailover(revision: number, signal: AbortSignal): Promise<boolean>;
   /** Write the sync state iff the key is still at `revision` (0 = absent). */

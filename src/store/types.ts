@@ -51,6 +51,10 @@ export interface FailoverRequest {
   readonly from: string | null;
   readonly to: string | null;
   readonly requested_at: string;
+  /** Switchover: how long open transactions on the old primary may run on before it stops. */
+  readonly drain_timeout_s?: number;
+  /** Set by the leader once it accepted the switchover: proxies drain the old primary from then on (leader's clock). */
+  readonly draining_since?: string;
 }
 
 /** The synchronous standby set as the leader last recorded it (used by the synchronous-mode issue). */

@@ -113,7 +113,12 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       const f = (await a.load(sig())).failover!;
       assert.deepEqual(f.value, req);
       assert.equal(await a.clearFailover(f.revision + 1000, sig()), false);
-      assert.equal(await a.clearFailover(f.revision, sig()), true);
+      assert.equal(await a.updateFailover({ ...req, draining_since: 'x' }, f.revision + 1000, sig()), false);
+      assert.equal(await a.updateFailover({ ...req, draining_since: 'x' }, f.revision, sig()), true);
+      const g = (await a.load(sig())).failover!;
+      assert.equal(g.value.draining_since, 'x');
+      assert.equal(await a.clearFailover(f.revision, sig()), false, 'the request changed since it was read');
+      assert.equal(await a.clearFailover(g.revision, sig()), true);
       assert.equal((await a.load(sig())).failover, null);
     });
 

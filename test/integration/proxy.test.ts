@@ -217,6 +217,55 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     await keep.end();
   });
 
+  it('switchover drains: idle sessions end at once, a transaction may finish, new sessions wait and reach the new primary', async () => {
+    const before = await c.report();
+    const oldPrimary = before.leader!;
+    await one(rw, 'CREATE TABLE IF NOT EXISTS drained (v int)');
+    const errorOf = (cl: pg.Client) => new Promise<string>((resolve) => {
+      cl.removeAllListeners('error');
+      cl.on('error', (e: Error & { code?: string }) => resolve(`${e.code ?? ''} ${e.message}`));
+    });
+    const idle = await client(rw);
+    const idleEnded = errorOf(idle);
+    const inTx = await client(rw);
+    await inTx.query('BEGIN');
+    await inTx.query('INSERT INTO drained VALUES (1)');
+    const inTxEnded = errorOf(inTx);
+    const t0 = performance.now();
+    const switchover = exec(process.execPath, [MAIN, 'switchover', '-c', c.clientConfigFile, '--drain-timeout', '20', '--json']);
+    assert.match(await idleEnded, /57P01.*switchover in progress/, 'the idle session is ended at once');
+    const idleAfter = (performance.now() - t0) / 1000;
+    // A new read-write session during the drain waits for the next primary.
+    const waiting = one(rw, 'SELECT inet_server_port() AS port, (SELECT count(*)::int FROM drained) AS n');
+    await inTx.query('INSERT INTO drained VALUES (2)');
+    await inTx.query('COMMIT');
+    assert.match(await inTxEnded, /57P01.*switchover in progress/, 'the session ends right after its transaction');
+    const { stdout } = await switchover;
+    const took = JSON.parse(stdout).seconds as number;
+    const after = await c.report();
+    assert.notEqual(after.leader, oldPrimary);
+    const [row] = await waiting;
+    assert.equal(row.port, after.members.find((m) => m.name === after.leader)!.port, 'the waiting session reached the new primary');
+    assert.equal(row.n, 2, 'the drained transaction committed and is on the new primary');
+    assert.ok(took < 15, `the switchover did not wait out the drain timeout (${took} s)`);
+    console.log(`# drain: idle session ended after ${idleAfter.toFixed(2)} s; switchover ${took.toFixed(1)} s`);
+    await Promise.all([idle.end().catch(() => {}), inTx.end().catch(() => {})]);
+  });
+
+  it('switchover drain timeout: a transaction left open is cut, the switchover goes on', async () => {
+    await c.waitStable(60_000);
+    const stuck = await client(rw);
+    await stuck.query('BEGIN');
+    await stuck.query('INSERT INTO drained VALUES (3)');
+    const t0 = performance.now();
+    await exec(process.execPath, [MAIN, 'switchover', '-c', c.clientConfigFile, '--drain-timeout', '2']);
+    const took = (performance.now() - t0) / 1000;
+    assert.ok(took >= 2, `the switchover waited for the drain timeout (${took} s)`);
+    await assert.rejects(stuck.query('COMMIT'), 'the open transaction was cut');
+    assert.equal((await one(rw, 'SELECT count(*)::int AS n FROM drained WHERE v = 3'))[0].n, 0, 'its row was never committed');
+    await stuck.end().catch(() => {});
+  });
+
   it('primary crash: its sessions end with an error; a new read-write connection waits and reaches the new primary', async () => {
     const r = await c.report();
     const held = await client(rw);

@@ -61,8 +61,15 @@ export class SnapshotBuilder {
     return this;
   }
 
-  switchover(from: string, to: string | null, requestedAt = WALL - 1000): this {
-    this.s.failover = { value: { kind: 'switchover', from, to, requested_at: new Date(requestedAt).toISOString() }, revision: 42 };
+  switchover(from: string, to: string | null, requestedAt = WALL - 1000, drain: { timeoutS?: number; since?: number } = {}): this {
+    this.s.failover = {
+      value: {
+        kind: 'switchover', from, to, requested_at: new Date(requestedAt).toISOString(),
+        ...(drain.timeoutS !== undefined ? { drain_timeout_s: drain.timeoutS } : {}),
+        ...(drain.since !== undefined ? { draining_since: new Date(drain.since).toISOString() } : {}),
+      },
+      revision: 42,
+    };
     return this;
   }
 
@@ -85,6 +92,7 @@ const standbyLocal: LocalState = {
   downSince: null,
   notStreamingSince: null,
   wasPrimary: false,
+  openTransactions: 0,
 };
 
 export class ViewBuilder {

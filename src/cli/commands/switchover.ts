@@ -1,7 +1,9 @@
 /**
  * `pgwarden switchover [--to NAME]`: a planned handover with no lost commit. The old primary stops
  * cleanly (its standbys receive every record), the target takes the lock once it holds the final
- * checkpoint, promotes, and the old primary follows it. This command waits and reports progress.
+ * checkpoint, promotes, and the old primary follows it. Before stopping, the old primary drains:
+ * proxies send it no new work and open transactions get up to --drain-timeout seconds to finish.
+ * This command waits and reports progress.
  */
 import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
@@ -15,12 +17,16 @@ export function registerSwitchover(program: Command): void {
     .description('hand the primary role to a standby without losing a commit')
     .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
     .option('--to <name>', 'the standby to promote (default: the healthiest)')
+    .option('--drain-timeout <seconds>', "how long open transactions may run on before the old primary stops (default: the node's drain_timeout)")
     .option('--timeout <seconds>', 'how long to wait for the new primary', '60')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { config: string; to?: string; timeout: string; json?: boolean }) => {
+    .action(async (opts: { config: string; to?: string; drainTimeout?: string; timeout: string; json?: boolean }) => {
+      const drain = opts.drainTimeout === undefined ? undefined : Number(opts.drainTimeout);
+      if (drain !== undefined && !(drain >= 0)) fail(new Error('--drain-timeout: expected seconds (a number >= 0)'), 2);
       const client = clientFrom(opts.config);
       const say = (s: string) => !opts.json && console.log(s);
-      const res = await client.post<{ from?: string; to?: string | null; error?: string }>('/switchover', opts.to ? { to: opts.to } : {}).catch((err) => fail(err, 2));
+      const body = { ...(opts.to ? { to: opts.to } : {}), ...(drain !== undefined ? { drain_timeout: drain } : {}) };
+      const res = await client.post<{ from?: string; to?: string | null; error?: string }>('/switchover', body).catch((err) => fail(err, 2));
       if (res.status !== 202) fail(new Error(`switchover refused: ${res.body.error ?? res.status}`), 1);
       const from = res.body.from!;
       say(`switchover requested: ${from} -> ${res.body.to ?? '(healthiest standby)'}`);

@@ -200,10 +200,34 @@ const rows: Row[] = [
   },
   // --- switchover ---
   {
-    name: 'switchover requested on the leader with a healthy target: stops cleanly, then releases',
-    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n2')),
+    name: 'switchover accepted by the leader: first announces the drain (proxies stop sending new work)',
+    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n2', WALL - 1000, { timeoutS: 10 })),
+    actions: ['refresh_leader', 'start_drain'],
+    message: /switching over to n2: draining; open transactions get up to 10 s/,
+  },
+  {
+    name: 'switchover draining with open transactions and time left: waits, keeps the lock',
+    view: aView().primaryWithLock().local({ openTransactions: 2 }).cluster(aSnapshot().switchover('n1', 'n2', WALL - 3000, { timeoutS: 10, since: WALL - 2000 })),
+    actions: ['refresh_leader'],
+    message: /waiting for 2 open transaction\(s\) to finish \(8 s left\)/,
+  },
+  {
+    name: 'switchover drained (no open transaction): stops cleanly, then releases',
+    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n2', WALL - 3000, { timeoutS: 10, since: WALL - 2000 })),
     actions: ['refresh_leader', 'demote', 'release_leader'],
-    message: /switching over to n2/,
+    message: /switching over to n2: drained; stopping cleanly/,
+  },
+  {
+    name: 'switchover drain timeout passed with a transaction still open: stops anyway',
+    view: aView().primaryWithLock().local({ openTransactions: 1 }).cluster(aSnapshot().switchover('n1', 'n2', WALL - 12_000, { timeoutS: 10, since: WALL - 11_000 })),
+    actions: ['refresh_leader', 'demote', 'release_leader'],
+    message: /drain timeout passed, 1 open transaction\(s\) are cut/,
+  },
+  {
+    name: 'a switchover draining longer than 30 s (long drain timeout) still binds',
+    view: aView().primaryWithLock().local({ openTransactions: 1 }).cluster(aSnapshot().switchover('n1', 'n2', WALL - 45_000, { timeoutS: 60, since: WALL - 44_000 })),
+    actions: ['refresh_leader'],
+    message: /waiting for 1 open transaction/,
   },
   {
     name: 'switchover to a standby that is not streaming: refused, request cleared, cluster unchanged',

@@ -54,4 +54,15 @@ describe('proxy routing', () => {
     assert.equal(r.nodes[1]!.weight, 0);
     assert.equal(r.pickReader(0.1)?.name, 'n3');
   });
+
+  it('a switchover the leader accepted drains the primary: no new read-write sessions until the next one', () => {
+    const health = new Map([['n1', up('primary')], ['n2', up('standby')], ['n3', up('standby')]]);
+    const requested = buildRoutes(aSnapshot().switchover('n1', 'n2').build(), health, opts);
+    assert.equal(requested.primary?.name, 'n1', 'a request the leader has not accepted changes nothing (it may be refused)');
+    assert.equal(requested.draining, null);
+    const accepted = buildRoutes(aSnapshot().switchover('n1', 'n2', Date.now(), { timeoutS: 10, since: Date.now() }).build(), health, opts);
+    assert.equal(accepted.primary, null);
+    assert.equal(accepted.draining?.name, 'n1');
+    assert.equal(accepted.pickReader(0.1)?.name, 'n2', 'reads go on over the standbys');
+  });
 });
