@@ -21,6 +21,8 @@ export interface MemberRow {
   readonly lsn: string | null;
   readonly lag_bytes: number | null;
   readonly streaming: boolean;
+  /** Standbys: sync / quorum when in the recorded synchronous set, else async; null for others. */
+  readonly sync: 'sync' | 'quorum' | 'async' | null;
   readonly host: string;
   readonly port: number;
   readonly api_url: string;
@@ -52,6 +54,13 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
   const leaderLsn = leaderIdx >= 0 ? (reports[leaderIdx]?.lsn ?? snap.members.get(leader!)?.lsn ?? null) : null;
   const warnings: string[] = [];
   if (leader === null) warnings.push('no node holds the leader lock: the cluster has no primary');
+  const syncRec = snap.sync?.value.leader === leader ? snap.sync.value : null;
+  if (syncRec && (syncRec.count < syncRec.wanted || syncRec.members.length < syncRec.wanted)) {
+    const n = syncRec.members.length;
+    warnings.push(n === 0
+      ? `synchronous replication is configured (${syncRec.mode}, ${syncRec.wanted}) but runs asynchronously: no eligible standby`
+      : `synchronous replication runs below the configured count: ${n} synchronous standby(s) of ${syncRec.wanted} wanted`);
+  }
 
   const members = regs.map((reg, i): MemberRow => {
     const rep = reports[i] ?? null;
@@ -90,6 +99,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       lag_bytes: lag,
       // Live from the agent: the store copy lags when the agent itself just got its network back.
       streaming: rep?.streaming ?? m?.streaming ?? false,
+      sync: role !== 'standby' ? null : syncRec?.members.includes(reg.name) ? (syncRec.mode === 'quorum' ? 'quorum' : 'sync') : 'async',
       host: reg.host,
       port: reg.port,
       api_url: reg.api_url,

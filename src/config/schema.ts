@@ -32,6 +32,8 @@ export const tagsSchema = z.strictObject({
   location: z.string().default('default'),
   nofailover: z.boolean().default(false),
   noloadbalance: z.boolean().default(false),
+  /** Never chosen as a synchronous standby. */
+  nosync: z.boolean().default(false),
 });
 
 export const storeSchema = z.discriminatedUnion('type', [
@@ -84,7 +86,12 @@ export const nodeConfigSchema = z.strictObject({
   primary_start_timeout: seconds(10),
   /** Seconds a switchover lets open transactions on the old primary finish (default for the request). */
   drain_timeout: seconds(10),
-  tags: tagsSchema.default({ priority: 100, location: 'default', nofailover: false, noloadbalance: false }),
+  /** off; on: FIRST k of the best standbys; quorum: ANY k of every eligible standby. */
+  synchronous_mode: z.enum(['off', 'on', 'quorum']).default('off'),
+  synchronous_node_count: z.number().int().min(1).default(1),
+  /** With no eligible standby, commits wait rather than going asynchronous. */
+  synchronous_mode_strict: z.boolean().default(false),
+  tags: tagsSchema.default({ priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false }),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'), file: z.string().optional() }).default({ level: 'info' }),
 });
 

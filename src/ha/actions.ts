@@ -3,7 +3,7 @@
  * the first failure (or a lost compare-and-set), then the loop runs again at once.
  * Action types are snake_case because they also appear in events, JSON and CLI output.
  */
-import type { FailoverRequest } from '../store/types.js';
+import type { FailoverRequest, SyncState } from '../store/types.js';
 
 export type Action =
   | { readonly type: 'acquire_leader' }
@@ -25,6 +25,10 @@ export type Action =
   | { readonly type: 'publish_optime' }
   | { readonly type: 'record_initialize' }
   | { readonly type: 'clear_failover'; readonly revision: number }
+  /** Synchronous replication: set synchronous_standby_names (and reload). */
+  | { readonly type: 'set_sync_guc'; readonly value: string }
+  /** Write (null: delete) the recorded synchronous set iff still at `revision` (0 = absent). */
+  | { readonly type: 'set_sync_record'; readonly revision: number; readonly state: SyncState | null }
   /** Switchover accepted: store the request again with `draining_since` set, iff still at `revision`. */
   | { readonly type: 'start_drain'; readonly revision: number; readonly request: FailoverRequest };
 

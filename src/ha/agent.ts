@@ -12,6 +12,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { formatLsn } from '../util/lsn.js';
 import type { Decision } from './actions.js';
+import type { SyncMode } from './sync.js';
 import { decide } from './decide.js';
 import { Executor, type AgentState } from './execute.js';
 import { loadCluster, probeLocal, probePeers, type PeerReport } from './observe.js';
@@ -219,7 +220,10 @@ function memberState(l: LocalState, inFlight: 'bootstrap' | 'clone' | 'rewind' |
   return l.downSince !== null ? 'crashed' : 'stopped';
 }
 
-export function haConfigFrom(cfg: { loop_wait: number; ttl: number; retry_timeout: number; maximum_lag_on_failover: number; primary_start_timeout: number; tags: Tags }): HaConfig {
+export function haConfigFrom(cfg: {
+  loop_wait: number; ttl: number; retry_timeout: number; maximum_lag_on_failover: number; primary_start_timeout: number; tags: Tags;
+  synchronous_mode: SyncMode; synchronous_node_count: number; synchronous_mode_strict: boolean;
+}): HaConfig {
   return {
     loopWaitMs: cfg.loop_wait * 1000,
     ttlMs: cfg.ttl * 1000,
@@ -227,5 +231,6 @@ export function haConfigFrom(cfg: { loop_wait: number; ttl: number; retry_timeou
     maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),
     primaryStartTimeoutMs: cfg.primary_start_timeout * 1000,
     tags: cfg.tags,
+    sync: { mode: cfg.synchronous_mode, count: cfg.synchronous_node_count, strict: cfg.synchronous_mode_strict },
   };
 }

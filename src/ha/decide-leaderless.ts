@@ -6,6 +6,7 @@ import type { ClusterSnapshot } from '../store/types.js';
 import { parseLsn } from '../util/lsn.js';
 import { decision, type Action, type Decision } from './actions.js';
 import { rank, type Candidate } from './election.js';
+import { syncElection } from './sync.js';
 import type { View } from './view.js';
 
 export function leaderless(v: View, c: ClusterSnapshot): Decision {
@@ -21,12 +22,19 @@ export function leaderless(v: View, c: ClusterSnapshot): Decision {
   const exclude = new Set(req?.kind === 'switchover' && req.from ? [req.from] : []);
   // A switchover target must hold everything the old primary wrote before it stopped.
   const maximumLag = req?.kind === 'switchover' ? 0n : v.config.maximumLagOnFailover;
-  const { ranked, excluded } = rank([me, ...peers], { optimeLsn, maximumLag, exclude });
+  const syncMembers = c.sync?.value.members ?? [];
+  const syncSet = syncMembers.length > 0 ? new Set(syncMembers) : null;
+  const { ranked, excluded } = rank([me, ...peers], { optimeLsn, maximumLag, exclude, syncSet });
 
   const myExclusion = excluded.find((e) => e.name === v.self);
   if (myExclusion) return decision(`no action: nobody holds the leader lock, but I may not take it: ${myExclusion.reason}`);
   const best = ranked[0];
   if (best && best.name !== v.self) return decision(`no action: nobody holds the leader lock; ${best.name} is a better candidate (${why(best, me)})`);
+  if (syncSet && l.role !== 'primary') {
+    const positions = new Map([me, ...peers].filter((p) => p.running).map((p) => [p.name, p.lsn] as const));
+    const notSure = syncElection(c, v.self, positions);
+    if (notSure) return decision(`no action: nobody holds the leader lock, but I may not take it: ${notSure}`);
+  }
 
   const then: Action[] = l.role === 'primary' ? [] : [{ type: 'promote' }];
   if (c.failover) then.push({ type: 'clear_failover', revision: c.failover.revision });

@@ -6,6 +6,7 @@ import type { ClusterSnapshot, FailoverRequest } from '../store/types.js';
 import { lagBytes, parseLsn } from '../util/lsn.js';
 import { decision, type Action, type Decision } from './actions.js';
 import { activeRequest } from './decide-leaderless.js';
+import { syncStep } from './sync.js';
 import type { View } from './view.js';
 
 /** A standby that cannot stream from a leader on a newer timeline for this long has diverged. */
@@ -33,6 +34,8 @@ function leading(v: View, c: ClusterSnapshot): Decision {
   }
   const actions: Action[] = [{ type: 'refresh_leader' }, { type: 'sync_slots' }, { type: 'publish_optime' }];
   if (c.initialize === null) actions.push({ type: 'record_initialize' });
+  const sync = syncStep(v, c);
+  if (sync) actions.push(sync);
   // A request not addressed to us (done, stale, or meant for a leader that is gone) is cleared.
   if (c.failover && !(req?.from === v.self)) actions.push({ type: 'clear_failover', revision: c.failover.revision });
   return decision(`no action: I am ${v.self}, the leader with the lock`, ...actions);

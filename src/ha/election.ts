@@ -26,6 +26,11 @@ export interface ElectionRules {
   readonly maximumLag: bigint;
   /** Members that must not win (the old leader during a switchover). */
   readonly exclude: ReadonlySet<string>;
+  /**
+   * Synchronous replication: only these may win (they hold every acknowledged commit), besides a
+   * running primary; the lag limit does not apply to them. null: asynchronous rules.
+   */
+  readonly syncSet: ReadonlySet<string> | null;
 }
 
 export function rank(candidates: readonly Candidate[], rules: ElectionRules): Ranking {
@@ -45,6 +50,9 @@ function ineligibility(c: Candidate, rules: ElectionRules): string | null {
   if (!c.running) return 'PostgreSQL is not running';
   if (c.tags?.nofailover) return 'is tagged nofailover';
   if (c.lsn === null) return 'its WAL position is unknown';
+  if (rules.syncSet && c.role !== 'primary') {
+    return rules.syncSet.has(c.name) ? null : 'is not in the synchronous set: it may lack acknowledged commits';
+  }
   if (rules.optimeLsn !== null) {
     const lag = lagBytes(rules.optimeLsn, c.lsn);
     if (lag > rules.maximumLag) return `lags ${lag} bytes behind the last primary position (maximum_lag_on_failover ${rules.maximumLag})`;

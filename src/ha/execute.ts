@@ -143,6 +143,17 @@ export class Executor {
       case 'sync_slots':
         if (snap) await this.syncSlots(snap);
         return true;
+      case 'set_sync_guc':
+        await pg.setSyncStandbyNames(a.value);
+        await this.event('sync_standby_names', `${why}; synchronous_standby_names = '${a.value}'`);
+        return true;
+      case 'set_sync_record': {
+        if (!(await store.setSync(a.state, a.revision, signal()))) return false;
+        const members = a.state?.members ?? [];
+        const what = a.state === null ? 'synchronous replication off' : members.length ? `synchronous set: ${members.join(', ')} (${a.state.mode}, ${a.state.count})` : 'asynchronous: no eligible standby (synchronous_mode_strict is off)';
+        if ((snap?.sync?.value.members ?? []).join() !== members.join()) await this.event('sync_set', what);
+        return true;
+      }
       case 'publish_optime': {
         const lsn = v.local.lsn;
         if (lsn === null || v.local.timeline === null) return true;

@@ -37,17 +37,18 @@ export interface LocalProbe {
 export async function probeLocal(pg: PgController, timeoutMs: number): Promise<LocalProbe> {
   const upstream = pg.currentRunAs()?.upstream?.name ?? null;
   if (pg.dataDirState() !== 'valid') {
-    return { sql: null, state: { dataDir: 'empty', postmaster: 'stopped', role: 'standby', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false, openTransactions: 0 } };
+    return { sql: null, state: { dataDir: 'empty', postmaster: 'stopped', role: 'standby', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } };
   }
   if (pg.postmasterPid() !== null) {
     try {
       const s = await pg.status(timeoutMs);
       return {
         sql: s,
-        state: { dataDir: 'valid', postmaster: 'running', role: s.inRecovery ? 'standby' : 'primary', timeline: s.timeline, lsn: s.lsn, replayedLsn: s.replayedLsn, upstream, streaming: s.streaming, wasPrimary: !s.inRecovery, openTransactions: s.openTransactions },
+        state: { dataDir: 'valid', postmaster: 'running', role: s.inRecovery ? 'standby' : 'primary', timeline: s.timeline, lsn: s.lsn, replayedLsn: s.replayedLsn, upstream, streaming: s.streaming, wasPrimary: !s.inRecovery, openTransactions: s.openTransactions, syncStandbyNames: s.syncStandbyNames,
+          replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn })) },
       };
     } catch {
-      return { sql: null, state: { dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false, openTransactions: 0 } };
+      return { sql: null, state: { dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } };
     }
   }
   const cd = await pg.controlData().catch(() => null);
@@ -66,6 +67,8 @@ export async function probeLocal(pg: PgController, timeoutMs: number): Promise<L
       // base backup also says "in production" (the primary's control file), but comes with standby.signal.
       wasPrimary: cd !== null && (cd.state === 'in production' || cd.state === 'shut down') && !pg.isConfiguredAsStandby(),
       openTransactions: 0,
+      syncStandbyNames: '',
+      replicas: [],
     },
   };
 }

@@ -5,6 +5,15 @@
 import type { Tags } from '../config/schema.js';
 import type { ClusterSnapshot } from '../store/types.js';
 import type { Lsn } from '../util/lsn.js';
+import type { SyncConfig } from './sync.js';
+
+/** A standby connected to this primary, from pg_stat_replication (application_name = member name). */
+export interface Replica {
+  readonly name: string;
+  /** startup, catchup, streaming, backup, stopping */
+  readonly state: string;
+  readonly flushLsn: Lsn | null;
+}
 
 export interface HaConfig {
   readonly loopWaitMs: number;
@@ -13,6 +22,7 @@ export interface HaConfig {
   readonly maximumLagOnFailover: bigint;
   readonly primaryStartTimeoutMs: number;
   readonly tags: Tags;
+  readonly sync: SyncConfig;
 }
 
 export interface LocalState {
@@ -36,6 +46,10 @@ export interface LocalState {
   readonly wasPrimary: boolean;
   /** Client sessions inside a transaction (0 unless running). */
   readonly openTransactions: number;
+  /** synchronous_standby_names as it is now ('' unless running). */
+  readonly syncStandbyNames: string;
+  /** Standbys connected to us (a primary); empty otherwise. */
+  readonly replicas: readonly Replica[];
 }
 
 export interface PeerStatus {

@@ -18,6 +18,8 @@ export interface ConfInput {
   readonly listenHost: string;
   readonly port: number;
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
+  /** Set by the leader's synchronous-replication step; '' = asynchronous. */
+  readonly syncStandbyNames?: string;
   /** null = run as a primary (no standby.signal). */
   readonly standby: { upstream: Upstream | null; slot: string; replicationUser: string; passfile: string; appName: string } | null;
 }
@@ -37,8 +39,8 @@ export function managedParameters(input: ConfInput): Record<string, string | num
     recovery_target_timeline: 'latest',
     // A standby whose upstream vanished retries every second instead of every five.
     wal_retrieve_retry_interval: '1s',
-    // Never inherited from a primary's config copied by a clone (synchronous mode is not managed yet).
-    synchronous_standby_names: '',
+    // Only ever what the leader's synchronous-replication step set; never inherited by a clone.
+    synchronous_standby_names: input.syncStandbyNames ?? '',
   };
   if (input.standby?.upstream) {
     const u = input.standby.upstream;

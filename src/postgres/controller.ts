@@ -67,6 +67,8 @@ export class PgController {
   readonly logFile: string;
   private readonly sql: LocalSql;
   private runAs: RunAs | null = null;
+  /** synchronous_standby_names, owned by the leader's sync step; '' whenever we run as a standby. */
+  private syncNames = '';
   /** The postmaster we spawned, until it exits. */
   private spawned: number | null = null;
   /** Called when a postmaster we spawned exits, so the HA loop can react at once. */
@@ -214,6 +216,13 @@ export class PgController {
    * Points a running standby at `upstream`. primary_conninfo is reloadable since PostgreSQL 13,
    * so a reload is enough; a running primary needs a restart to become a standby (the caller's job).
    */
+  /** Sets synchronous_standby_names on the running primary (a reload, no restart). */
+  async setSyncStandbyNames(value: string): Promise<void> {
+    this.syncNames = value;
+    this.writeConfig(this.runAs ?? { standby: false, upstream: null });
+    await this.sql.query('SELECT pg_reload_conf()');
+  }
+
   async follow(upstream: Upstream | null): Promise<void> {
     this.writeConfig({ standby: true, upstream });
     await this.sql.query('SELECT pg_reload_conf()');
@@ -288,7 +297,9 @@ export class PgController {
 
   private writeConfig(runAs: RunAs): void {
     this.runAs = runAs;
+    if (runAs.standby) this.syncNames = '';
     writeConfigFiles(this.o.user, this.o.dataDir, {
+      syncStandbyNames: this.syncNames,
       clusterName: this.o.clusterName,
       listenHost: this.o.listenHost,
       port: this.o.port,

@@ -60,7 +60,13 @@ export interface FailoverRequest {
 /** The synchronous standby set as the leader last recorded it (used by the synchronous-mode issue). */
 export interface SyncState {
   readonly leader: string;
+  /** Every standby the leader's synchronous_standby_names may name (empty: asynchronous). */
   readonly members: readonly string[];
+  readonly mode: 'on' | 'quorum';
+  /** k: how many of them confirm each commit. */
+  readonly count: number;
+  /** The configured synchronous_node_count (count is lower while too few standbys are eligible). */
+  readonly wanted: number;
 }
 
 /** An operator's detach of a node from load balancing, shared by every proxy. */

@@ -20,7 +20,7 @@ export interface StoreHarness {
 const sig = () => AbortSignal.timeout(3000);
 const ev = (n: number) => ({ at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), node: 'a', kind: 'test', message: `event ${n}` });
 const member = (name: string) => ({ name, role: 'standby' as const, state: 'running' as const, timeline: 1, lsn: '0/1', replayed_lsn: '0/1', upstream: null, streaming: true, message: 'm', updated_at: new Date().toISOString() });
-const reg = (name: string, id: number) => ({ name, id, host: '127.0.0.1', port: 5432 + id, api_url: `http://127.0.0.1:${8000 + id}`, tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false } });
+const reg = (name: string, id: number) => ({ name, id, host: '127.0.0.1', port: 5432 + id, api_url: `http://127.0.0.1:${8000 + id}`, tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false } });
 
 export function describeStateStore(name: string, make: () => Promise<StoreHarness>): void {
   describe(`StateStore contract: ${name}`, () => {
@@ -124,10 +124,10 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
 
     it('sync state is compare-and-set on its revision (0 = absent)', async () => {
       const a = handle();
-      assert.equal(await a.setSync({ leader: 'a', members: ['b'] }, 0, sig()), true);
-      assert.equal(await a.setSync({ leader: 'a', members: ['c'] }, 0, sig()), false);
+      assert.equal(await a.setSync({ leader: 'a', members: ['b'], mode: 'on', count: 1, wanted: 1 }, 0, sig()), true);
+      assert.equal(await a.setSync({ leader: 'a', members: ['c'], mode: 'on', count: 1, wanted: 1 }, 0, sig()), false);
       const s = (await a.load(sig())).sync!;
-      assert.equal(await a.setSync({ leader: 'a', members: ['c'] }, s.revision, sig()), true);
+      assert.equal(await a.setSync({ leader: 'a', members: ['c'], mode: 'on', count: 1, wanted: 1 }, s.revision, sig()), true);
       assert.deepEqual((await a.load(sig())).sync?.value.members, ['c']);
     });
 

@@ -16,7 +16,8 @@ export const defaultConfig: HaConfig = {
   retryTimeoutMs: 3000,
   maximumLagOnFailover: 1_048_576n,
   primaryStartTimeoutMs: 10_000,
-  tags: { priority: 100, location: 'default', nofailover: false, noloadbalance: false },
+  tags: { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false },
+  sync: { mode: 'off', count: 1, strict: false },
 };
 
 export function aRegistration(name: string, id: number, over: Partial<Registration> = {}): Registration {
@@ -43,6 +44,12 @@ export class SnapshotBuilder {
   member(m: MemberStatus): this {
     this.members.set(m.name, m);
     if (!this.registry.has(m.name)) this.registry.set(m.name, aRegistration(m.name, this.registry.size + 1));
+    return this;
+  }
+
+  /** Replaces a member's registration (its tags, say). */
+  register(reg: Registration): this {
+    this.registry.set(reg.name, reg);
     return this;
   }
 
@@ -73,6 +80,13 @@ export class SnapshotBuilder {
     return this;
   }
 
+  /** The recorded synchronous set, written by `leader`. */
+  sync(members: string[], opts: { mode?: 'on' | 'quorum'; count?: number; leader?: string } = {}): this {
+    const count = opts.count ?? 1;
+    this.s.sync = { value: { leader: opts.leader ?? 'n1', members, mode: opts.mode ?? 'on', count, wanted: count }, revision: 7 };
+    return this;
+  }
+
   build(): ClusterSnapshot {
     return { ...this.s, members: new Map(this.members), registry: new Map(this.registry) };
   }
@@ -93,6 +107,8 @@ const standbyLocal: LocalState = {
   notStreamingSince: null,
   wasPrimary: false,
   openTransactions: 0,
+  syncStandbyNames: '',
+  replicas: [],
 };
 
 export class ViewBuilder {

@@ -27,13 +27,14 @@ export function connectionString(m: Pick<MemberRow, 'host' | 'port'>, user: stri
 }
 
 export function renderCluster(report: ClusterReport, opts: { verbose?: boolean; user?: string } = {}): string {
-  const headers = ['ID', 'Name', 'Role', 'Status', 'Upstream', 'Location', 'Priority', 'Timeline', 'Lag', 'Connection string'];
+  const headers = ['ID', 'Name', 'Role', 'Status', 'Upstream', 'Sync', 'Location', 'Priority', 'Timeline', 'Lag', 'Connection string'];
   const rows = report.members.map((m) => [
     String(m.id),
     m.name,
     m.role,
     m.status.startsWith('*') || m.status.startsWith('?') || m.status.startsWith('!') ? m.status : `  ${m.status}`,
     m.upstream ?? '',
+    m.sync ?? '',
     m.location,
     String(m.priority),
     m.timeline === null ? '?' : String(m.timeline),

@@ -4,7 +4,7 @@ import { buildClusterReport, type Prober } from '../../../src/api/cluster-view.j
 import { renderCluster } from '../../../src/cli/render/table.js';
 import { aMember, aSnapshot } from '../../support/builders.js';
 
-const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false };
+const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false };
 const answering = (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
   async (reg) => {
     const r = rows[reg.name];
@@ -24,8 +24,27 @@ describe('cluster show (report and table)', () => {
     assert.deepEqual(report.warnings, ['unable to connect to node "n2" (ID: 2)', 'node "n2" (ID: 2) is registered as an active standby but is unreachable']);
     assert.equal(report.members[2]!.lag_bytes, 256);
     const text = renderCluster(report);
-    assert.match(text, /^ 2 +\| n2 +\| standby \| \? unreachable \| n1 +\| default +\| 100 +\| \? +\| \? +\| host=10\.0\.0\.2 port=5432/m);
+    assert.match(text, /^ 2 +\| n2 +\| standby \| \? unreachable \| n1 +\| async \| default +\| 100 +\| \? +\| \? +\| host=10\.0\.0\.2 port=5432/m);
     assert.match(text, /WARNING: following issues were detected\n {2}- unable to connect to node "n2" \(ID: 2\)/);
+  });
+
+  it('synchronous replication: the Sync column, and a warning when fewer standbys are synchronous than configured', async () => {
+    const live = answering({
+      n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+      n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+      n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+    });
+    const sync = await buildClusterReport(aSnapshot().sync(['n2']).build(), live);
+    assert.deepEqual(sync.members.map((m) => m.sync), [null, 'sync', 'async']);
+    assert.deepEqual(sync.warnings, []);
+    const quorum = await buildClusterReport(aSnapshot().sync(['n2', 'n3'], { mode: 'quorum' }).build(), live);
+    assert.deepEqual(quorum.members.map((m) => m.sync), [null, 'quorum', 'quorum']);
+    const snap = aSnapshot().build();
+    const below = await buildClusterReport({ ...snap, sync: { revision: 1, value: { leader: 'n1', members: ['n2'], mode: 'on', count: 1, wanted: 2 } } }, live);
+    assert.deepEqual(below.warnings, ['synchronous replication runs below the configured count: 1 synchronous standby(s) of 2 wanted']);
+    const none = await buildClusterReport({ ...snap, sync: { revision: 1, value: { leader: 'n1', members: [], mode: 'on', count: 0, wanted: 1 } } }, live);
+    assert.match(none.warnings.join('\n'), /runs asynchronously: no eligible standby/);
+    assert.match(renderCluster(sync), /^ 2 +\| n2 +\| standby \|   running +\| n1 +\| sync /m);
   });
 
   it('an agent that answers with PostgreSQL down is "! failed"; one that is cloning is "stopped"', async () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadNodeConfig } from '../../../src/config/index.js';
+import { loadNodeConfig, loadProxyConfig } from '../../../src/config/index.js';
 
 const MAIN = resolve(import.meta.dirname, '../../../src/main.js');
 const exec = promisify(execFile);
@@ -14,6 +14,11 @@ describe('shipped example and check-config', () => {
   it('docs/node.example.yaml is valid', () => {
     const cfg = loadNodeConfig(resolve(import.meta.dirname, '../../../../docs/node.example.yaml'));
     assert.equal(cfg.store.type, 'etcd');
+  });
+
+  it('docs/proxy.example.yaml is valid', () => {
+    const cfg = loadProxyConfig(resolve(import.meta.dirname, '../../../../docs/proxy.example.yaml'));
+    assert.equal(cfg.tls?.cert_file, '/etc/pgwarden/proxy.crt');
   });
 
   it('check-config exits 2 and names the key on a mistake', async () => {

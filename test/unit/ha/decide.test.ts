@@ -27,7 +27,7 @@ const rows: Row[] = [
   },
   {
     name: 'no leader, equal positions: the higher priority wins',
-    view: aView().cluster(aSnapshot().leader(null)).peer('n3', { tags: { priority: 200, location: 'x', nofailover: false, noloadbalance: false } }),
+    view: aView().cluster(aSnapshot().leader(null)).peer('n3', { tags: { priority: 200, location: 'x', nofailover: false, noloadbalance: false, nosync: false } }),
     actions: [],
     message: /n3 is a better candidate \(higher priority\)/,
   },

@@ -1,0 +1,101 @@
+/**
+ * Synchronous replication, pure: the leader's step that keeps synchronous_standby_names and the
+ * recorded set in order (record before GUC when adding, GUC before record when removing), and the
+ * rule a failover candidate must pass.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide } from '../../../src/ha/decide.js';
+import { parseSyncNames, renderSyncNames, syncElection, syncStep, type SyncConfig } from '../../../src/ha/sync.js';
+import type { Replica } from '../../../src/ha/view.js';
+import type { Action } from '../../../src/ha/actions.js';
+import { parseLsn } from '../../../src/util/lsn.js';
+import { aRegistration, aSnapshot, aView, defaultConfig } from '../../support/builders.js';
+
+const streaming = (name: string, flush = '0/3000000', state = 'streaming'): Replica => ({ name, state, flushLsn: parseLsn(flush) });
+const on: SyncConfig = { mode: 'on', count: 1, strict: false };
+
+function leaderView(sync: SyncConfig, replicas: Replica[], guc: string, snap = aSnapshot()) {
+  return aView().primaryWithLock().config({ sync }).local({ replicas, syncStandbyNames: guc }).cluster(snap).build();
+}
+
+const step = (v: ReturnType<typeof leaderView>) => syncStep(v, v.cluster.kind === 'snapshot' ? v.cluster : aSnapshot().build());
+const describeAction = (a: Action | null) =>
+  a === null ? null : a.type === 'set_sync_guc' ? `guc ${a.value}` : a.type === 'set_sync_record' ? `record ${a.state === null ? 'deleted' : `[${a.state.members.join(',')}] ${a.state.mode} ${a.state.count}`}` : a.type;
+
+describe('synchronous set: the leader step', () => {
+  const rows: { name: string; sync: SyncConfig; replicas: Replica[]; guc: string; snap?: ReturnType<typeof aSnapshot>; want: string | null }[] = [
+    { name: 'on: a new synchronous standby is recorded first', sync: on, replicas: [streaming('n2', '0/3000100'), streaming('n3')], guc: '', want: 'record [n2] on 1' },
+    { name: 'on: once recorded, the GUC names it', sync: on, replicas: [streaming('n2', '0/3000100'), streaming('n3')], guc: '', snap: aSnapshot().sync(['n2']), want: 'guc FIRST 1 ("n2")' },
+    { name: 'on: steady state, nothing to do', sync: on, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: null },
+    { name: 'on: the synchronous standby is gone: its replacement is recorded first (both recorded)', sync: on, replicas: [streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'record [n2,n3] on 1' },
+    { name: 'on: then the GUC switches to the replacement', sync: on, replicas: [streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2', 'n3']), want: 'guc FIRST 1 ("n3")' },
+    { name: 'on: then the record drops the old one (removed last)', sync: on, replicas: [streaming('n3')], guc: 'FIRST 1 ("n3")', snap: aSnapshot().sync(['n2', 'n3']), want: 'record [n3] on 1' },
+    { name: 'on: a standby still catching up is not eligible', sync: on, replicas: [streaming('n2', '0/1000000', 'catchup'), streaming('n3')], guc: '', want: 'record [n3] on 1' },
+    { name: 'on: nosync-tagged standbys are never synchronous', sync: on, replicas: [streaming('n2', '0/9000000'), streaming('n3')], guc: '',
+      snap: aSnapshot().register(aRegistration('n2', 2, { tags: { ...defaultConfig.tags, nosync: true } })), want: 'record [n3] on 1' },
+    { name: 'on: no flapping: a synchronous standby stays while eligible even if another is ahead', sync: on, replicas: [streaming('n2', '0/9000000'), streaming('n3')], guc: 'FIRST 1 ("n3")', snap: aSnapshot().sync(['n3']), want: null },
+    { name: 'on, k=2: both standbys', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'record [n2,n3] on 2' },
+    { name: 'non-strict, every standby gone: the GUC goes asynchronous first', sync: on, replicas: [], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'guc ' },
+    { name: 'non-strict, every standby gone: then the record says asynchronous', sync: on, replicas: [], guc: '', snap: aSnapshot().sync(['n2']), want: 'record [] on 0' },
+    { name: 'non-strict, a standby is back: recorded again first', sync: on, replicas: [streaming('n3')], guc: '', snap: aSnapshot().sync([], { count: 0 }), want: 'record [n3] on 1' },
+    { name: 'strict, every standby gone: keeps waiting on the recorded one', sync: { ...on, strict: true }, replicas: [], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: null },
+    { name: 'strict, nothing recorded yet and no standby: commits wait for any standby', sync: { ...on, strict: true }, replicas: [], guc: '', snap: aSnapshot().sync([]), want: 'guc FIRST 1 (*)' },
+    { name: 'quorum: every eligible standby, recorded first', sync: { mode: 'quorum', count: 1, strict: false }, replicas: [streaming('n2'), streaming('n3')], guc: '', want: 'record [n2,n3] quorum 1' },
+    { name: 'quorum: then ANY k over them', sync: { mode: 'quorum', count: 1, strict: false }, replicas: [streaming('n2'), streaming('n3')], guc: '', snap: aSnapshot().sync(['n2', 'n3'], { mode: 'quorum' }), want: 'guc ANY 1 ("n2", "n3")' },
+    { name: 'off: a GUC left set is cleared first, then the record', sync: { mode: 'off', count: 1, strict: false }, replicas: [streaming('n2')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'guc ' },
+    { name: 'off: record deleted last', sync: { mode: 'off', count: 1, strict: false }, replicas: [streaming('n2')], guc: '', snap: aSnapshot().sync(['n2']), want: 'record deleted' },
+    { name: 'a record written by an earlier leader is replaced by ours, starting from what our GUC names', sync: on, replicas: [streaming('n3')], guc: '', snap: aSnapshot().sync(['n1', 'n3'], { leader: 'n0' }), want: 'record [n3] on 1' },
+  ];
+  for (const r of rows) {
+    it(r.name, () => assert.equal(describeAction(step(leaderView(r.sync, r.replicas, r.guc, r.snap))), r.want));
+  }
+
+  it('the leader decision carries the step', () => {
+    const d = decide(leaderView(on, [streaming('n2')], '', aSnapshot().sync(['n2'])));
+    assert.ok(d.actions.some((a) => a.type === 'set_sync_guc'), d.message);
+  });
+
+  it('names round-trip through the GUC value, quotes included', () => {
+    const names = ['n2', 'we"ird'];
+    assert.deepEqual(parseSyncNames(renderSyncNames('on', { names, count: 2 })), names);
+    assert.equal(renderSyncNames('quorum', { names: [], count: 1 }), '');
+  });
+});
+
+describe('synchronous set: who may be promoted', () => {
+  const pos = (entries: [string, string | null][]) => new Map(entries.map(([n, l]) => [n, l === null ? null : parseLsn(l)] as const));
+
+  it('on, k=1: the recorded standby may; a standby outside the set may not', () => {
+    const snap = aSnapshot().leader(null).sync(['n2']).build();
+    assert.equal(syncElection(snap, 'n2', pos([['n2', '0/3000000'], ['n3', '0/9000000']])), null);
+    assert.match(syncElection(snap, 'n3', pos([['n2', '0/3000000'], ['n3', '0/9000000']]))!, /not in the synchronous set/);
+  });
+
+  it('quorum ANY 1 of 2: a candidate must see both (one of them holds each commit) and be the most advanced', () => {
+    const snap = aSnapshot().leader(null).sync(['n2', 'n3'], { mode: 'quorum' }).build();
+    assert.match(syncElection(snap, 'n2', pos([['n2', '0/3000000']]))!, /sees 1 of the synchronous set .* needs 2/);
+    assert.equal(syncElection(snap, 'n2', pos([['n2', '0/3000100'], ['n3', '0/3000000']])), null);
+    assert.match(syncElection(snap, 'n2', pos([['n2', '0/3000000'], ['n3', '0/3000100']]))!, /n3 of the synchronous set is further ahead/);
+  });
+
+  it('an empty record (asynchronous) leaves the ordinary rules', () => {
+    assert.equal(syncElection(aSnapshot().leader(null).sync([], { count: 0 }).build(), 'n3', pos([['n3', '0/3000000']])), null);
+  });
+
+  it('decide: with n2 recorded, n2 takes the lock although n3 is further ahead; n3 waits', () => {
+    const snap = aSnapshot().leader(null).sync(['n2']);
+    const n2 = decide(aView().self('n2').cluster(snap).local({ lsn: '0/3000000' }).peer('n3', { lsn: '0/3000100' }).build());
+    assert.deepEqual(n2.actions.map((a) => a.type).slice(0, 2), ['acquire_leader', 'promote'], n2.message);
+    const n3 = decide(aView().self('n3').cluster(snap).local({ lsn: '0/3000100' }).peer('n2', { lsn: '0/3000000' }).build());
+    assert.deepEqual(n3.actions, [], n3.message);
+    assert.match(n3.message, /not in the synchronous set/);
+  });
+
+  it('decide: quorum, the other recorded standby unreachable: nobody is promoted automatically', () => {
+    const snap = aSnapshot().leader(null).sync(['n2', 'n3'], { mode: 'quorum' });
+    const d = decide(aView().self('n2').cluster(snap).local({ lsn: '0/3000100' }).peer('n3', { reachable: false }).build());
+    assert.deepEqual(d.actions, [], d.message);
+    assert.match(d.message, /needs 2/);
+  });
+});
