@@ -101,11 +101,6 @@ export class Peers {
     await this.run('pgpool', pgpool, [BINARIES.pgpool, '-n', '-f', join(this.dir, 'pgpool/pgpool.conf'), '-F', join(this.dir, 'pgpool/pcp.conf'), '-a', join(this.dir, 'pgpool/pool_hba.conf')], true);
   }
 
-  /** Every process of a peer (pgpool-II forks children in its group). */
-  pids(peer: Peer): number[] {
-    return processGroup(peer.pid);
-  }
-
   async stop(): Promise<void> {
     for (const c of this.children) {
       if (c.exitCode !== null || c.pid === undefined) continue;

@@ -117,8 +117,7 @@ export function syncElection(c: ClusterSnapshot, candidate: string, reachable: R
   const seen = set.filter((n) => reachable.has(n) && reachable.get(n) !== null);
   const needed = set.length - rec.count + 1;
   if (seen.length < needed) return `sees ${seen.length} of the synchronous set (${set.join(', ')}), needs ${needed} to be sure it holds every acknowledged commit`;
-  const mine = reachable.get(candidate) ?? null;
-  const best = seen.reduce<string | null>((b, n) => (b === null || (reachable.get(n) ?? 0n) > (reachable.get(b) ?? 0n) ? n : b), null);
-  if (best !== candidate && mine !== null && (reachable.get(best!) ?? 0n) > mine) return `${best} of the synchronous set is further ahead`;
-  return null;
+  const mine = reachable.get(candidate) ?? 0n;
+  const ahead = seen.find((n) => (reachable.get(n) ?? 0n) > mine);
+  return ahead ? `${ahead} of the synchronous set is further ahead` : null;
 }

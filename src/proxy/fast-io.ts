@@ -9,7 +9,7 @@
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
 /** Per direction and session: 32 KiB of buffers per session, reads of up to 16 KiB. */
-export const READ_BUFFER_BYTES = 16 * 1024;
+const READ_BUFFER_BYTES = 16 * 1024;
 
 /** Called with each chunk read; return false to stop reading until `resume()`. */
 export type Sink = (view: Buffer) => boolean;
@@ -26,7 +26,7 @@ export function onreadOption(sink: Sink): OnReadOpts {
 export function adoptAccepted(accepted: Socket, sink: Sink): Socket {
   const holder = accepted as unknown as { _handle?: object | null };
   const handle = holder._handle;
-  if (!handle || accepted.readableLength > 0) {
+  if (!handle) {
     accepted.on('data', (chunk: Buffer) => {
       if (!sink(chunk)) accepted.pause();
     });
