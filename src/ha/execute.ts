@@ -146,12 +146,15 @@ export class Executor {
       case 'set_sync_guc':
         await pg.setSyncStandbyNames(a.value);
         await this.event('sync_standby_names', `${why}; synchronous_standby_names = '${a.value}'`);
+        // The next step (if any) follows at once: commits may be waiting on a standby that is gone.
+        this.d.wake();
         return true;
       case 'set_sync_record': {
         if (!(await store.setSync(a.state, a.revision, signal()))) return false;
         const members = a.state?.members ?? [];
         const what = a.state === null ? 'synchronous replication off' : members.length ? `synchronous set: ${members.join(', ')} (${a.state.mode}, ${a.state.count})` : 'asynchronous: no eligible standby (synchronous_mode_strict is off)';
         if ((snap?.sync?.value.members ?? []).join() !== members.join()) await this.event('sync_set', what);
+        this.d.wake();
         return true;
       }
       case 'publish_optime': {

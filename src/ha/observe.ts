@@ -45,7 +45,7 @@ export async function probeLocal(pg: PgController, timeoutMs: number): Promise<L
       return {
         sql: s,
         state: { dataDir: 'valid', postmaster: 'running', role: s.inRecovery ? 'standby' : 'primary', timeline: s.timeline, lsn: s.lsn, replayedLsn: s.replayedLsn, upstream, streaming: s.streaming, wasPrimary: !s.inRecovery, openTransactions: s.openTransactions, syncStandbyNames: s.syncStandbyNames,
-          replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn })) },
+          replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn, replyAgeMs: r.reply_age_ms })) },
       };
     } catch {
       return { sql: null, state: { dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } };

@@ -1,9 +1,10 @@
 /**
  * Pure: synchronous replication. The leader keeps `synchronous_standby_names` (the GUC) and the
- * recorded synchronous set (the store's sync key) in step, one change per cycle, so that the record
- * always names every standby the GUC names: a standby is recorded before the GUC names it, and
- * dropped from the record only after the GUC stopped naming it. Promotion then only needs the
- * record (see syncElection).
+ * recorded synchronous set (the store's sync key) in step, one change per cycle (the agent runs the
+ * next cycle at once after one), so that the record always covers every commit acknowledged so far:
+ * a standby is recorded before the GUC names it, and dropped from the record only after the GUC
+ * stopped naming it and the standbys that stay have caught up. Promotion then only needs the record
+ * (see syncElection).
  *
  *  - on:     FIRST k (the k chosen standbys): every acknowledged commit is on all of them.
  *  - quorum: ANY k (every eligible standby): every acknowledged commit is on k of them.
@@ -11,6 +12,7 @@
  * |R| - k + 1 members of R include one that has it; the most advanced of them has every commit.
  */
 import type { ClusterSnapshot, SyncState } from '../store/types.js';
+import { formatLsn, parseLsn } from '../util/lsn.js';
 import type { Action } from './actions.js';
 import type { View } from './view.js';
 
@@ -43,13 +45,17 @@ export function parseSyncNames(value: string): string[] {
   return [...list.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replace(/""/g, '"'));
 }
 
+/** A standby silent this long (it reports every second) is taken for cut off. */
+export const SILENT_STANDBY_MS = 3000;
+
 /**
- * Standbys that may be synchronous: connected to this primary and streaming (caught up), known
- * to the cluster, not tagged nosync; best first: priority, then the most WAL flushed, then name.
+ * Standbys that may be synchronous: connected to this primary, streaming (caught up) and heard
+ * from lately, known to the cluster, not tagged nosync; best first: priority, then the most WAL
+ * flushed, then name.
  */
 export function eligibleStandbys(v: View, c: ClusterSnapshot): string[] {
   return v.local.replicas
-    .filter((r) => r.state === 'streaming' && c.registry.has(r.name) && c.registry.get(r.name)!.tags.nosync !== true)
+    .filter((r) => r.state === 'streaming' && (r.replyAgeMs ?? 0) <= SILENT_STANDBY_MS && c.registry.has(r.name) && c.registry.get(r.name)!.tags.nosync !== true)
     .sort((a, b) => {
       const prio = (c.registry.get(b.name)!.tags.priority ?? 0) - (c.registry.get(a.name)!.tags.priority ?? 0);
       if (prio) return prio;
@@ -78,15 +84,26 @@ export function desiredSync(v: View, c: ClusterSnapshot): SyncTarget {
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+const union = (a: readonly string[], b: readonly string[]) => [...a, ...b.filter((n) => !a.includes(n))];
+
+/** k in a value renderSyncNames wrote; 0 for ''. */
+export function parseSyncCount(value: string): number {
+  return Number(/^\s*(?:FIRST|ANY)\s+(\d+)/i.exec(value)?.[1] ?? 0);
+}
 
 /**
- * The next step that brings GUC and record to `desiredSync`, or null when both are there.
- * Adding: record first, then the GUC. Removing: the GUC first, then the record.
+ * The next step that brings GUC and record to `desiredSync`, or null when both are there (or
+ * when the record waits for standbys to catch up). The record must always cover the GUC:
+ *  1. widen the record first (members added, count lowered);
+ *  2. then set the GUC;
+ *  3. then narrow the record (members dropped, count raised), but only once the standbys the GUC
+ *     now names have flushed everything the primary had written when the GUC was seen to be in
+ *     force: commits acknowledged under the wider GUC are all below that point.
  */
 export function syncStep(v: View, c: ClusterSnapshot): Action | null {
   const mode = v.config.sync.mode;
   const want = desiredSync(v, c);
-  const wantNames = want.names.filter((n) => n !== '*');
+  const names = want.names.filter((n) => n !== '*');
   const guc = renderSyncNames(mode, want);
   const rec = c.sync;
   const mine = rec?.value.leader === v.self ? rec.value : null;
@@ -95,13 +112,27 @@ export function syncStep(v: View, c: ClusterSnapshot): Action | null {
     if (v.local.syncStandbyNames !== '') return { type: 'set_sync_guc', value: '' };
     return rec ? { type: 'set_sync_record', revision, state: null } : null;
   }
+  const record = (members: readonly string[], count: number, narrowing?: SyncState['narrowing']): Action => ({
+    type: 'set_sync_record',
+    revision,
+    state: { leader: v.self, members: [...members], mode, count, wanted: v.config.sync.count, ...(narrowing ? { narrowing } : {}) } satisfies SyncState,
+  });
   // A record written by an earlier leader says nothing about our GUC: start ours from what the GUC names.
-  const recorded = mine ? mine.members : parseSyncNames(v.local.syncStandbyNames);
-  const record = (members: readonly string[]): Action => ({ type: 'set_sync_record', revision, state: { leader: v.self, members: [...members], mode, count: want.count, wanted: v.config.sync.count } satisfies SyncState });
-  if (!mine || !wantNames.every((n) => recorded.includes(n))) return record([...recorded, ...wantNames.filter((n) => !recorded.includes(n))]);
+  const members = mine ? mine.members : parseSyncNames(v.local.syncStandbyNames);
+  const count = mine ? mine.count : members.length ? parseSyncCount(v.local.syncStandbyNames) : want.count;
+
+  if (!mine || names.some((n) => !members.includes(n)) || (want.count > 0 && count > want.count)) {
+    return record(union(members, names), members.length === 0 ? want.count : want.count > 0 ? Math.min(count, want.count) : count);
+  }
   if (v.local.syncStandbyNames !== guc) return { type: 'set_sync_guc', value: guc };
-  if (!sameSet(recorded, wantNames) || mine.count !== want.count || mine.mode !== mode || mine.wanted !== v.config.sync.count) return record(wantNames);
-  return null;
+  if (sameSet(members, names) && count === want.count) {
+    return mine.mode !== mode || mine.wanted !== v.config.sync.count || mine.narrowing ? record(names, want.count) : null;
+  }
+  const flushed = (lsn: bigint) => names.every((n) => (v.local.replicas.find((r) => r.name === n)?.flushLsn ?? -1n) >= lsn);
+  if (v.local.lsn !== null && flushed(v.local.lsn)) return record(names, want.count);
+  const n = mine.narrowing;
+  if (n && sameSet(n.to, names) && n.count === want.count) return flushed(parseLsn(n.lsn)) ? record(names, want.count) : null;
+  return v.local.lsn === null ? null : record(members, count, { to: names, count: want.count, lsn: formatLsn(v.local.lsn) });
 }
 
 /**

@@ -13,6 +13,8 @@ export interface Replica {
   /** startup, catchup, streaming, backup, stopping */
   readonly state: string;
   readonly flushLsn: Lsn | null;
+  /** Since its last status message (standbys send one at least every second); null: none yet. */
+  readonly replyAgeMs: number | null;
 }
 
 export interface HaConfig {

@@ -2,7 +2,7 @@
  * The files pgwarden owns in a data directory: postgresql.conf (rewritten on every start, because a
  * clone brings the primary's), pg_hba.conf, standby.signal, and the pgpass file libpq programs use.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OsUser } from './os-user.js';
 import { writeOwned } from './os-user.js';
@@ -65,6 +65,9 @@ const DEFAULTS: Record<string, string | number | boolean> = {
   // after 10 s, so the standby is already retrying (every second) when the network returns,
   // instead of waiting out TCP's retransmission backoff.
   wal_receiver_timeout: '10s',
+  // A status message every second: a synchronous standby that went silent (its network cut) is
+  // noticed by the leader in seconds, not after wal_sender_timeout.
+  wal_receiver_status_interval: '1s',
   shared_buffers: '128MB',
   logging_collector: 'off',
   log_line_prefix: '%m [%p] %q%u@%d ',
@@ -109,6 +112,17 @@ export function writeConfigFiles(user: OsUser, dataDir: string, input: ConfInput
   const signal = join(dataDir, 'standby.signal');
   if (input.standby) writeOwned(user, signal, '');
   else if (existsSync(signal)) rmSync(signal);
+}
+
+/**
+ * synchronous_standby_names as our postgresql.conf last set it ('' when absent): a primary that a
+ * fresh agent starts again keeps waiting on the same standbys until the leader's step decides.
+ */
+export function readSyncStandbyNames(dataDir: string): string {
+  const file = join(dataDir, 'postgresql.conf');
+  if (!existsSync(file)) return '';
+  const m = /^synchronous_standby_names = '((?:[^'\\]|''|\\.)*)'$/m.exec(readFileSync(file, 'utf8'));
+  return m ? m[1]!.replace(/''/g, "'").replace(/\\\\/g, '\\') : '';
 }
 
 /** pgpass escapes ':' and '\'. */

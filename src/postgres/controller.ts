@@ -11,7 +11,7 @@ import { waitFor } from '../util/deadline.js';
 import { PostgresUnavailableError } from '../util/errors.js';
 import { parseLsn, type Lsn } from '../util/lsn.js';
 import { clone, type CloneProgress } from './clone.js';
-import { renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
+import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
 import { hasPgVersion, isAlive, killGroup, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
 import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
 import { LocalSql, type SqlStatus } from './queries.js';
@@ -79,6 +79,7 @@ export class PgController {
     this.logFile = join(o.runDir, 'postgresql.log');
     const connectHost = o.listenHost === '*' || o.listenHost === '0.0.0.0' ? '127.0.0.1' : o.listenHost.split(',')[0]!.trim();
     this.sql = new LocalSql(() => ({ host: connectHost, port: o.port, user: o.superuser.username, password: o.superuser.password }));
+    this.syncNames = readSyncStandbyNames(o.dataDir);
   }
 
   get dataDir(): string {
@@ -217,10 +218,14 @@ export class PgController {
    * so a reload is enough; a running primary needs a restart to become a standby (the caller's job).
    */
   /** Sets synchronous_standby_names on the running primary (a reload, no restart). */
+  /** Rewrites and reloads the setting; returns once PostgreSQL runs with it (the next sync step relies on that). */
   async setSyncStandbyNames(value: string): Promise<void> {
     this.syncNames = value;
     this.writeConfig(this.runAs ?? { standby: false, upstream: null });
     await this.sql.query('SELECT pg_reload_conf()');
+    // Backends (ours too) pick a reload up asynchronously, after the postmaster signals them.
+    await waitFor(`synchronous_standby_names = '${value}' in force`, async () =>
+      (await this.sql.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]!.v === value, { timeoutMs: 5000, intervalMs: 10 });
   }
 
   async follow(upstream: Upstream | null): Promise<void> {

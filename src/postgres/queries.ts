@@ -12,6 +12,8 @@ export interface ReplicationRow {
   readonly sync_state: string;
   readonly flush_lsn: Lsn | null;
   readonly replay_lsn: Lsn | null;
+  /** Since the standby's last status message (null: none yet). */
+  readonly reply_age_ms: number | null;
 }
 
 export interface SqlStatus {
@@ -48,7 +50,8 @@ SELECT pg_is_in_recovery() AS in_recovery,
        current_setting('synchronous_standby_names') AS sync_names,
        r.status AS receiver_status, r.received_tli, r.sender_host, r.sender_port,
        (SELECT json_agg(json_build_object('application_name', application_name, 'state', state, 'sync_state', sync_state,
-                                          'flush_lsn', flush_lsn::text, 'replay_lsn', replay_lsn::text))
+                                          'flush_lsn', flush_lsn::text, 'replay_lsn', replay_lsn::text,
+                                          'reply_age_ms', (extract(epoch FROM clock_timestamp() - reply_time) * 1000)::int))
           FROM pg_stat_replication) AS replication,
        (SELECT count(*)::int FROM pg_stat_activity
          WHERE backend_type = 'client backend' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()) AS open_xacts
@@ -98,6 +101,7 @@ export class LocalSql {
         sync_state: x.sync_state,
         flush_lsn: x.flush_lsn ? parseLsn(x.flush_lsn) : null,
         replay_lsn: x.replay_lsn ? parseLsn(x.replay_lsn) : null,
+        reply_age_ms: x.reply_age_ms ?? null,
       })),
       sysid: r.sysid,
       syncStandbyNames: r.sync_names,

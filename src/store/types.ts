@@ -55,6 +55,8 @@ export interface FailoverRequest {
   readonly drain_timeout_s?: number;
   /** Set by the leader once it accepted the switchover: proxies drain the old primary from then on (leader's clock). */
   readonly draining_since?: string;
+  /** Failover: the operator accepted possible loss; `to` promotes even if the election rules refuse it. */
+  readonly force?: boolean;
 }
 
 /** The synchronous standby set as the leader last recorded it (used by the synchronous-mode issue). */
@@ -67,6 +69,12 @@ export interface SyncState {
   readonly count: number;
   /** The configured synchronous_node_count (count is lower while too few standbys are eligible). */
   readonly wanted: number;
+  /**
+   * Set while the record is wider than the GUC: the GUC already names `to` (count `count`), and the
+   * primary had written up to `lsn` when it was seen to; once every standby in `to` has flushed
+   * `lsn`, they hold every commit acknowledged before, and the record may shrink to them.
+   */
+  readonly narrowing?: { readonly to: readonly string[]; readonly count: number; readonly lsn: string };
 }
 
 /** An operator's detach of a node from load balancing, shared by every proxy. */

@@ -3,7 +3,7 @@
  * "n2" in a cluster led by "n1"; each test changes only what it is about.
  */
 import type { HaConfig, LocalState, PeerStatus, View } from '../../src/ha/view.js';
-import type { ClusterSnapshot, MemberStatus, Registration } from '../../src/store/types.js';
+import type { ClusterSnapshot, MemberStatus, Registration, SyncState } from '../../src/store/types.js';
 import { emptySnapshot } from '../../src/store/types.js';
 import { parseLsn } from '../../src/util/lsn.js';
 
@@ -81,9 +81,9 @@ export class SnapshotBuilder {
   }
 
   /** The recorded synchronous set, written by `leader`. */
-  sync(members: string[], opts: { mode?: 'on' | 'quorum'; count?: number; leader?: string } = {}): this {
+  sync(members: string[], opts: { mode?: 'on' | 'quorum'; count?: number; leader?: string; narrowing?: SyncState['narrowing'] } = {}): this {
     const count = opts.count ?? 1;
-    this.s.sync = { value: { leader: opts.leader ?? 'n1', members, mode: opts.mode ?? 'on', count, wanted: count }, revision: 7 };
+    this.s.sync = { value: { leader: opts.leader ?? 'n1', members, mode: opts.mode ?? 'on', count, wanted: count, ...(opts.narrowing ? { narrowing: opts.narrowing } : {}) }, revision: 7 };
     return this;
   }
 

@@ -1,6 +1,7 @@
 /**
  * `pgwarden proxy -c proxy.yaml`, `pgwarden show nodes`, `pgwarden node detach|attach`.
  */
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { loadProxyConfig } from '../../config/index.js';
 import { POOL_NODES_COLUMNS, type PoolNodeRow } from '../../proxy/pool-nodes.js';
@@ -16,6 +17,9 @@ export function registerProxy(program: Command): void {
     .requiredOption('-c, --config <file>', 'the proxy YAML')
     .action((opts: { config: string }) =>
       runUntilSignal(async () => {
+        // The relay allocates little per message, so V8's young generation growing from 2 to 32 MB
+        // under load buys nothing but RSS (bench:proxy: ~15 MB less, no measurable throughput cost).
+        setFlagsFromString('--semi-space-growth-factor=1');
         const cfg = loadProxyConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
         const [{ startProxy }, { storeFor }] = await Promise.all([import('../../local/proxy-node.js'), import('../../local/store-factory.js')]);

@@ -10,32 +10,58 @@ import { parseSyncNames, renderSyncNames, syncElection, syncStep, type SyncConfi
 import type { Replica } from '../../../src/ha/view.js';
 import type { Action } from '../../../src/ha/actions.js';
 import { parseLsn } from '../../../src/util/lsn.js';
+import type { SyncState } from '../../../src/store/types.js';
 import { aRegistration, aSnapshot, aView, defaultConfig } from '../../support/builders.js';
 
-const streaming = (name: string, flush = '0/3000000', state = 'streaming'): Replica => ({ name, state, flushLsn: parseLsn(flush) });
+const streaming = (name: string, flush = '0/3000000', state = 'streaming', replyAgeMs: number | null = 200): Replica => ({ name, state, flushLsn: parseLsn(flush), replyAgeMs });
 const on: SyncConfig = { mode: 'on', count: 1, strict: false };
 
-function leaderView(sync: SyncConfig, replicas: Replica[], guc: string, snap = aSnapshot()) {
-  return aView().primaryWithLock().config({ sync }).local({ replicas, syncStandbyNames: guc }).cluster(snap).build();
+function leaderView(sync: SyncConfig, replicas: Replica[], guc: string, snap = aSnapshot(), lsn = '0/3000000') {
+  return aView().primaryWithLock().config({ sync }).local({ replicas, syncStandbyNames: guc, lsn }).cluster(snap).build();
 }
 
 const step = (v: ReturnType<typeof leaderView>) => syncStep(v, v.cluster.kind === 'snapshot' ? v.cluster : aSnapshot().build());
+const describeRecord = (s: SyncState | null) => {
+  if (s === null) return 'deleted';
+  const n = s.narrowing;
+  return `[${s.members.join(',')}] ${s.mode} ${s.count}${n ? ` narrowing to [${n.to.join(',')}] ${n.count} at ${n.lsn}` : ''}`;
+};
 const describeAction = (a: Action | null) =>
-  a === null ? null : a.type === 'set_sync_guc' ? `guc ${a.value}` : a.type === 'set_sync_record' ? `record ${a.state === null ? 'deleted' : `[${a.state.members.join(',')}] ${a.state.mode} ${a.state.count}`}` : a.type;
+  a === null ? null : a.type === 'set_sync_guc' ? `guc ${a.value}` : a.type === 'set_sync_record' ? `record ${describeRecord(a.state)}` : a.type;
 
 describe('synchronous set: the leader step', () => {
-  const rows: { name: string; sync: SyncConfig; replicas: Replica[]; guc: string; snap?: ReturnType<typeof aSnapshot>; want: string | null }[] = [
+  const rows: { name: string; sync: SyncConfig; replicas: Replica[]; guc: string; snap?: ReturnType<typeof aSnapshot>; lsn?: string; want: string | null }[] = [
     { name: 'on: a new synchronous standby is recorded first', sync: on, replicas: [streaming('n2', '0/3000100'), streaming('n3')], guc: '', want: 'record [n2] on 1' },
     { name: 'on: once recorded, the GUC names it', sync: on, replicas: [streaming('n2', '0/3000100'), streaming('n3')], guc: '', snap: aSnapshot().sync(['n2']), want: 'guc FIRST 1 ("n2")' },
     { name: 'on: steady state, nothing to do', sync: on, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: null },
     { name: 'on: the synchronous standby is gone: its replacement is recorded first (both recorded)', sync: on, replicas: [streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'record [n2,n3] on 1' },
     { name: 'on: then the GUC switches to the replacement', sync: on, replicas: [streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2', 'n3']), want: 'guc FIRST 1 ("n3")' },
-    { name: 'on: then the record drops the old one (removed last)', sync: on, replicas: [streaming('n3')], guc: 'FIRST 1 ("n3")', snap: aSnapshot().sync(['n2', 'n3']), want: 'record [n3] on 1' },
+    { name: 'on: then the record drops the old one (removed last), the replacement having flushed all the primary wrote', sync: on, replicas: [streaming('n3')], guc: 'FIRST 1 ("n3")', snap: aSnapshot().sync(['n2', 'n3']), want: 'record [n3] on 1' },
+    { name: 'on: the replacement is behind the primary: the record keeps both and notes how far it must get', sync: on, replicas: [streaming('n3', '0/3000000')], guc: 'FIRST 1 ("n3")', lsn: '0/5000000',
+      snap: aSnapshot().sync(['n2', 'n3']), want: 'record [n2,n3] on 1 narrowing to [n3] 1 at 0/5000000' },
+    { name: 'on: the replacement has not flushed that far yet: the record waits', sync: on, replicas: [streaming('n3', '0/4FFFFFF')], guc: 'FIRST 1 ("n3")', lsn: '0/6000000',
+      snap: aSnapshot().sync(['n2', 'n3'], { narrowing: { to: ['n3'], count: 1, lsn: '0/5000000' } }), want: null },
+    { name: 'on: the replacement flushed past that point: the old one leaves the record', sync: on, replicas: [streaming('n3', '0/5000000')], guc: 'FIRST 1 ("n3")', lsn: '0/6000000',
+      snap: aSnapshot().sync(['n2', 'n3'], { narrowing: { to: ['n3'], count: 1, lsn: '0/5000000' } }), want: 'record [n3] on 1' },
+    { name: 'on: a noted point for another target does not count: a new one is noted', sync: on, replicas: [streaming('n3', '0/5000000')], guc: 'FIRST 1 ("n3")', lsn: '0/6000000',
+      snap: aSnapshot().sync(['n2', 'n3'], { narrowing: { to: ['n2'], count: 1, lsn: '0/5000000' } }), want: 'record [n2,n3] on 1 narrowing to [n3] 1 at 0/6000000' },
+    { name: 'on: a standby silent for over 3 s (network cut) is replaced', sync: on, replicas: [streaming('n2', '0/3000000', 'streaming', 3500), streaming('n3')], guc: 'FIRST 1 ("n2")',
+      snap: aSnapshot().sync(['n2']), want: 'record [n2,n3] on 1' },
+    { name: 'quorum: k lowered: the record first', sync: { mode: 'quorum', count: 1, strict: false }, replicas: [streaming('n2'), streaming('n3')], guc: 'ANY 2 ("n2", "n3")',
+      snap: aSnapshot().sync(['n2', 'n3'], { mode: 'quorum', count: 2 }), want: 'record [n2,n3] quorum 1' },
+    { name: 'quorum: k raised: the GUC first', sync: { mode: 'quorum', count: 2, strict: false }, replicas: [streaming('n2'), streaming('n3')], guc: 'ANY 1 ("n2", "n3")',
+      snap: aSnapshot().sync(['n2', 'n3'], { mode: 'quorum', count: 1 }), want: 'guc ANY 2 ("n2", "n3")' },
+    { name: 'quorum: k raised: then the record', sync: { mode: 'quorum', count: 2, strict: false }, replicas: [streaming('n2'), streaming('n3')], guc: 'ANY 2 ("n2", "n3")',
+      snap: aSnapshot().sync(['n2', 'n3'], { mode: 'quorum', count: 1 }), want: 'record [n2,n3] quorum 2' },
+    { name: 'a new leader whose GUC asks FIRST 2 records both with the lower k first', sync: on, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 2 ("n2", "n3")',
+      snap: aSnapshot().sync(['n9'], { leader: 'n0' }), want: 'record [n2,n3] on 1' },
     { name: 'on: a standby still catching up is not eligible', sync: on, replicas: [streaming('n2', '0/1000000', 'catchup'), streaming('n3')], guc: '', want: 'record [n3] on 1' },
     { name: 'on: nosync-tagged standbys are never synchronous', sync: on, replicas: [streaming('n2', '0/9000000'), streaming('n3')], guc: '',
       snap: aSnapshot().register(aRegistration('n2', 2, { tags: { ...defaultConfig.tags, nosync: true } })), want: 'record [n3] on 1' },
     { name: 'on: no flapping: a synchronous standby stays while eligible even if another is ahead', sync: on, replicas: [streaming('n2', '0/9000000'), streaming('n3')], guc: 'FIRST 1 ("n3")', snap: aSnapshot().sync(['n3']), want: null },
-    { name: 'on, k=2: both standbys', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'record [n2,n3] on 2' },
+    { name: 'on, k=2: the second standby is recorded first, the recorded k stays 1 while the GUC asks 1', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'record [n2,n3] on 1' },
+    { name: 'on, k=2: then the GUC asks both', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2', 'n3']), want: 'guc FIRST 2 ("n2", "n3")' },
+    { name: 'on, k=2: then the recorded k', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 2 ("n2", "n3")', snap: aSnapshot().sync(['n2', 'n3']), want: 'record [n2,n3] on 2' },
     { name: 'non-strict, every standby gone: the GUC goes asynchronous first', sync: on, replicas: [], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'guc ' },
     { name: 'non-strict, every standby gone: then the record says asynchronous', sync: on, replicas: [], guc: '', snap: aSnapshot().sync(['n2']), want: 'record [] on 0' },
     { name: 'non-strict, a standby is back: recorded again first', sync: on, replicas: [streaming('n3')], guc: '', snap: aSnapshot().sync([], { count: 0 }), want: 'record [n3] on 1' },
@@ -48,7 +74,7 @@ describe('synchronous set: the leader step', () => {
     { name: 'a record written by an earlier leader is replaced by ours, starting from what our GUC names', sync: on, replicas: [streaming('n3')], guc: '', snap: aSnapshot().sync(['n1', 'n3'], { leader: 'n0' }), want: 'record [n3] on 1' },
   ];
   for (const r of rows) {
-    it(r.name, () => assert.equal(describeAction(step(leaderView(r.sync, r.replicas, r.guc, r.snap))), r.want));
+    it(r.name, () => assert.equal(describeAction(step(leaderView(r.sync, r.replicas, r.guc, r.snap, r.lsn))), r.want));
   }
 
   it('the leader decision carries the step', () => {

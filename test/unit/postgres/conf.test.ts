@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseProgress } from '../../../src/postgres/clone.js';
-import { conninfo, renderPgHba, renderPgpass, renderPostgresqlConf } from '../../../src/postgres/conf.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { conninfo, readSyncStandbyNames, renderPgHba, renderPgpass, renderPostgresqlConf } from '../../../src/postgres/conf.js';
 import { scramVerifier } from '../../../src/postgres/scram.js';
 
 const base = { clusterName: 'c1', listenHost: '127.0.0.1', port: 5433, parameters: {}, standby: null };
@@ -33,6 +36,19 @@ describe('files pgwarden writes for PostgreSQL', () => {
     const hba = renderPgHba(['host all all 10.0.0.0/8 trust'], 'postgres', 'repl').split('\n');
     assert.equal(hba[1], 'host all all 10.0.0.0/8 trust');
     assert.ok(hba.slice(2).filter(Boolean).every((l) => l.endsWith('scram-sha-256')));
+  });
+
+  it('synchronous_standby_names is read back as written (a fresh agent keeps it for a restarted primary)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-conf-'));
+    try {
+      assert.equal(readSyncStandbyNames(dir), '', 'no postgresql.conf yet');
+      for (const value of ['', 'FIRST 1 ("n2")', 'ANY 2 ("n2", "it\'s")']) {
+        writeFileSync(join(dir, 'postgresql.conf'), renderPostgresqlConf({ ...base, syncStandbyNames: value }));
+        assert.equal(readSyncStandbyNames(dir), value);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('pgpass escapes : and \\', () => {
