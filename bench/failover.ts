@@ -15,14 +15,11 @@ import { Writer } from '../test/support/workload.js';
 import { waitFor } from '../src/util/deadline.js';
 import { ensurePatroni, patroniCluster } from './patroni.js';
 import { stats, type Stats } from './stats.js';
+import { wholeNumbers } from './args.js';
 import type { BenchTarget } from './target.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'with-patroni': { type: 'boolean', default: false } } });
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) {
-  console.error('--runs must be a positive whole number');
-  process.exit(2);
-}
+const { runs } = wholeNumbers({ runs: values.runs });
 const TTL = 10;
 
 async function measure(t: BenchTarget, fault: 'postmaster_kill' | 'host_crash', n: number): Promise<number[]> {

@@ -14,24 +14,17 @@ import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { stringify as toYaml } from 'yaml';
 import { waitFor } from '../src/util/deadline.js';
 import { etcdCluster, MAIN, type ClusterHarness } from '../test/support/cluster.js';
 import { freePorts } from '../test/support/ports.js';
+import { wholeNumbers } from './args.js';
+import { pgbench, prepareDatabase, sql, type PgbenchResult } from './pgbench.js';
 import { cpuSeconds, ensurePeers, Peers, processGroup, rssMb } from './proxy-peers.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, scale: { type: 'string', default: '10' }, workloads: { type: 'string' } } });
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
-const scale = Number(values.scale);
-for (const [k, v] of Object.entries({ rounds, seconds, scale })) {
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`--${k} must be a positive whole number`);
-    process.exit(2);
-  }
-}
+const { rounds, seconds, scale } = wholeNumbers({ rounds: values.rounds, seconds: values.seconds, scale: values.scale });
 
 const DB = 'bench';
 const WORKLOADS = {
@@ -49,55 +42,6 @@ for (const w of chosen) {
   }
 }
 type Target = 'direct' | 'haproxy' | 'pgbouncer' | 'pgpool' | 'pgwarden_rw' | 'pgwarden_ro';
-
-interface Result {
-  tps: number;
-  latencyMs: number;
-}
-
-function pgbench(port: number, password: string, args: readonly string[], secs: number): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const argv = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-n', ...args, '-T', String(secs), DB];
-    const child = spawn('pgbench', argv, { env: { ...process.env, PGPASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (secs + 60) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const tps = /tps = ([\d.]+)/.exec(out);
-      const lat = /latency average = ([\d.]+) ms/.exec(out);
-      if (code !== 0 || !tps || !lat) return reject(new Error(`pgbench ${argv.join(' ')} failed (exit ${code}): ${out.slice(-800)}`));
-      resolve({ tps: Number(tps[1]), latencyMs: Number(lat[1]) });
-    });
-  });
-}
-
-async function sql(port: number, password: string, db: string, text: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: db, connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-async function prepareDatabase(c: ClusterHarness, primaryPort: number): Promise<void> {
-  const pw = c.cred.password;
-  await sql(primaryPort, pw, 'postgres', `CREATE DATABASE ${DB}`);
-  console.log(`pgbench -i -s ${scale} on the primary…`);
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('pgbench', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-i', '-q', '-s', String(scale), DB], { env: { ...process.env, PGPASSWORD: pw }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench -i failed: ${err.slice(-800)}`))));
-  });
-  const lsn = (await sql(primaryPort, pw, 'postgres', 'SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string;
-  for (const e of c.endpoints.filter((x) => x.port !== primaryPort)) {
-    await waitFor(`${e.name} to replay ${lsn}`, async () => (await sql(e.port, pw, 'postgres', `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS ok`)).rows[0].ok === true, { timeoutMs: 120_000, intervalMs: 200 });
-  }
-}
 
 async function startPgwardenProxy(c: ClusterHarness, dir: string): Promise<{ rw: number; ro: number; pid: number; stop(): void }> {
   const [rw, ro] = await freePorts(2);
@@ -143,7 +87,7 @@ async function main(): Promise<void> {
     const report = await cluster.waitStable(180_000);
     const primary = cluster.endpoints.find((e) => e.name === report.leader)!;
     const backends = [primary, ...cluster.endpoints.filter((e) => e !== primary)].map((e) => ({ name: e.name, port: e.port, dataDir: cluster.dataDir(e.name) }));
-    await prepareDatabase(cluster, primary.port);
+    await prepareDatabase(cluster, primary.port, DB, scale);
     proxy = await startPgwardenProxy(cluster, dir);
     await peers.start(backends, DB, cluster.cred.user, cluster.cred.password);
     const port: Record<Target, number> = { direct: primary.port, pgwarden_rw: proxy.rw, pgwarden_ro: proxy.ro, haproxy: 0, pgbouncer: 0, pgpool: 0 };
@@ -152,7 +96,7 @@ async function main(): Promise<void> {
     const rssIdle = rssMb([proxy.pid]);
     let rssLoad = 0;
     const peerRss: Record<string, number> = {};
-    const results = new Map<string, Result[]>();
+    const results = new Map<string, PgbenchResult[]>();
     const ratios = new Map<string, number[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const w of chosen) {
@@ -167,7 +111,7 @@ async function main(): Promise<void> {
             else if (t !== 'direct') peerRss[t] = Math.max(peerRss[t] ?? 0, mb);
           }, 250);
           const cpu0 = cpuSeconds(sampled);
-          const res = await pgbench(port[t], cluster.cred.password, spec.args, spec.seconds).finally(() => clearInterval(sampler));
+          const res = await pgbench(port[t], cluster.cred.password, DB, spec.args, spec.seconds).finally(() => clearInterval(sampler));
           const cpu = (cpuSeconds(sampled) - cpu0) / spec.seconds;
           if (t === 'direct') direct = res.tps;
           const key = `${w}/${t}`;

@@ -11,6 +11,7 @@ import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
 import { lagBytes, parseLsn } from '../util/lsn.js';
 import { buildClusterReport, httpProber, type Prober } from './cluster-view.js';
+import { failoverPreview } from './failover-preview.js';
 
 export interface ApiOptions {
   readonly agent: Agent;
@@ -102,6 +103,33 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const ok = await o.store.requestFailover({ kind: 'switchover', from: leader, to, requested_at: new Date().toISOString(), drain_timeout_s: drain }, deadlineSignal(o.timeoutMs));
     if (!ok) return reply.code(409).send({ error: 'another switchover or failover is already pending' });
     return reply.code(202).send({ from: leader, to });
+  });
+
+  // A failover is for a cluster without a primary: the operator names the node to promote. The
+  // automatic rules still apply unless `force` (the operator accepts the loss a dry run showed).
+  app.post<{ Body: { to?: unknown; force?: unknown; dry_run?: unknown } | null }>('/failover', { preHandler: requireToken }, async (req, reply) => {
+    const { to, force = false, dry_run: dryRun = false } = req.body ?? {};
+    if (typeof to !== 'string' || to === '') return reply.code(400).send({ error: 'to: the name of the node to promote is required' });
+    if (typeof force !== 'boolean' || typeof dryRun !== 'boolean') return reply.code(400).send({ error: 'force and dry_run: true or false' });
+    let snap, report;
+    try {
+      snap = await o.store.load(deadlineSignal(o.timeoutMs));
+      report = await buildClusterReport(snap, prober);
+    } catch (err) {
+      return reply.code(503).send({ error: `cannot read the cluster state: ${errorMessage(err)}` });
+    }
+    if (snap.leader) return reply.code(409).send({ error: `${snap.leader.name} holds the leader lock: use switchover (failover is for a cluster without a primary)` });
+    const reg = snap.registry.get(to);
+    if (!reg) return reply.code(404).send({ error: `${to} is not a member of the cluster` });
+    if (reg.tags.nofailover) return reply.code(409).send({ error: `${to} is tagged nofailover` });
+    if (!report.members.find((m) => m.name === to)?.status.endsWith('running')) return reply.code(409).send({ error: `${to} does not run PostgreSQL (or its agent does not answer)` });
+    const preview = failoverPreview(snap, report, to);
+    if (dryRun) return preview;
+    if (!force && preview.refused_because) return reply.code(409).send({ error: `${to} ${preview.refused_because}; a forced failover accepts that loss`, preview });
+    const ok = await o.store.requestFailover({ kind: 'failover', from: null, to, requested_at: new Date().toISOString(), force }, deadlineSignal(o.timeoutMs));
+    if (!ok) return reply.code(409).send({ error: 'another switchover or failover is already pending' });
+    await o.store.appendEvent({ at: new Date().toISOString(), node: to, kind: 'failover_requested', message: `${force ? 'forced ' : ''}failover to ${to} requested by an operator${preview.gap_bytes ? `; ${preview.gap_bytes} bytes of WAL beyond its position may be lost` : ''}` }, deadlineSignal(o.timeoutMs)).catch(() => {});
+    return reply.code(202).send({ to, force, preview });
   });
 
   // Detach/attach: the operator's choice, stored so that every proxy (and a restarted one) agrees.

@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerCluster } from './commands/cluster.js';
+import { registerFailover } from './commands/failover.js';
 import { registerProxy } from './commands/proxy.js';
 import { registerSwitchover } from './commands/switchover.js';
 import { registerUp } from './commands/up.js';
@@ -14,6 +15,7 @@ export function buildCli(): Command {
   registerAgent(program);
   registerCluster(program);
   registerSwitchover(program);
+  registerFailover(program);
   registerProxy(program);
   return program;
 }

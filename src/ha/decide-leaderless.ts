@@ -34,7 +34,8 @@ export function leaderless(v: View, c: ClusterSnapshot): Decision {
   const myExclusion = excluded.find((e) => e.name === v.self);
   if (myExclusion) return decision(`no action: nobody holds the leader lock, but I may not take it: ${myExclusion.reason}`);
   const best = ranked[0];
-  if (best && best.name !== v.self) return decision(`no action: nobody holds the leader lock; ${best.name} is a better candidate (${why(best, me)})`);
+  // A failover the operator addressed to us needs us eligible, not ranked first.
+  if (best && best.name !== v.self && req?.to !== v.self) return decision(`no action: nobody holds the leader lock; ${best.name} is a better candidate (${why(best, me)})`);
   if (syncSet && l.role !== 'primary') {
     const positions = new Map([me, ...peers].filter((p) => p.running).map((p) => [p.name, p.lsn] as const));
     const notSure = syncElection(c, v.self, positions);

@@ -24,6 +24,8 @@ export interface UpOptions {
   readonly timing?: { loop_wait?: number; ttl?: number; retry_timeout?: number; primary_start_timeout?: number };
   /** Extra pg_hba.conf lines for every node. */
   readonly pgHba?: readonly string[];
+  /** Synchronous replication for every node (default off). */
+  readonly sync?: { readonly mode: 'off' | 'on' | 'quorum'; readonly count?: number; readonly strict?: boolean };
   readonly log?: Logger;
 }
 
@@ -111,6 +113,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       api: { listen: `127.0.0.1:${p.api}`, connect_address: `127.0.0.1:${p.api}`, auth_token_file: 'secrets/api_token' },
       store: { type: 'memory' },
       ...timing,
+      ...syncKeys(o.sync),
       tags: { priority: 100, location: 'local' },
     };
     writeFileSync(join(dir, 'nodes', `${p.name}.yaml`), `# Written by pgwarden up (memory store: meaningful only inside pgwarden up).\n${toYaml(raw)}`);
@@ -193,4 +196,10 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       backend.close();
     },
   };
+}
+
+/** The node YAML keys for a synchronous-replication choice. */
+export function syncKeys(sync: UpOptions['sync']): Record<string, unknown> {
+  if (!sync || sync.mode === 'off') return {};
+  return { synchronous_mode: sync.mode, synchronous_node_count: sync.count ?? 1, synchronous_mode_strict: sync.strict ?? false };
 }

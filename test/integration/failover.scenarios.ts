@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/util/deadline.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
-import { idsOn, Sampler, sqlRows, writable, Writer } from '../support/workload.js';
+import { idsOn, sqlRows, startCheckers, stopCheckers, writable, type Writer } from '../support/workload.js';
 
 const execP = promisify(execFile);
 /** Runs the CLI; a failure carries what it printed. */
@@ -25,24 +25,21 @@ async function exec(file: string, args: string[]): Promise<{ stdout: string }> {
 export function describeFailover(backend: string, make: () => Promise<ClusterHarness>): void {
   describe(`failover on real PostgreSQL (${backend} store)`, { timeout: 600_000 }, () => {
     let c: ClusterHarness;
-    let sampler: Sampler;
+    let checkers: Awaited<ReturnType<typeof startCheckers>> | undefined;
     let writer: Writer;
     const endpoints = () => c.endpoints;
 
     before(async () => {
       c = await make();
       await c.waitStable(120_000);
-      sampler = new Sampler(endpoints, c.cred);
-      sampler.start();
-      writer = new Writer(endpoints, c.cred);
-      await writer.start();
+      checkers = await startCheckers(endpoints, c.cred);
+      ({ writer } = checkers);
     });
 
     after(async () => {
-      await writer?.stop();
-      await sampler?.stop();
+      const splits = await stopCheckers(checkers);
       await c?.stop();
-      assert.deepEqual(sampler?.splitBrains ?? [], [], 'never two writable nodes at one sampled instant');
+      assert.deepEqual(splits, [], 'never two writable nodes at one sampled instant');
     });
 
     const leaderOf = async () => (await c.report()).leader!;

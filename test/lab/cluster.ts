@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { readPostmasterPid } from '../../src/postgres/ctl.js';
+import { syncKeys } from '../../src/local/up.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { NetLab } from './netlab.js';
 
@@ -41,6 +42,8 @@ export interface LabCluster {
   readonly acks: Ack[];
   readonly splits: { at: number; nodes: string[] }[];
   readonly timing: LabTiming;
+  /** synchronous_mode of the nodes ('off' unless the scenario asked). */
+  readonly sync: 'off' | 'on' | 'quorum';
   addr(host: string): string;
   /** `pgwarden cluster show` run on a database host with its own node.yaml. */
   show(host: string, json?: boolean): Promise<{ code: number; stdout: string }>;
@@ -61,7 +64,7 @@ export interface LabCluster {
   destroy(): Promise<void>;
 }
 
-export async function startLabCluster(opts: { dbHosts: number; timing?: LabTiming }): Promise<LabCluster> {
+export async function startLabCluster(opts: { dbHosts: number; timing?: LabTiming; sync?: 'on' | 'quorum' }): Promise<LabCluster> {
   const timing = opts.timing ?? LAB_TIMING;
   const db = Array.from({ length: opts.dbHosts }, (_, i) => `db${i + 1}`);
   const hosts: Record<string, number> = { client: 100 };
@@ -131,6 +134,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         api: { listen: `${a}:8008`, connect_address: `${a}:8008`, auth_token_file: join(dir, 'secrets', 'api_token') },
         store: { type: 'etcd', endpoints },
         ...timing,
+        ...syncKeys(opts.sync ? { mode: opts.sync } : undefined),
         log: { level: 'debug', file: join(dir, h, 'agent.log') },
       }));
     }
@@ -143,6 +147,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       acks,
       splits,
       timing,
+      sync: opts.sync ?? 'off',
       addr: (h) => lab.addr(h),
       show: async (host, json = false) => lab.run(host, process.execPath, [MAIN, 'cluster', 'show', '-c', join(dir, `${host}.yaml`), ...(json ? ['--json'] : [])]),
       async report() {

@@ -14,7 +14,9 @@ export async function reconcile(c: LabCluster): Promise<{ lost: number[]; proble
   const lost = c.acks.filter((a) => !onPrimary.has(a.id));
   const problems: string[] = [];
   const notes: string[] = [];
-  if (lost.length) {
+  if (lost.length && c.sync !== 'off') {
+    problems.push(`synchronous replication lost acknowledged ids: ${lost.map((a) => `${a.id}@${a.node}`).slice(0, 10).join(', ')}`);
+  } else if (lost.length) {
     // Allowed only as a tail: the last writes a failed primary acknowledged before it lost contact.
     const byNode = new Map<string, number[]>();
     for (const a of lost) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a.id]);

@@ -20,8 +20,9 @@ import { L4 } from './scenarios/l4-primary-cut-from-store.js';
 import { L5 } from './scenarios/l5-etcd-members.js';
 import { L6 } from './scenarios/l6-standby-nic-flaps.js';
 import { L7 } from './scenarios/l7-latency-loss.js';
+import { L8 } from './scenarios/l8-sync-primary-cut.js';
 
-const ALL: Scenario[] = [L1, L2, L3, L4, L5, L6, L7];
+const ALL: Scenario[] = [L1, L2, L3, L4, L5, L6, L7, L8];
 
 export interface ScenarioResult {
   id: string;
@@ -76,7 +77,7 @@ for (const s of ALL.filter((x) => wanted.includes(x.id))) {
   const res: ScenarioResult = { id: s.id, title: s.title, pass: false, recover_s: null, lost_acked: 0, split_brain_samples: 0, acked: 0, duration_s: 0, notes: [], error: null };
   console.log(`${s.id}: ${s.title}`);
   try {
-    current = await startLabCluster({ dbHosts: s.dbHosts });
+    current = await startLabCluster({ dbHosts: s.dbHosts, ...(s.sync ? { sync: s.sync } : {}) });
     await s.run(current, { recovered: (sec) => (res.recover_s = sec), note: (t) => res.notes.push(t) });
     const rec = await reconcile(current);
     res.lost_acked = rec.lost.length;

@@ -13,6 +13,8 @@ export interface Scenario {
   readonly id: string;
   readonly title: string;
   readonly dbHosts: number;
+  /** synchronous_mode for the scenario's nodes (default off); with it, no acknowledged id may be lost. */
+  readonly sync?: 'on' | 'quorum';
   run(c: LabCluster, ctx: ScenarioContext): Promise<void>;
 }
 

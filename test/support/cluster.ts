@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ApiClient } from '../../src/api/client.js';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
-import { up, type UpCluster } from '../../src/local/up.js';
+import { syncKeys, up, type UpCluster, type UpOptions } from '../../src/local/up.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
 import { waitFor } from '../../src/util/deadline.js';
@@ -31,7 +31,8 @@ export interface ClusterHarness {
   readonly clientConfigFile: string;
   readonly ttlMs: number;
   report(): Promise<ClusterReport>;
-  waitStable(timeoutMs: number): Promise<ClusterReport>;
+  /** A leader, every standby streaming, and (when given) that many synchronous standbys recorded. */
+  waitStable(timeoutMs: number, syncStandbys?: number): Promise<ClusterReport>;
   dataDir(name: string): string;
   /** Everything the agents logged so far. */
   logs(): string;
@@ -53,9 +54,10 @@ function observers(client: ApiClient, dataDir: (name: string) => string) {
   const report = async () => (await client.get<ClusterReport>('/cluster')).body;
   return {
     report,
-    waitStable: (ms: number) => waitFor('a leader with every standby streaming', async () => {
+    waitStable: (ms: number, syncStandbys?: number) => waitFor(`a leader with every standby streaming${syncStandbys === undefined ? '' : `, ${syncStandbys} of them synchronous`}`, async () => {
       const r = await report();
-      const ok = r.leader !== null && r.members.length > 0 && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming));
+      const ok = r.leader !== null && r.members.length > 0 && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming))
+        && (syncStandbys === undefined || r.members.filter((m) => m.sync === 'sync' || m.sync === 'quorum').length === syncStandbys);
       return ok ? r : false;
     }, { timeoutMs: ms, intervalMs: 200 }),
     dataDir,
@@ -119,7 +121,7 @@ export async function memoryCluster(opts: { pgHba?: string[] } = {}): Promise<Cl
   };
 }
 
-export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number; parameters?: Record<string, string | number> } = {}): Promise<ClusterHarness> {
+export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number; parameters?: Record<string, string | number>; sync?: UpOptions['sync'] } = {}): Promise<ClusterHarness> {
   const timing = opts.timing ?? TIMING;
   const count = opts.nodes ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'pgw-etcd-cluster-'));
@@ -169,6 +171,7 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
         api: { listen: `127.0.0.1:${apiPort}`, connect_address: `127.0.0.1:${apiPort}`, auth_token_file: join(dir, 'secrets', 'api_token') },
         store: { type: 'etcd', endpoints: [etcd!.endpoint] },
         ...timing,
+        ...syncKeys(opts.sync),
         log: { level: 'debug', file: join(dir, name, 'agent.log') },
       }));
     });

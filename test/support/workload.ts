@@ -67,6 +67,19 @@ export class Writer {
     await this.done;
   }
 
+  /** The longest pause between acknowledged commits within [from, to] (performance.now() ms). */
+  longestGap(from: number, to: number): number {
+    let prev = from;
+    let gap = 0;
+    for (const a of this.acks) {
+      if (a.at < from) continue;
+      if (a.at > to) break;
+      gap = Math.max(gap, a.at - prev);
+      prev = a.at;
+    }
+    return Math.max(gap, to - prev);
+  }
+
   /** First acknowledged write after `t` that satisfies `where`. */
   firstAckAfter(t: number, where: (a: Ack) => boolean = () => true): Ack | undefined {
     return this.acks.find((a) => a.at > t && where(a));
@@ -179,4 +192,20 @@ export async function sqlRows(port: number, cred: Credentials, text: string): Pr
 /** Ids present on a node: what survived. */
 export async function idsOn(port: number, cred: Credentials, table = 'pgw_acked'): Promise<Set<number>> {
   return new Set((await sqlRows(port, cred, `SELECT id FROM ${table}`)).map((r) => Number(r.id)));
+}
+
+/** The writer and the split-brain sampler every fault test runs, started on a settled cluster. */
+export async function startCheckers(nodes: () => readonly Endpoint[], cred: Credentials): Promise<{ writer: Writer; sampler: Sampler }> {
+  const sampler = new Sampler(nodes, cred);
+  sampler.start();
+  const writer = new Writer(nodes, cred);
+  await writer.start();
+  return { writer, sampler };
+}
+
+/** Stops both checkers and returns the split-brain samples seen. */
+export async function stopCheckers(checkers: { writer: Writer; sampler: Sampler } | undefined): Promise<readonly SplitBrain[]> {
+  await checkers?.writer.stop();
+  await checkers?.sampler.stop();
+  return checkers?.sampler.splitBrains ?? [];
 }

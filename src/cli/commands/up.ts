@@ -15,9 +15,12 @@ export function registerUp(program: Command): void {
     .option('-n, --nodes <n>', 'number of PostgreSQL nodes (default 3, or what DIR had)')
     .option('-d, --dir <dir>', 'where data, secrets and logs live', 'pgwarden-cluster')
     .option('-p, --port-base <port>', 'PostgreSQL ports are base+1.., API ports base+101.. (default 15432)')
-    .action(async (opts: { nodes?: string; dir: string; portBase?: string }) => {
+    .option('--sync <mode>', 'synchronous replication: off, on (FIRST 1) or quorum (ANY 1)', 'off')
+    .action(async (opts: { nodes?: string; dir: string; portBase?: string; sync: string }) => {
+      if (!['off', 'on', 'quorum'].includes(opts.sync)) fail(new Error(`--sync: expected off, on or quorum (got ${opts.sync})`), 2);
       const { up } = await import('../../local/up.js');
-      const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined }).catch((err) => fail(err, 1));
+      const sync = { mode: opts.sync as 'off' | 'on' | 'quorum' };
+      const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined, sync }).catch((err) => fail(err, 1));
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
