@@ -51,6 +51,7 @@ export class Agent {
   private seenRunning = false;
   private downSince: number | null = null;
   private notStreamingSince: number | null = null;
+  private noReplicaSince: number | null = null;
   private last: { view: View; decision: Decision; sql: SqlStatus | null } | null = null;
   /** The SQL status read by the cycle in progress (the API's /replica needs it). */
   private lastSql: SqlStatus | null = null;
@@ -168,7 +169,9 @@ export class Agent {
     }
     if (s.postmaster === 'running' && s.role === 'standby' && !s.streaming) this.notStreamingSince ??= now;
     else this.notStreamingSince = null;
-    const local: LocalState = { ...s, downSince: this.downSince, notStreamingSince: this.notStreamingSince };
+    if (s.postmaster === 'running' && s.role === 'primary' && !s.replicas.some((r) => r.state === 'streaming')) this.noReplicaSince ??= now;
+    else this.noReplicaSince = null;
+    const local: LocalState = { ...s, downSince: this.downSince, notStreamingSince: this.notStreamingSince, noReplicaSince: this.noReplicaSince };
     const peers = cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running' ? await probePeers(cluster, this.o.name, Math.min(2000, config.retryTimeoutMs)) : new Map();
     if (cluster.kind === 'snapshot' && !this.registered) await this.register(cluster).catch(() => {});
     return { self: this.o.name, now, wallNow: Date.now(), config, cluster, local, lease: this.state.lease, peers, inFlight: this.state.inFlight };

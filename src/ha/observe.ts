@@ -29,7 +29,7 @@ export async function loadCluster(store: StateStore, timeoutMs: number): Promise
 }
 
 export interface LocalProbe {
-  readonly state: Omit<LocalState, 'downSince' | 'notStreamingSince'>;
+  readonly state: Omit<LocalState, 'downSince' | 'notStreamingSince' | 'noReplicaSince'>;
   /** The SQL status when PostgreSQL accepts connections. */
   readonly sql: SqlStatus | null;
 }

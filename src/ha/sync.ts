@@ -45,6 +45,9 @@ export function parseSyncNames(value: string): string[] {
   return [...list.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replace(/""/g, '"'));
 }
 
+/** Non-strict: how long commits wait with no standby streaming before they go asynchronous. */
+export const ASYNC_GRACE_MS = 5000;
+
 /** A standby silent this long (it reports every second) is taken for cut off. */
 export const SILENT_STANDBY_MS = 3000;
 
@@ -74,6 +77,10 @@ export function desiredSync(v: View, c: ClusterSnapshot): SyncTarget {
   if (eligible.length === 0) {
     // Strict: keep waiting on the standbys named so far (any standby at all when none was).
     if (cfg.strict) return { names: current.length ? current : ['*'], count: cfg.count };
+    // Non-strict: standbys reconnect within a second or two of a primary restart; wait that long
+    // before committing asynchronously.
+    const gone = v.local.noReplicaSince;
+    if (current.length && gone !== null && v.now - gone < ASYNC_GRACE_MS) return { names: current, count: parseSyncCount(v.local.syncStandbyNames) };
     return { names: [], count: 0 };
   }
   if (cfg.mode === 'quorum') return { names: eligible, count: cfg.strict ? cfg.count : Math.min(cfg.count, eligible.length) };

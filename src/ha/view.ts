@@ -44,6 +44,8 @@ export interface LocalState {
   readonly downSince: number | null;
   /** Since when a running standby has not been streaming; null when streaming or not a standby. */
   readonly notStreamingSince: number | null;
+  /** Since when a running primary has had no streaming standby at all; null otherwise. */
+  readonly noReplicaSince: number | null;
   /** pg_controldata says this data directory last ran as a primary: it may have diverged from a new leader. */
   readonly wasPrimary: boolean;
   /** Client sessions inside a transaction (0 unless running). */

@@ -226,6 +226,10 @@ export class PgController {
     // Backends (ours too) pick a reload up asynchronously, after the postmaster signals them.
     await waitFor(`synchronous_standby_names = '${value}' in force`, async () =>
       (await this.sql.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]!.v === value, { timeoutMs: 5000, intervalMs: 10 });
+    // Waiting commits are released when a standby's reply is processed under the new setting, and
+    // an idle standby replies only every wal_receiver_status_interval: a commit of our own (which
+    // does not wait) makes every standby reply at once.
+    if (value !== '') await this.sql.query('BEGIN; SET LOCAL synchronous_commit = local; SELECT txid_current(); COMMIT');
   }
 
   async follow(upstream: Upstream | null): Promise<void> {

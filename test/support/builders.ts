@@ -105,6 +105,7 @@ const standbyLocal: LocalState = {
   streaming: true,
   downSince: null,
   notStreamingSince: null,
+  noReplicaSince: null,
   wasPrimary: false,
   openTransactions: 0,
   syncStandbyNames: '',

@@ -16,8 +16,9 @@ import { aRegistration, aSnapshot, aView, defaultConfig } from '../../support/bu
 const streaming = (name: string, flush = '0/3000000', state = 'streaming', replyAgeMs: number | null = 200): Replica => ({ name, state, flushLsn: parseLsn(flush), replyAgeMs });
 const on: SyncConfig = { mode: 'on', count: 1, strict: false };
 
-function leaderView(sync: SyncConfig, replicas: Replica[], guc: string, snap = aSnapshot(), lsn = '0/3000000') {
-  return aView().primaryWithLock().config({ sync }).local({ replicas, syncStandbyNames: guc, lsn }).cluster(snap).build();
+function leaderView(sync: SyncConfig, replicas: Replica[], guc: string, snap = aSnapshot(), lsn = '0/3000000', goneMsAgo?: number) {
+  const v = aView().primaryWithLock().config({ sync }).local({ replicas, syncStandbyNames: guc, lsn }).cluster(snap).build();
+  return goneMsAgo === undefined ? v : { ...v, local: { ...v.local, noReplicaSince: v.now - goneMsAgo } };
 }
 
 const step = (v: ReturnType<typeof leaderView>) => syncStep(v, v.cluster.kind === 'snapshot' ? v.cluster : aSnapshot().build());
@@ -30,7 +31,7 @@ const describeAction = (a: Action | null) =>
   a === null ? null : a.type === 'set_sync_guc' ? `guc ${a.value}` : a.type === 'set_sync_record' ? `record ${describeRecord(a.state)}` : a.type;
 
 describe('synchronous set: the leader step', () => {
-  const rows: { name: string; sync: SyncConfig; replicas: Replica[]; guc: string; snap?: ReturnType<typeof aSnapshot>; lsn?: string; want: string | null }[] = [
+  const rows: { name: string; sync: SyncConfig; replicas: Replica[]; guc: string; snap?: ReturnType<typeof aSnapshot>; lsn?: string; goneMsAgo?: number; want: string | null }[] = [
     { name: 'on: a new synchronous standby is recorded first', sync: on, replicas: [streaming('n2', '0/3000100'), streaming('n3')], guc: '', want: 'record [n2] on 1' },
     { name: 'on: once recorded, the GUC names it', sync: on, replicas: [streaming('n2', '0/3000100'), streaming('n3')], guc: '', snap: aSnapshot().sync(['n2']), want: 'guc FIRST 1 ("n2")' },
     { name: 'on: steady state, nothing to do', sync: on, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: null },
@@ -62,7 +63,9 @@ describe('synchronous set: the leader step', () => {
     { name: 'on, k=2: the second standby is recorded first, the recorded k stays 1 while the GUC asks 1', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'record [n2,n3] on 1' },
     { name: 'on, k=2: then the GUC asks both', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2', 'n3']), want: 'guc FIRST 2 ("n2", "n3")' },
     { name: 'on, k=2: then the recorded k', sync: { ...on, count: 2 }, replicas: [streaming('n2'), streaming('n3')], guc: 'FIRST 2 ("n2", "n3")', snap: aSnapshot().sync(['n2', 'n3']), want: 'record [n2,n3] on 2' },
-    { name: 'non-strict, every standby gone: the GUC goes asynchronous first', sync: on, replicas: [], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'guc ' },
+    { name: 'non-strict, no standby streaming for 2 s (a primary restart): commits keep waiting for them', sync: on, replicas: [], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), goneMsAgo: 2000, want: null },
+    { name: 'non-strict, every standby gone for over 5 s: the GUC goes asynchronous first', sync: on, replicas: [], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), goneMsAgo: 5001, want: 'guc ' },
+    { name: 'non-strict, the only streaming standby is silent (cut off): asynchronous at once', sync: on, replicas: [streaming('n2', '0/3000000', 'streaming', 4000)], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: 'guc ' },
     { name: 'non-strict, every standby gone: then the record says asynchronous', sync: on, replicas: [], guc: '', snap: aSnapshot().sync(['n2']), want: 'record [] on 0' },
     { name: 'non-strict, a standby is back: recorded again first', sync: on, replicas: [streaming('n3')], guc: '', snap: aSnapshot().sync([], { count: 0 }), want: 'record [n3] on 1' },
     { name: 'strict, every standby gone: keeps waiting on the recorded one', sync: { ...on, strict: true }, replicas: [], guc: 'FIRST 1 ("n2")', snap: aSnapshot().sync(['n2']), want: null },
@@ -74,7 +77,7 @@ describe('synchronous set: the leader step', () => {
     { name: 'a record written by an earlier leader is replaced by ours, starting from what our GUC names', sync: on, replicas: [streaming('n3')], guc: '', snap: aSnapshot().sync(['n1', 'n3'], { leader: 'n0' }), want: 'record [n3] on 1' },
   ];
   for (const r of rows) {
-    it(r.name, () => assert.equal(describeAction(step(leaderView(r.sync, r.replicas, r.guc, r.snap, r.lsn))), r.want));
+    it(r.name, () => assert.equal(describeAction(step(leaderView(r.sync, r.replicas, r.guc, r.snap, r.lsn, r.goneMsAgo))), r.want));
   }
 
   it('the leader decision carries the step', () => {
