@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { waitFor } from '../../src/util/deadline.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
-import { idsOn, sqlRows, startCheckers, stopCheckers, writable, type Writer } from '../support/workload.js';
+import { checkedCluster } from '../support/checked-cluster.js';
+import { idsOn, sqlRows, writable, type Writer } from '../support/workload.js';
 
 const execP = promisify(execFile);
 /** Runs the CLI; a failure carries what it printed. */
@@ -24,22 +25,11 @@ async function exec(file: string, args: string[]): Promise<{ stdout: string }> {
 
 export function describeFailover(backend: string, make: () => Promise<ClusterHarness>): void {
   describe(`failover on real PostgreSQL (${backend} store)`, { timeout: 600_000 }, () => {
+    const suite = checkedCluster(make);
     let c: ClusterHarness;
-    let checkers: Awaited<ReturnType<typeof startCheckers>> | undefined;
     let writer: Writer;
-    const endpoints = () => c.endpoints;
-
-    before(async () => {
-      c = await make();
-      await c.waitStable(120_000);
-      checkers = await startCheckers(endpoints, c.cred);
-      ({ writer } = checkers);
-    });
-
-    after(async () => {
-      const splits = await stopCheckers(checkers);
-      await c?.stop();
-      assert.deepEqual(splits, [], 'never two writable nodes at one sampled instant');
+    before(() => {
+      ({ c, writer } = suite);
     });
 
     const leaderOf = async () => (await c.report()).leader!;

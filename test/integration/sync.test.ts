@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { etcdCluster, MAIN, type ClusterHarness } from '../support/cluster.js';
-import { idsOn, startCheckers, stopCheckers, type Writer } from '../support/workload.js';
+import { checkedCluster } from '../support/checked-cluster.js';
+import { idsOn, type Writer } from '../support/workload.js';
 
 const execP = promisify(execFile);
 const KILLS = Number(process.env.PGW_SYNC_KILLS ?? 20);
@@ -19,26 +20,14 @@ const KILLS = Number(process.env.PGW_SYNC_KILLS ?? 20);
 const syncStandbys = (r: ClusterReport) => r.members.filter((m) => m.sync === 'sync').map((m) => m.name);
 
 describe('synchronous replication on real PostgreSQL (etcd, synchronous_mode on)', { timeout: 900_000 }, () => {
+  const suite = checkedCluster(() => etcdCluster({ sync: { mode: 'on' } }), 1);
   let c: ClusterHarness;
   let writer: Writer;
-  let checkers: Awaited<ReturnType<typeof startCheckers>> | undefined;
-  const endpoints = () => c.endpoints;
+  before(() => {
+    ({ c, writer } = suite);
+  });
   const port = (name: string) => c.endpoints.find((e) => e.name === name)!.port;
-
   const settled = (ms: number) => c.waitStable(ms, 1);
-
-  before(async () => {
-    c = await etcdCluster({ sync: { mode: 'on' } });
-    await settled(120_000);
-    checkers = await startCheckers(endpoints, c.cred);
-    ({ writer } = checkers);
-  });
-
-  after(async () => {
-    const splits = await stopCheckers(checkers);
-    await c?.stop();
-    assert.deepEqual(splits, [], 'never two writable nodes at one sampled instant');
-  });
 
   it('the primary names its synchronous standby in synchronous_standby_names; the record and cluster show agree', async () => {
     const r = await settled(30_000);
