@@ -46,10 +46,10 @@ export function parseSyncNames(value: string): string[] {
 }
 
 /** Non-strict: how long commits wait with no standby streaming before they go asynchronous. */
-export const ASYNC_GRACE_MS = 5000;
+const ASYNC_GRACE_MS = 5000;
 
 /** A standby silent this long (it reports every second) is taken for cut off. */
-export const SILENT_STANDBY_MS = 3000;
+const SILENT_STANDBY_MS = 3000;
 
 /**
  * Standbys that may be synchronous: connected to this primary, streaming (caught up) and heard
@@ -94,7 +94,7 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
 const union = (a: readonly string[], b: readonly string[]) => [...a, ...b.filter((n) => !a.includes(n))];
 
 /** k in a value renderSyncNames wrote; 0 for ''. */
-export function parseSyncCount(value: string): number {
+function parseSyncCount(value: string): number {
   return Number(/^\s*(?:FIRST|ANY)\s+(\d+)/i.exec(value)?.[1] ?? 0);
 }
 
@@ -129,7 +129,9 @@ export function syncStep(v: View, c: ClusterSnapshot): Action | null {
   const count = mine ? mine.count : members.length ? parseSyncCount(v.local.syncStandbyNames) : want.count;
 
   if (!mine || names.some((n) => !members.includes(n)) || (want.count > 0 && count > want.count)) {
-    return record(union(members, names), members.length === 0 ? want.count : want.count > 0 ? Math.min(count, want.count) : count);
+    // k only goes down here (an empty record takes the wanted k; going asynchronous keeps it).
+    const widened = members.length === 0 ? want.count : want.count > 0 ? Math.min(count, want.count) : count;
+    return record(union(members, names), widened);
   }
   if (v.local.syncStandbyNames !== guc) return { type: 'set_sync_guc', value: guc };
   if (sameSet(members, names) && count === want.count) {
