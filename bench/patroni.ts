@@ -4,33 +4,16 @@
  * retry_timeout 3), pg_rewind on. Patroni runs as the postgres user (it spawns PostgreSQL itself).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { killGroup, readPostmasterPid } from '../src/postgres/ctl.js';
 import { resolveOsUser } from '../src/postgres/os-user.js';
 import { waitFor } from '../src/util/deadline.js';
+import { crashHostOf, killInstance, killPostmaster } from '../test/support/cluster.js';
 import { startEtcd, type TestEtcd } from '../test/support/etcd.js';
 import { freePorts } from '../test/support/ports.js';
 import type { BenchTarget } from './target.js';
-
-/**
- * Patroni starts the postmaster through a helper that calls setsid, so the postmaster's group id
- * is not its pid: read it from /proc to take every process of the instance down (a host crash).
- */
-function killInstance(dataDir: string): void {
-  const pid = readPostmasterPid(dataDir);
-  if (pid === null) return;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    killGroup(pgid);
-  } catch {
-    // already gone
-  }
-  killGroup(pid);
-}
 
 export function ensurePatroni(): void {
   if (existsSync('/usr/bin/patroni')) return;
@@ -127,17 +110,9 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
         return l.name;
       },
       killPostmaster(name) {
-        const pid = readPostmasterPid(dataDir(name));
-        if (pid === null) throw new Error(`Patroni ${name}: no postmaster`);
-        process.kill(pid, 'SIGKILL');
+        killPostmaster(dataDir(name), `Patroni ${name}`);
       },
-      async crashHost(name) {
-        const p = procs.get(name)!;
-        const exited = new Promise((r) => p.once('exit', r));
-        p.kill('SIGKILL');
-        killInstance(dataDir(name));
-        await exited;
-      },
+      crashHost: (name) => crashHostOf(procs.get(name)!, dataDir(name)),
       async restartHost(name) {
         start(name);
       },

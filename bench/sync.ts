@@ -9,8 +9,8 @@
  * stall <= loop_wait + 2 s. The last line is JSON.
  */
 import { parseArgs } from 'node:util';
-import { waitFor } from '../src/util/deadline.js';
 import { etcdCluster, type ClusterHarness } from '../test/support/cluster.js';
+import { crashSyncStandby } from '../test/support/sync-faults.js';
 import { Writer } from '../test/support/workload.js';
 import { wholeNumbers } from './args.js';
 import { pgbench, prepareDatabase, type PgbenchResult } from './pgbench.js';
@@ -27,20 +27,10 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** One crash of the synchronous standby's host: the longest commit stall it causes, in seconds. */
 async function stallOnce(c: ClusterHarness, writer: Writer, i: number): Promise<number> {
-  const r = await c.waitStable(120_000, 1);
-  const sync = r.members.find((m) => m.sync === 'sync')!.name;
-  const other = r.members.find((m) => m.name !== r.leader && m.name !== sync)!.name;
-  const acked = writer.acks.length;
-  await waitFor('the writer to commit', () => writer.acks.length > acked + 10, { timeoutMs: 20_000, intervalMs: 20 });
-  const t0 = performance.now();
-  await c.crashHost(sync);
-  await waitFor(`${other} recorded as the synchronous standby`, async () => (await c.report()).members.find((m) => m.name === other)?.sync === 'sync', { timeoutMs: 60_000, intervalMs: 100 });
-  const recorded = performance.now();
-  const ack = await waitFor('a commit acknowledged after the replacement', () => writer.firstAckAfter(recorded), { timeoutMs: 20_000, intervalMs: 10 });
-  const stall = writer.longestGap(t0, ack.at) / 1000;
-  console.log(`  kill ${i}: ${sync}'s host crashed, ${other} synchronous; longest commit stall ${stall.toFixed(2)} s`);
+  const { sync, other, stallMs } = await crashSyncStandby(c, writer);
+  console.log(`  kill ${i}: ${sync}'s host crashed, ${other} synchronous; longest commit stall ${(stallMs / 1000).toFixed(2)} s`);
   await c.restartHost(sync);
-  return stall;
+  return stallMs / 1000;
 }
 
 async function main(): Promise<void> {

@@ -8,16 +8,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
-import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { etcdCluster, MAIN, type ClusterHarness } from '../support/cluster.js';
 import { checkedCluster } from '../support/checked-cluster.js';
+import { crashSyncStandby, syncStandbys } from '../support/sync-faults.js';
 import { idsOn, type Writer } from '../support/workload.js';
 
 const execP = promisify(execFile);
 const KILLS = Number(process.env.PGW_SYNC_KILLS ?? 20);
-
-const syncStandbys = (r: ClusterReport) => r.members.filter((m) => m.sync === 'sync').map((m) => m.name);
 
 describe('synchronous replication on real PostgreSQL (etcd, synchronous_mode on)', { timeout: 900_000 }, () => {
   const suite = checkedCluster(() => etcdCluster({ sync: { mode: 'on' } }), 1);
@@ -40,18 +38,9 @@ describe('synchronous replication on real PostgreSQL (etcd, synchronous_mode on)
   });
 
   it('the synchronous standby\'s host dies: the other standby becomes synchronous and commits resume', async () => {
-    const r = await settled(30_000);
-    const [sync] = syncStandbys(r);
-    const other = r.members.find((m) => m.name !== r.leader && m.name !== sync)!.name;
-    await waitFor('the writer to commit', () => writer.acks.length > 5, { timeoutMs: 10_000 });
-    const t0 = performance.now();
-    await c.crashHost(sync!);
-    await waitFor(`${other} recorded as the synchronous standby`, async () => syncStandbys(await c.report()).join() === other, { timeoutMs: 20_000, intervalMs: 100 });
-    const recorded = performance.now();
-    const ack = await waitFor('a commit acknowledged after the replacement', () => writer.firstAckAfter(recorded), { timeoutMs: 10_000, intervalMs: 20 });
-    const stall = writer.longestGap(t0, ack.at);
-    console.log(`# synchronous standby ${sync} crashed: ${other} synchronous, longest commit stall ${(stall / 1000).toFixed(2)} s`);
-    await c.restartHost(sync!);
+    const { sync, other, stallMs } = await crashSyncStandby(c, writer);
+    console.log(`# synchronous standby ${sync} crashed: ${other} synchronous, longest commit stall ${(stallMs / 1000).toFixed(2)} s`);
+    await c.restartHost(sync);
     await settled(60_000);
   });
 

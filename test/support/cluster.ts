@@ -62,19 +62,41 @@ function observers(client: ApiClient, dataDir: (name: string) => string) {
     }, { timeoutMs: ms, intervalMs: 200 }),
     dataDir,
     postmasterPid: (name: string) => readPostmasterPid(dataDir(name)),
-    killPostmaster: (name: string) => {
-      const pid = readPostmasterPid(dataDir(name));
-      if (pid === null || !isAlive(pid)) throw new Error(`no running postmaster for ${name}`);
-      process.kill(pid, 'SIGKILL');
-      return pid;
-    },
+    killPostmaster: (name: string) => killPostmaster(dataDir(name), name),
   };
 }
 
-/** A host crash takes every process of the instance at once: the whole process group. */
-function killInstance(dataDir: string): void {
+/**
+ * A host crash takes every process of the instance at once: the postmaster's process group. It is
+ * read from /proc, because a postmaster started through setsid (Patroni does) leads no group of
+ * its own pid.
+ */
+export function killInstance(dataDir: string): void {
   const pid = readPostmasterPid(dataDir);
-  if (pid !== null) killGroup(pid);
+  if (pid === null) return;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    killGroup(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]));
+  } catch {
+    // already gone
+  }
+  killGroup(pid);
+}
+
+/** kill -9 of an instance's postmaster alone; returns its pid. */
+export function killPostmaster(dataDir: string, name: string): number {
+  const pid = readPostmasterPid(dataDir);
+  if (pid === null || !isAlive(pid)) throw new Error(`no running postmaster for ${name}`);
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+/** A host crash: its HA process (agent or Patroni) and every PostgreSQL process killed at once. */
+export async function crashHostOf(ha: ChildProcess, dataDir: string): Promise<void> {
+  const exited = new Promise((r) => ha.once('exit', r));
+  ha.kill('SIGKILL');
+  killInstance(dataDir);
+  await exited;
 }
 
 export async function memoryCluster(opts: { pgHba?: string[] } = {}): Promise<ClusterHarness> {
@@ -193,13 +215,7 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
       ttlMs: timing.ttl * 1000,
       logs: () => names.map((n) => readFileSync(join(dir, n, 'agent.log'), 'utf8')).join('\n'),
       ...observers(client, dataDir),
-      async crashHost(name) {
-        const agent = agents.get(name)!;
-        const exited = new Promise((r) => agent.once('exit', r));
-        agent.kill('SIGKILL');
-        killInstance(dataDir(name));
-        await exited;
-      },
+      crashHost: (name) => crashHostOf(agents.get(name)!, dataDir(name)),
       async restartHost(name) {
         startAgent(name);
       },
