@@ -42,8 +42,8 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
     etcd = await startEtcd();
     const ports = await freePorts(6);
     const password = `bench-${process.pid}`;
-    const endpoints = names.map((name, i) => ({ name, port: ports[i * 2]! }));
-    const apis = names.map((_, i) => ports[i * 2 + 1]!);
+    const pairs = names.map((name, i) => ({ name, port: ports[i * 2] ?? 0, api: ports[i * 2 + 1] ?? 0 }));
+    const endpoints = pairs.map(({ name, port }) => ({ name, port }));
     names.forEach((name, i) => {
       mkdirSync(join(dir, name), { mode: 0o700 });
       own(join(dir, name));
@@ -51,15 +51,15 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
       writeFileSync(file, toYaml({
         scope: `bench-${process.pid}`,
         name,
-        restapi: { listen: `127.0.0.1:${apis[i]}`, connect_address: `127.0.0.1:${apis[i]}` },
+        restapi: { listen: `127.0.0.1:${pairs[i]?.api}`, connect_address: `127.0.0.1:${pairs[i]?.api}` },
         etcd3: { hosts: [etcd!.endpoint.replace('http://', '')] },
         bootstrap: {
           dcs: { ...timing, maximum_lag_on_failover: 1048576, postgresql: { use_pg_rewind: true, use_slots: true, parameters: { wal_log_hints: 'on', max_connections: 40, shared_buffers: '32MB' } } },
           initdb: [{ encoding: 'UTF8' }, { locale: 'C' }],
         },
         postgresql: {
-          listen: `127.0.0.1:${endpoints[i]!.port}`,
-          connect_address: `127.0.0.1:${endpoints[i]!.port}`,
+          listen: `127.0.0.1:${pairs[i]?.port}`,
+          connect_address: `127.0.0.1:${pairs[i]?.port}`,
           data_dir: dataDir(name),
           bin_dir: '/usr/lib/postgresql/15/bin',
           pgpass: join(dir, name, 'pgpass'),
@@ -82,7 +82,7 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
     };
     names.forEach(start);
     const cluster = async () => {
-      for (const port of apis) {
+      for (const { api: port } of pairs) {
         try {
           const res = await fetch(`http://127.0.0.1:${port}/cluster`, { signal: AbortSignal.timeout(1000) });
           if (res.ok) return (await res.json()) as { members: { name: string; role: string; state: string; lag?: unknown }[] };

@@ -1,5 +1,5 @@
 /**
- * The proxy benchmark's peers, from Debian's packages, configured as ../shared/peers describes
+ * The proxy benchmark's peers, from Debian's packages, configured as their own documentation advises (fair reference settings)
  * (HAProxy TCP relay to the primary, PgBouncer transaction pooling, pgpool-II streaming-replication
  * mode with load balancing over every node; SCRAM on every TCP line), on free ports in one
  * temporary directory. PgBouncer and pgpool-II run as the PostgreSQL OS user (PgBouncer refuses
@@ -55,7 +55,8 @@ export class Peers {
   /** Starts the three peers in front of `backends` (the first is the primary) for `db`. */
   async start(backends: readonly Backend[], db: string, user: string, password: string): Promise<void> {
     const [haproxy, pgbouncer, pgpool, pcp] = await freePorts(4);
-    const primary = backends[0]!;
+    const primary = backends[0];
+    if (!primary) throw new Error('the peers need at least one backend');
     this.mkdir('.');
     this.mkdir('sock');
 
@@ -114,8 +115,8 @@ export class Peers {
     }
   }
 
-  private async run(name: Peer['name'], port: number, argv: string[], asOsUser: boolean): Promise<void> {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], detached: true, ...(asOsUser ? spawnIdentity(this.user) : {}) });
+  private async run(name: Peer['name'], port: number, [file, ...args]: [string, ...string[]], asOsUser: boolean): Promise<void> {
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, ...(asOsUser ? spawnIdentity(this.user) : {}) });
     this.children.push(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

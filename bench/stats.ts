@@ -3,7 +3,10 @@
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  const hi = s[mid];
+  const lo = s.length % 2 ? hi : s[mid - 1];
+  if (hi === undefined || lo === undefined) return NaN;
+  return (lo + hi) / 2;
 }
 
 export interface Stats {

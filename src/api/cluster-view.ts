@@ -2,9 +2,11 @@
  * The cluster as an operator sees it (`cluster show`, GET /cluster): every registered node with
  * its live state, probed through its own agent's API, and the warnings an operator must read.
  */
-import { fetchPeerReport, type PeerReport } from '../ha/observe.js';
-import type { ClusterSnapshot, FailoverRequest, MemberStatus, Registration } from '../store/types.js';
-import { lagBytes, parseLsn } from '../util/lsn.js';
+import { fetchNodeReport } from '../client/api-client.js';
+import type { NodeReport } from '../client/node-report.js';
+import { failoverJson } from '../store/codec.js';
+import type { ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
+import { formatLsn, lagBytes } from '../util/lsn.js';
 
 export type DisplayStatus = '* running' | 'running' | '? unreachable' | '! failed' | 'stopped';
 
@@ -31,24 +33,32 @@ export interface MemberRow {
 
 export interface ClusterReport {
   readonly leader: string | null;
-  /** A switchover or failover request not yet carried out. */
-  readonly pending: FailoverRequest | null;
+  /** A switchover or failover request not yet carried out, in its stored form. */
+  readonly pending: unknown;
   readonly members: readonly MemberRow[];
   readonly warnings: readonly string[];
 }
 
 const BUSY: ReadonlySet<string> = new Set(['cloning', 'rewinding', 'bootstrapping', 'starting', 'promoting', 'demoting']);
 
-export type Prober = (reg: Registration) => Promise<PeerReport | null>;
+export type Prober = (reg: Registration) => Promise<NodeReport | null>;
 
 /** Probes a member's GET /status; null when the agent does not answer within the deadline. */
 export function httpProber(timeoutMs: number): Prober {
-  return (reg) => fetchPeerReport(reg, timeoutMs);
+  return (reg) => fetchNodeReport(reg.api_url, timeoutMs);
+}
+
+/** Every registered member's live report, by name (null: its agent did not answer). */
+export async function probeAll(snap: ClusterSnapshot, probe: Prober): Promise<Map<string, NodeReport | null>> {
+  const regs = [...snap.registry.values()];
+  const reports = await Promise.all(regs.map((r) => probe(r)));
+  return new Map(regs.map((r, i) => [r.name, reports[i] ?? null]));
 }
 
 export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): Promise<ClusterReport> {
   const regs = [...snap.registry.values()].sort((a, b) => a.id - b.id);
-  const reports = await Promise.all(regs.map((r) => probe(r)));
+  const live = await probeAll(snap, probe);
+  const reports = regs.map((r) => live.get(r.name) ?? null);
   const leader = snap.leader?.name ?? null;
   const leaderIdx = regs.findIndex((r) => r.name === leader);
   const leaderLsn = leaderIdx >= 0 ? (reports[leaderIdx]?.lsn ?? snap.members.get(leader!)?.lsn ?? null) : null;
@@ -84,7 +94,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       warnings.push(`${label} is registered as an active ${role} but PostgreSQL is not running`);
     }
     const lsn = rep?.lsn ?? m?.lsn ?? null;
-    const lag = role === 'standby' && rep?.running && lsn && leaderLsn ? Number(lagBytes(parseLsn(leaderLsn), parseLsn(lsn))) : null;
+    const lag = role === 'standby' && rep?.running && lsn !== null && leaderLsn !== null ? Number(lagBytes(leaderLsn, lsn)) : null;
     return {
       id: reg.id,
       name: reg.name,
@@ -95,7 +105,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       location: reg.tags.location,
       priority: reg.tags.priority,
       timeline: rep ? rep.timeline : null,
-      lsn,
+      lsn: lsn === null ? null : formatLsn(lsn),
       lag_bytes: lag,
       // Live from the agent: the store copy lags when the agent itself just got its network back.
       streaming: rep?.streaming ?? m?.streaming ?? false,
@@ -106,5 +116,5 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       message: m?.message ?? null,
     };
   });
-  return { leader, pending: snap.failover?.value ?? null, members, warnings };
+  return { leader, pending: snap.failover ? failoverJson(snap.failover.value) : null, members, warnings };
 }

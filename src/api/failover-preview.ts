@@ -2,13 +2,14 @@
  * What a manual failover to one node may lose, shown before the operator confirms it: the target's
  * WAL position against the furthest position anyone knows of (the last primary position the
  * leader published, and every member's last position), and why the automatic rules would not
- * promote it. Commits written after the leader's last publication are not known to anyone, so the
- * gap is a lower bound when the primary is gone.
+ * promote it: the election's own rules (ha/election.ts), so the preview and an automatic failover
+ * never disagree. Commits written after the leader's last publication are not known to anyone, so
+ * the gap is a lower bound when the primary is gone.
  */
-import { syncElection } from '../ha/sync.js';
+import { preference, rank, syncRefusal, type Candidate } from '../ha/election.js';
 import type { ClusterSnapshot } from '../store/types.js';
-import { lagBytes, parseLsn } from '../util/lsn.js';
-import type { ClusterReport } from './cluster-view.js';
+import { formatLsn, lagBytes, type Lsn } from '../util/lsn.js';
+import type { NodeReport } from '../client/node-report.js';
 
 export interface FailoverPreview {
   readonly to: string;
@@ -22,19 +23,38 @@ export interface FailoverPreview {
   readonly sync_members: readonly string[];
 }
 
-export function failoverPreview(snap: ClusterSnapshot, report: ClusterReport, to: string): FailoverPreview {
-  const target = report.members.find((m) => m.name === to);
-  const targetLsn = target?.lsn ?? null;
+/**
+ * `live`: each registered member's own report (null: its agent did not answer).
+ * `maximumLag`: the cluster's maximum_lag_on_failover.
+ */
+export function failoverPreview(snap: ClusterSnapshot, live: ReadonlyMap<string, NodeReport | null>, to: string, maximumLag: bigint): FailoverPreview {
+  const position = (name: string): Lsn | null => live.get(name)?.lsn ?? snap.members.get(name)?.lsn ?? null;
+  const targetLsn = position(to);
   const known = [
     ...(snap.optime ? [{ name: snap.optime.name, lsn: snap.optime.lsn, source: 'last primary position' as const }] : []),
-    ...report.members.filter((m) => m.lsn !== null && m.name !== to).map((m) => ({ name: m.name, lsn: m.lsn!, source: 'member' as const })),
+    ...[...snap.registry.keys()].map((name) => ({ name, lsn: position(name), source: 'member' as const })).filter((k): k is { name: string; lsn: Lsn; source: 'member' } => k.lsn !== null && k.name !== to),
   ];
-  const furthest = known.reduce<(typeof known)[number] | null>((best, k) => (best === null || parseLsn(k.lsn) > parseLsn(best.lsn) ? k : best), null);
-  const gap = targetLsn === null ? null : furthest === null ? 0 : Number(lagBytes(parseLsn(furthest.lsn), parseLsn(targetLsn)));
-  const running = new Map(report.members.filter((m) => m.status.endsWith('running') && m.lsn !== null).map((m) => [m.name, parseLsn(m.lsn!)] as const));
-  let refused: string | null = null;
-  if (targetLsn === null) refused = 'its WAL position is unknown';
-  else if (snap.sync && snap.sync.value.members.length > 0) refused = syncElection(snap, to, running);
-  else if (gap !== null && gap > 0) refused = `${furthest!.name} is further ahead (${furthest!.source} ${furthest!.lsn})`;
-  return { to, target_lsn: targetLsn, furthest, gap_bytes: gap, refused_because: refused, sync_members: snap.sync?.value.members ?? [] };
+  const furthest = known.reduce<(typeof known)[number] | null>((best, k) => (best === null || k.lsn > best.lsn ? k : best), null);
+  const gap = targetLsn === null ? null : furthest === null ? 0 : Number(lagBytes(furthest.lsn, targetLsn));
+
+  const candidates: Candidate[] = [...snap.registry.values()].map((r) => {
+    const rep = live.get(r.name) ?? null;
+    return { name: r.name, running: rep?.running ?? false, role: rep?.role ?? null, lsn: rep?.lsn ?? null, tags: r.tags };
+  });
+  const sync = snap.sync?.value ?? null;
+  const { ranked, excluded } = rank(candidates, { optimeLsn: snap.optime?.lsn ?? null, maximumLag, exclude: new Set(), sync });
+  const target = candidates.find((c) => c.name === to);
+  const best = ranked[0];
+  const positions = new Map(candidates.filter((c) => c.running).map((c) => [c.name, c.lsn] as const));
+  const refused = excluded.find((e) => e.name === to)?.reason
+    ?? syncRefusal(sync, to, positions)
+    ?? (best && target && best.name !== to ? `${best.name} is a better candidate (${preference(best, target)})` : null);
+  return {
+    to,
+    target_lsn: targetLsn === null ? null : formatLsn(targetLsn),
+    furthest: furthest && { name: furthest.name, lsn: formatLsn(furthest.lsn), source: furthest.source },
+    gap_bytes: gap,
+    refused_because: refused,
+    sync_members: sync?.members ?? [],
+  };
 }

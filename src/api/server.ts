@@ -9,8 +9,9 @@ import type { Agent } from '../ha/agent.js';
 import type { StateStore } from '../store/store.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
-import { lagBytes, parseLsn } from '../util/lsn.js';
-import { buildClusterReport, httpProber, type Prober } from './cluster-view.js';
+import { lagBytes } from '../util/lsn.js';
+import { nodeReportJson } from '../client/node-report.js';
+import { buildClusterReport, httpProber, probeAll, type Prober } from './cluster-view.js';
 import { failoverPreview } from './failover-preview.js';
 
 export interface ApiOptions {
@@ -20,6 +21,8 @@ export interface ApiOptions {
   readonly timeoutMs: number;
   /** Drain timeout of a switchover request that names none. */
   readonly drainTimeoutS: number;
+  /** The election's lag limit, for the failover preview. */
+  readonly maximumLagOnFailover: bigint;
 }
 
 export function buildApi(o: ApiOptions): FastifyInstance {
@@ -38,16 +41,16 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   app.get('/health', async (_req, reply) => {
     const r = await o.agent.report();
-    return reply.code(r.running ? 200 : 503).send(r);
+    return reply.code(r.running ? 200 : 503).send(nodeReportJson(r));
   });
 
-  app.get('/status', async () => o.agent.report());
+  app.get('/status', async () => nodeReportJson(await o.agent.report()));
 
   app.get('/primary', async (_req, reply) => {
     const st = o.agent.status();
     const r = await o.agent.report();
     const ok = st.isLeader && r.running && r.role === 'primary';
-    return reply.code(ok ? 200 : 503).send({ ...r, leader: st.isLeader });
+    return reply.code(ok ? 200 : 503).send({ ...nodeReportJson(r), leader: st.isLeader });
   });
 
   app.get<{ Querystring: { lag?: string } }>('/replica', async (req, reply) => {
@@ -58,10 +61,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     if (ok && req.query.lag !== undefined) {
       const limit = BigInt(Number(req.query.lag) || 0);
       const snap = st.view?.cluster.kind === 'snapshot' ? st.view.cluster : null;
-      const leaderLsn = snap?.leader ? snap.members.get(snap.leader.name)?.lsn : null;
-      ok = !!leaderLsn && !!r.lsn && lagBytes(parseLsn(leaderLsn), parseLsn(r.lsn)) <= limit;
+      const leaderLsn = snap?.leader ? (snap.members.get(snap.leader.name)?.lsn ?? null) : null;
+      ok = leaderLsn !== null && r.lsn !== null && lagBytes(leaderLsn, r.lsn) <= limit;
     }
-    return reply.code(ok ? 200 : 503).send(r);
+    return reply.code(ok ? 200 : 503).send(nodeReportJson(r));
   });
 
   app.get('/cluster', async (_req, reply) => {
@@ -100,7 +103,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     if (!leader) return reply.code(409).send({ error: 'no node holds the leader lock; nothing to switch over from' });
     if (to !== null && to === leader) return reply.code(409).send({ error: `${to} is already the leader` });
     if (to !== null && !snap.registry.has(to)) return reply.code(404).send({ error: `${to} is not a member of the cluster` });
-    const ok = await o.store.requestFailover({ kind: 'switchover', from: leader, to, requested_at: new Date().toISOString(), drain_timeout_s: drain }, deadlineSignal(o.timeoutMs));
+    const ok = await o.store.requestFailover({ kind: 'switchover', from: leader, to, requested_at_ms: Date.now(), drain_timeout_s: drain }, deadlineSignal(o.timeoutMs));
     if (!ok) return reply.code(409).send({ error: 'another switchover or failover is already pending' });
     return reply.code(202).send({ from: leader, to });
   });
@@ -111,10 +114,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const { to, force = false, dry_run: dryRun = false } = req.body ?? {};
     if (typeof to !== 'string' || to === '') return reply.code(400).send({ error: 'to: the name of the node to promote is required' });
     if (typeof force !== 'boolean' || typeof dryRun !== 'boolean') return reply.code(400).send({ error: 'force and dry_run: true or false' });
-    let snap, report;
+    let snap, live;
     try {
       snap = await o.store.load(deadlineSignal(o.timeoutMs));
-      report = await buildClusterReport(snap, prober);
+      live = await probeAll(snap, prober);
     } catch (err) {
       return reply.code(503).send({ error: `cannot read the cluster state: ${errorMessage(err)}` });
     }
@@ -122,11 +125,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const reg = snap.registry.get(to);
     if (!reg) return reply.code(404).send({ error: `${to} is not a member of the cluster` });
     if (reg.tags.nofailover) return reply.code(409).send({ error: `${to} is tagged nofailover` });
-    if (!report.members.find((m) => m.name === to)?.status.endsWith('running')) return reply.code(409).send({ error: `${to} does not run PostgreSQL (or its agent does not answer)` });
-    const preview = failoverPreview(snap, report, to);
+    if (!live.get(to)?.running) return reply.code(409).send({ error: `${to} does not run PostgreSQL (or its agent does not answer)` });
+    const preview = failoverPreview(snap, live, to, o.maximumLagOnFailover);
     if (dryRun) return preview;
     if (!force && preview.refused_because) return reply.code(409).send({ error: `${to} ${preview.refused_because}; a forced failover accepts that loss`, preview });
-    const ok = await o.store.requestFailover({ kind: 'failover', from: null, to, requested_at: new Date().toISOString(), force }, deadlineSignal(o.timeoutMs));
+    const ok = await o.store.requestFailover({ kind: 'failover', from: null, to, requested_at_ms: Date.now(), force }, deadlineSignal(o.timeoutMs));
     if (!ok) return reply.code(409).send({ error: 'another switchover or failover is already pending' });
     await o.store.appendEvent({ at: new Date().toISOString(), node: to, kind: 'failover_requested', message: `${force ? 'forced ' : ''}failover to ${to} requested by an operator${preview.gap_bytes ? `; ${preview.gap_bytes} bytes of WAL beyond its position may be lost` : ''}` }, deadlineSignal(o.timeoutMs)).catch(() => {});
     return reply.code(202).send({ to, force, preview });

@@ -1,7 +1,7 @@
 /**
  * Shared CLI plumbing: reading the client config and failing with a clear message and exit code.
  */
-import { ApiClient } from '../api/client.js';
+import { ApiClient } from '../client/api-client.js';
 import { loadClientConfig, readToken } from '../config/index.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
 

@@ -30,7 +30,8 @@ function readYaml(file: string): unknown {
 export function validate<T>(schema: ZodType<T>, raw: unknown): T {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
+  const issue = result.error.issues[0];
+  if (!issue) throw new ConfigError([], 'invalid');
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   const reason = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
   throw new ConfigError(path, reason);
@@ -78,7 +79,6 @@ export function loadClientConfig(file: string): ClientConfig {
   return { endpoints: [`http://${node.api.connect_address}`], auth_token: node.api.auth_token, auth_token_file: node.api.auth_token_file };
 }
 
-/** Reads a secret from its file (trailing newline dropped) or environment variable. */
 /** The proxy's TLS certificate and key as a secure context; a file problem names its key. */
 export function loadTlsContext(tls: { cert_file: string; key_file: string }, path: string[]): SecureContext {
   const read = (key: 'cert_file' | 'key_file') => {
@@ -97,6 +97,7 @@ export function loadTlsContext(tls: { cert_file: string; key_file: string }, pat
   }
 }
 
+/** Reads a secret from its file (trailing newline dropped) or environment variable. */
 export function readSecret(src: { password_file?: string | undefined; password_env?: string | undefined }, path: string[]): string {
   if (src.password_file) {
     try {

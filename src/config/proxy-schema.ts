@@ -8,6 +8,10 @@ export const proxyConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/).default('proxy'),
   scope: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('pgwarden'),
   store: storeSchema,
+  /** The cluster's ttl: the lifetime of the proxy's store session. */
+  ttl: z.number().positive().default(10),
+  /** Seconds one store call (a reload of the cluster state) may take before it counts as failed. */
+  store_timeout: z.number().positive().default(2),
   /** Read-write port: always the current primary. */
   listen_rw: hostPort,
   /** Read-only port: standbys by weight, the primary when none qualifies. */

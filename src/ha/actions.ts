@@ -3,7 +3,7 @@
  * the first failure (or a lost compare-and-set), then the loop runs again at once.
  * Action types are snake_case because they also appear in events, JSON and CLI output.
  */
-import type { FailoverRequest, SyncState } from '../store/types.js';
+import type { FailoverRequest, Registration, SyncState } from '../store/types.js';
 
 export type Action =
   | { readonly type: 'acquire_leader' }
@@ -30,7 +30,19 @@ export type Action =
   /** Write (null: delete) the recorded synchronous set iff still at `revision` (0 = absent). */
   | { readonly type: 'set_sync_record'; readonly revision: number; readonly state: SyncState | null }
   /** Switchover accepted: store the request again with `draining_since` set, iff still at `revision`. */
-  | { readonly type: 'start_drain'; readonly revision: number; readonly request: FailoverRequest };
+  | { readonly type: 'start_drain'; readonly revision: number; readonly request: FailoverRequest }
+  /** Kill what is left of a crashed instance (orphaned backends can still commit). */
+  | { readonly type: 'reap' }
+  /** Create or update our durable registration. */
+  | { readonly type: 'register'; readonly registration: Registration }
+  /** Publish our live status (session-bound) with this decision's message. */
+  | { readonly type: 'publish_member' };
+
+/**
+ * Actions that report rather than act: they close every decision and run even after an earlier
+ * action failed, so the cluster keeps seeing this member (and why it is stuck).
+ */
+export const REPORTING_ACTIONS: ReadonlySet<Action['type']> = new Set(['register', 'publish_member']);
 
 export interface Decision {
   readonly actions: readonly Action[];

@@ -3,16 +3,14 @@
  * the lock, then promotes; a pending switchover restricts who may.
  */
 import type { ClusterSnapshot } from '../store/types.js';
-import { parseLsn } from '../util/lsn.js';
 import { decision, type Action, type Decision } from './actions.js';
-import { rank, type Candidate } from './election.js';
-import { syncElection } from './sync.js';
+import { preference, rank, syncRefusal, type Candidate } from './election.js';
+import { activeRequest } from './requests.js';
 import type { View } from './view.js';
 
 export function leaderless(v: View, c: ClusterSnapshot): Decision {
   const l = v.local;
   const req = activeRequest(v, c);
-  const optimeLsn = c.optime ? parseLsn(c.optime.lsn) : null;
 
   if (req?.to && req.to !== v.self) return decision(`no action: waiting for ${req.to} to take over (${req.kind} requested)`);
   if (req?.kind === 'switchover' && req.from === v.self) return decision('no action: I am handing the leadership over (switchover)');
@@ -27,18 +25,17 @@ export function leaderless(v: View, c: ClusterSnapshot): Decision {
   const exclude = new Set(req?.kind === 'switchover' && req.from ? [req.from] : []);
   // A switchover target must hold everything the old primary wrote before it stopped.
   const maximumLag = req?.kind === 'switchover' ? 0n : v.config.maximumLagOnFailover;
-  const syncMembers = c.sync?.value.members ?? [];
-  const syncSet = syncMembers.length > 0 ? new Set(syncMembers) : null;
-  const { ranked, excluded } = rank([me, ...peers], { optimeLsn, maximumLag, exclude, syncSet });
+  const sync = c.sync?.value ?? null;
+  const { ranked, excluded } = rank([me, ...peers], { optimeLsn: c.optime?.lsn ?? null, maximumLag, exclude, sync });
 
   const myExclusion = excluded.find((e) => e.name === v.self);
   if (myExclusion) return decision(`no action: nobody holds the leader lock, but I may not take it: ${myExclusion.reason}`);
   const best = ranked[0];
   // A failover the operator addressed to us needs us eligible, not ranked first.
-  if (best && best.name !== v.self && req?.to !== v.self) return decision(`no action: nobody holds the leader lock; ${best.name} is a better candidate (${why(best, me)})`);
-  if (syncSet && l.role !== 'primary') {
+  if (best && best.name !== v.self && req?.to !== v.self) return decision(`no action: nobody holds the leader lock; ${best.name} is a better candidate (${preference(best, me)})`);
+  if (l.role !== 'primary') {
     const positions = new Map([me, ...peers].filter((p) => p.running).map((p) => [p.name, p.lsn] as const));
-    const notSure = syncElection(c, v.self, positions);
+    const notSure = syncRefusal(sync, v.self, positions);
     if (notSure) return decision(`no action: nobody holds the leader lock, but I may not take it: ${notSure}`);
   }
 
@@ -46,23 +43,4 @@ export function leaderless(v: View, c: ClusterSnapshot): Decision {
   if (c.failover) then.push({ type: 'clear_failover', revision: c.failover.revision });
   const what = l.role === 'primary' ? 'took the leader lock back: I am a running primary' : 'promoting after acquiring the leader lock';
   return decision(`${what}: nobody held it and I am the best candidate`, { type: 'acquire_leader' }, ...then);
-}
-
-/** How long a switchover/failover request binds the election before it is ignored. */
-export const REQUEST_TIMEOUT_MS = 30_000;
-
-/** The pending request, unless it is stale (its target never managed to take over). */
-export function activeRequest(v: View, c: ClusterSnapshot) {
-  const req = c.failover?.value ?? null;
-  if (!req) return null;
-  const age = v.wallNow - Date.parse(req.requested_at);
-  // A draining switchover may legitimately take its drain timeout longer.
-  return Number.isFinite(age) && age <= REQUEST_TIMEOUT_MS + (req.drain_timeout_s ?? 0) * 1000 ? req : null;
-}
-
-function why(best: Candidate, me: Candidate): string {
-  if (best.role === 'primary') return 'it runs as primary';
-  if (best.lsn !== me.lsn) return 'higher WAL position';
-  if ((best.tags?.priority ?? 0) !== (me.tags?.priority ?? 0)) return 'higher priority';
-  return 'same position and priority, name sorts first';
 }

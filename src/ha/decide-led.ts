@@ -3,9 +3,10 @@
  * for a switchover); if it is another node, never accept writes and follow it.
  */
 import type { ClusterSnapshot, FailoverRequest } from '../store/types.js';
-import { lagBytes, parseLsn } from '../util/lsn.js';
+import { lagBytes } from '../util/lsn.js';
 import { decision, type Action, type Decision } from './actions.js';
-import { activeRequest } from './decide-leaderless.js';
+import { switchoverTarget, type SwitchoverCandidate } from './election.js';
+import { activeRequest } from './requests.js';
 import { syncStep } from './sync.js';
 import type { View } from './view.js';
 
@@ -28,7 +29,7 @@ function leading(v: View, c: ClusterSnapshot): Decision {
 
   const req = activeRequest(v, c);
   if (req?.kind === 'switchover' && req.from === v.self) {
-    const target = switchoverTarget(v, c, req.to);
+    const target = switchoverTarget(standbysOf(v.self, c), req.to);
     if (typeof target === 'string') return decision(`switchover refused: ${target}`, { type: 'refresh_leader' }, { type: 'clear_failover', revision: c.failover!.revision });
     return handOver(v, c.failover!.revision, req, target.name);
   }
@@ -48,12 +49,12 @@ function leading(v: View, c: ClusterSnapshot): Decision {
  */
 function handOver(v: View, revision: number, req: FailoverRequest, target: string): Decision {
   const drainMs = (req.drain_timeout_s ?? 0) * 1000;
-  if (!req.draining_since) {
+  if (req.draining_since_ms === undefined) {
     return decision(`switching over to ${target}: draining; open transactions get up to ${drainMs / 1000} s`,
-      { type: 'refresh_leader' }, { type: 'start_drain', revision, request: { ...req, draining_since: new Date(v.wallNow).toISOString() } });
+      { type: 'refresh_leader' }, { type: 'start_drain', revision, request: { ...req, draining_since_ms: v.wallNow } });
   }
   const open = v.local.openTransactions;
-  const left = drainMs - (v.wallNow - Date.parse(req.draining_since));
+  const left = drainMs - (v.wallNow - req.draining_since_ms);
   if (open > 0 && left > 0) {
     return decision(`switching over to ${target}: waiting for ${open} open transaction(s) to finish (${Math.ceil(left / 1000)} s left)`, { type: 'refresh_leader' });
   }
@@ -62,16 +63,13 @@ function handOver(v: View, revision: number, req: FailoverRequest, target: strin
     { type: 'refresh_leader' }, { type: 'demote', mode: 'graceful' }, { type: 'release_leader' });
 }
 
-/** The standby a switchover hands over to: the named one, or the healthiest. A string says why not. */
-function switchoverTarget(v: View, c: ClusterSnapshot, to: string | null): { name: string } | string {
-  const healthy = [...c.members.values()].filter((m) => m.name !== v.self && m.role === 'standby' && m.state === 'running' && m.streaming && c.registry.get(m.name)?.tags.nofailover !== true);
-  if (to) {
-    if (!c.registry.has(to)) return `${to} is not a member of the cluster`;
-    return healthy.some((m) => m.name === to) ? { name: to } : `${to} is not a healthy streaming standby (or is tagged nofailover)`;
-  }
-  const lsn = (s: string | null) => (s ? parseLsn(s) : 0n);
-  const best = healthy.sort((a, b) => (lsn(b.lsn) > lsn(a.lsn) ? 1 : lsn(b.lsn) < lsn(a.lsn) ? -1 : a.name.localeCompare(b.name)))[0];
-  return best ? { name: best.name } : 'no healthy streaming standby to hand over to';
+/** Every other registered member as a switchover candidate, from what the store shows of it. */
+function standbysOf(self: string, c: ClusterSnapshot): SwitchoverCandidate[] {
+  return [...c.registry.values()].filter((r) => r.name !== self).map((r) => {
+    const m = c.members.get(r.name);
+    const role = m?.role === 'primary' || m?.role === 'standby' ? m.role : null;
+    return { name: r.name, running: m?.state === 'running', role, lsn: m?.lsn ?? null, tags: r.tags, streaming: m?.streaming ?? false, registered: true };
+  });
 }
 
 function following(v: View, c: ClusterSnapshot, leader: string): Decision {
@@ -79,8 +77,8 @@ function following(v: View, c: ClusterSnapshot, leader: string): Decision {
   if (l.role === 'primary') return decision(`demoting: ${leader} holds the leader lock, so I must not accept writes`, { type: 'demote', mode: 'immediate' });
   if (l.upstream !== leader) return decision(`following ${leader}, the new leader`, { type: 'follow', leader });
   if (l.streaming) {
-    const leaderLsn = c.members.get(leader)?.lsn;
-    const lag = leaderLsn && l.lsn !== null ? lagBytes(parseLsn(leaderLsn), l.lsn) : null;
+    const leaderLsn = c.members.get(leader)?.lsn ?? null;
+    const lag = leaderLsn !== null && l.lsn !== null ? lagBytes(leaderLsn, l.lsn) : null;
     return decision(`no action: streaming from ${leader}${lag !== null ? ` (lag ${lag} bytes)` : ''}`);
   }
   const leaderTimeline = c.members.get(leader)?.timeline ?? null;

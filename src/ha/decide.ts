@@ -1,8 +1,11 @@
 /**
  * The HA decision, pure: view in, actions out. No I/O, no clock, no randomness; time arrives as
- * `v.now`. The dispatcher reads on one screen; each situation has its own file.
+ * `v.now`. The dispatcher reads on one screen; each situation has its own file. Every decision
+ * starts by reaping a crashed instance's leftovers and ends by keeping our registration and live
+ * status current in the store.
  */
-import { decision, type Decision } from './actions.js';
+import type { ClusterSnapshot, Registration } from '../store/types.js';
+import { decision, type Action, type Decision } from './actions.js';
 import { bootstrapOrClone } from './decide-bootstrap.js';
 import { leaderless } from './decide-leaderless.js';
 import { led } from './decide-led.js';
@@ -10,6 +13,14 @@ import { recover } from './decide-recover.js';
 import type { View } from './view.js';
 
 export function decide(v: View): Decision {
+  const d = situation(v);
+  // A crashed postmaster's orphaned backends can still commit: nothing goes before killing them.
+  const first: Action[] = v.local.orphans ? [{ type: 'reap' }] : [];
+  const last: Action[] = v.cluster.kind === 'snapshot' ? [...registration(v, v.cluster), { type: 'publish_member' }] : [];
+  return first.length + last.length ? decision(d.message, ...first, ...d.actions, ...last) : d;
+}
+
+function situation(v: View): Decision {
   if (v.cluster.kind === 'unavailable') return storeUnavailable(v);
   if (v.inFlight) return longActionInProgress(v);
   if (v.local.dataDir !== 'valid') return bootstrapOrClone(v, v.cluster);
@@ -35,4 +46,17 @@ function longActionInProgress(v: View): Decision {
   const text = `${f.kind} in progress${f.progress ? ` (${f.progress})` : ''}`;
   if (v.cluster.kind === 'snapshot' && v.cluster.leader?.name === v.self) return decision(`${text}; keeping the leader lock`, { type: 'refresh_leader' });
   return decision(text);
+}
+
+/** Register (or update the registration) when the store's copy is missing or differs from ours. */
+function registration(v: View, c: ClusterSnapshot): Action[] {
+  const have = c.registry.get(v.self);
+  const id = v.registration.id ?? have?.id ?? Math.max(0, ...[...c.registry.values()].map((r) => r.id)) + 1;
+  const want: Registration = { ...v.registration, id };
+  return have && sameRegistration(have, want) ? [] : [{ type: 'register', registration: want }];
+}
+
+function sameRegistration(a: Registration, b: Registration): boolean {
+  const tagKeys = new Set([...Object.keys(a.tags), ...Object.keys(b.tags)]) as Set<keyof Registration['tags']>;
+  return a.name === b.name && a.id === b.id && a.host === b.host && a.port === b.port && a.api_url === b.api_url && [...tagKeys].every((k) => a.tags[k] === b.tags[k]);
 }

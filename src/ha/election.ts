@@ -1,10 +1,15 @@
 /**
- * Pure: who may become leader when there is none. Eligible members are running, not tagged
- * nofailover, and within maximum_lag_on_failover of the last known primary position. They are
- * ranked: a still-running primary first (it has every commit), then highest LSN, then priority,
- * then name, so every node computes the same order from the same data.
+ * Pure: who may lead, in which order, and why not. The one place that answers it for an automatic
+ * failover, a switchover, the choice of synchronous standbys and the failover preview an operator
+ * sees, so that none of them can disagree with the others.
+ *
+ * Promotion ranks data first: a still-running primary (it has every commit), then the highest
+ * LSN, then priority, then name, so every node computes the same order from the same data.
+ * Choosing synchronous standbys ranks the operator's priority first, then the most WAL flushed:
+ * that choice risks no data, and a fixed preference keeps the set from following lag noise.
  */
 import type { Tags } from '../config/schema.js';
+import type { Registration, SyncState } from '../store/types.js';
 import { lagBytes, type Lsn } from '../util/lsn.js';
 
 export interface Candidate {
@@ -15,9 +20,14 @@ export interface Candidate {
   readonly tags: Tags | null;
 }
 
+export interface Refusal {
+  readonly name: string;
+  readonly reason: string;
+}
+
 export interface Ranking {
   readonly ranked: readonly Candidate[];
-  readonly excluded: readonly { readonly name: string; readonly reason: string }[];
+  readonly excluded: readonly Refusal[];
 }
 
 export interface ElectionRules {
@@ -27,32 +37,33 @@ export interface ElectionRules {
   /** Members that must not win (the old leader during a switchover). */
   readonly exclude: ReadonlySet<string>;
   /**
-   * Synchronous replication: only these may win (they hold every acknowledged commit), besides a
-   * running primary; the lag limit does not apply to them. null: asynchronous rules.
+   * Synchronous replication: only the recorded members may win (they hold every acknowledged
+   * commit), besides a running primary; the lag limit does not apply to them. null or an empty
+   * set: asynchronous rules.
    */
-  readonly syncSet: ReadonlySet<string> | null;
+  readonly sync: SyncState | null;
 }
 
+/** Eligible candidates best first, and the others with the reason each was refused. */
 export function rank(candidates: readonly Candidate[], rules: ElectionRules): Ranking {
-  const excluded: { name: string; reason: string }[] = [];
+  const excluded: Refusal[] = [];
   const eligible: Candidate[] = [];
   for (const c of candidates) {
     const reason = ineligibility(c, rules);
     if (reason) excluded.push({ name: c.name, reason });
     else eligible.push(c);
   }
-  eligible.sort(compare);
+  eligible.sort(compareForPromotion);
   return { ranked: eligible, excluded };
 }
 
-function ineligibility(c: Candidate, rules: ElectionRules): string | null {
+/** Why `c` may not be promoted under `rules`, or null. */
+export function ineligibility(c: Candidate, rules: ElectionRules): string | null {
   if (rules.exclude.has(c.name)) return 'is the leader being switched away from';
   if (!c.running) return 'PostgreSQL is not running';
   if (c.tags?.nofailover) return 'is tagged nofailover';
   if (c.lsn === null) return 'its WAL position is unknown';
-  if (rules.syncSet && c.role !== 'primary') {
-    return rules.syncSet.has(c.name) ? null : 'is not in the synchronous set: it may lack acknowledged commits';
-  }
+  if (hasSyncSet(rules.sync) && c.role !== 'primary') return outsideSyncSet(rules.sync, c.name);
   if (rules.optimeLsn !== null) {
     const lag = lagBytes(rules.optimeLsn, c.lsn);
     if (lag > rules.maximumLag) return `lags ${lag} bytes behind the last primary position (maximum_lag_on_failover ${rules.maximumLag})`;
@@ -60,11 +71,114 @@ function ineligibility(c: Candidate, rules: ElectionRules): string | null {
   return null;
 }
 
-function compare(a: Candidate, b: Candidate): number {
+/** Promotion order: running primary, then LSN, then priority, then name. */
+export function compareForPromotion(a: Candidate, b: Candidate): number {
   const primary = Number(b.role === 'primary') - Number(a.role === 'primary');
   if (primary) return primary;
   if (a.lsn !== b.lsn) return (b.lsn ?? 0n) > (a.lsn ?? 0n) ? 1 : -1;
-  const prio = (b.tags?.priority ?? 0) - (a.tags?.priority ?? 0);
+  return byPriorityThenName(a.tags, b.tags, a.name, b.name);
+}
+
+/** Why `best` ranks before `other`, in words. */
+export function preference(best: Candidate, other: Candidate): string {
+  if (best.role === 'primary') return 'it runs as primary';
+  if (best.lsn !== other.lsn) return 'higher WAL position';
+  if ((best.tags?.priority ?? 0) !== (other.tags?.priority ?? 0)) return 'higher priority';
+  return 'same position and priority, name sorts first';
+}
+
+function byPriorityThenName(a: Tags | null, b: Tags | null, an: string, bn: string): number {
+  const prio = (b?.priority ?? 0) - (a?.priority ?? 0);
   if (prio) return prio;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
+const hasSyncSet = (s: SyncState | null): s is SyncState => s !== null && s.members.length > 0;
+
+function outsideSyncSet(rec: SyncState, name: string): string | null {
+  return rec.members.includes(name) ? null : `is not in the synchronous set (${rec.members.join(', ')}): it may lack acknowledged commits`;
+}
+
+/**
+ * The rule a failover candidate must pass when a synchronous set is recorded: be in it, and see
+ * enough of it to know it has every acknowledged commit (with R the recorded set and k its count,
+ * any |R| - k + 1 members include one that has each commit; the most advanced of them has all).
+ * `positions`: the members the candidate can see running, with their LSN. Returns why not, or null.
+ */
+export function syncRefusal(rec: SyncState | null, candidate: string, positions: ReadonlyMap<string, Lsn | null>): string | null {
+  if (!hasSyncSet(rec)) return null;
+  const outside = outsideSyncSet(rec, candidate);
+  if (outside) return outside;
+  const set = rec.members;
+  const seen = set.filter((n) => positions.has(n) && positions.get(n) !== null);
+  const needed = set.length - rec.count + 1;
+  if (seen.length < needed) return `sees ${seen.length} of the synchronous set (${set.join(', ')}), needs ${needed} to be sure it holds every acknowledged commit`;
+  const mine = positions.get(candidate) ?? 0n;
+  const ahead = seen.find((n) => (positions.get(n) ?? 0n) > mine);
+  return ahead ? `${ahead} of the synchronous set is further ahead` : null;
+}
+
+/** A standby as the primary sees it in pg_stat_replication, with its registration. */
+export interface SyncCandidate {
+  readonly name: string;
+  /** startup, catchup, streaming, backup, stopping */
+  readonly state: string;
+  readonly flushLsn: Lsn | null;
+  readonly replyAgeMs: number | null;
+  readonly registration: Registration | undefined;
+}
+
+/** A standby silent this long (it reports every second) is taken for cut off. */
+export const SILENT_STANDBY_MS = 3000;
+
+/**
+ * Standbys that may be synchronous, best first: connected and streaming (caught up), heard from
+ * lately, registered, not tagged nosync; ordered by priority, then the most WAL flushed, then name.
+ */
+export function rankSyncStandbys(standbys: readonly SyncCandidate[]): Ranking {
+  const excluded: Refusal[] = [];
+  const eligible: SyncCandidate[] = [];
+  for (const s of standbys) {
+    const reason = s.state !== 'streaming' ? `is not streaming (${s.state})`
+      : (s.replyAgeMs ?? 0) > SILENT_STANDBY_MS ? `has not replied for ${s.replyAgeMs} ms`
+      : !s.registration ? 'is not a registered member'
+      : s.registration.tags.nosync ? 'is tagged nosync'
+      : null;
+    if (reason) excluded.push({ name: s.name, reason });
+    else eligible.push(s);
+  }
+  eligible.sort((a, b) => {
+    const prio = (b.registration!.tags.priority ?? 0) - (a.registration!.tags.priority ?? 0);
+    if (prio) return prio;
+    if (a.flushLsn !== b.flushLsn) return (b.flushLsn ?? 0n) > (a.flushLsn ?? 0n) ? 1 : -1;
+    return a.name < b.name ? -1 : 1;
+  });
+  const ranked = eligible.map((s) => ({ name: s.name, running: true, role: 'standby' as const, lsn: s.flushLsn, tags: s.registration!.tags }));
+  return { ranked, excluded };
+}
+
+/** A standby as the store shows it, for a switchover. */
+export interface SwitchoverCandidate extends Candidate {
+  readonly streaming: boolean;
+  readonly registered: boolean;
+}
+
+/**
+ * The standby a switchover hands over to: the named one if it qualifies, else the best by the
+ * promotion order. A string says why not. The old leader is never a candidate.
+ */
+export function switchoverTarget(standbys: readonly SwitchoverCandidate[], to: string | null): Candidate | string {
+  const refusal = (s: SwitchoverCandidate) => !s.running ? 'PostgreSQL is not running'
+    : s.role !== 'standby' ? 'does not run as a standby'
+    : !s.streaming ? 'is not streaming'
+    : s.tags?.nofailover ? 'is tagged nofailover'
+    : null;
+  if (to) {
+    const s = standbys.find((x) => x.name === to);
+    if (!s?.registered) return `${to} is not a member of the cluster`;
+    const why = refusal(s);
+    return why ? `${to} is not a healthy streaming standby: ${why}` : s;
+  }
+  const best = standbys.filter((s) => s.registered && refusal(s) === null).sort(compareForPromotion)[0];
+  return best ?? 'no healthy streaming standby to hand over to';
 }

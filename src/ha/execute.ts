@@ -1,36 +1,30 @@
 /**
  * I/O: performs a decision's actions in order and stops at the first failure or lost
- * compare-and-set. Long actions (bootstrap, clone, rewind) run in the background as InFlight so the
- * loop keeps refreshing the lock meanwhile. Every role change becomes an event in the store.
+ * compare-and-set (the reporting actions that close a decision still run). Long actions
+ * (bootstrap, clone, rewind) run in the background as InFlight so the loop keeps refreshing the
+ * lock meanwhile. Every role change becomes an event in the store.
+ *
+ * What a run changes of the lease is returned in its result; what the executor is doing to
+ * PostgreSQL (a long action, a stop on purpose) is its own state, read through `state()`.
  */
-import { slotName, type PgController, type Upstream } from '../postgres/controller.js';
+import { slotName, type LocalInstance, type Upstream } from '../postgres/controller.js';
 import type { StateStore } from '../store/store.js';
-import type { ClusterSnapshot } from '../store/types.js';
+import type { ClusterSnapshot, EventKind, MemberState, MemberStatus } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { StoreUnavailableError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { formatLsn } from '../util/lsn.js';
-import type { Action, Decision } from './actions.js';
-import type { HaConfig, InFlight, InFlightKind, Lease, View } from './view.js';
-
-/** State the executor changes and the next observe() reads. */
-export interface AgentState {
-  lease: Lease;
-  inFlight: InFlight | null;
-  /** We stopped PostgreSQL on purpose (demote); its absence is not a crash. */
-  stoppedOnPurpose: boolean;
-  lastOptime: string | null;
-}
+import { REPORTING_ACTIONS, type Action, type Decision } from './actions.js';
+import type { ExecutorState } from './observe.js';
+import type { HaConfig, InFlight, InFlightKind, Lease, LocalState, View } from './view.js';
 
 export interface ExecutorDeps {
   readonly name: string;
   readonly config: HaConfig;
   readonly store: StateStore;
-  readonly pg: PgController;
+  readonly pg: LocalInstance;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly state: AgentState;
   /** Re-run the loop now (a long action ended, a CAS was lost). */
   readonly wake: () => void;
 }
@@ -38,50 +32,67 @@ export interface ExecutorDeps {
 export interface ExecResult {
   readonly ok: boolean;
   readonly failed?: { readonly action: Action['type']; readonly error: string };
+  /** The lease after the run: changed by acquire, refresh and release, else the view's. */
+  readonly lease: Lease;
 }
 
+export const NO_LEASE: Lease = { mine: false, validUntil: 0, lastAttemptFailed: false };
+
 export class Executor {
+  private inFlight: InFlight | null = null;
+  /** We stopped PostgreSQL on purpose (demote); its absence is not a crash. */
+  private stoppedOnPurpose = false;
+  private lastOptime: bigint | null = null;
+
   constructor(private readonly d: ExecutorDeps) {}
 
+  /** What the next view needs of the executor, given the lease the last run returned. */
+  state(lease: Lease): ExecutorState {
+    return { lease, inFlight: this.inFlight, stoppedOnPurpose: this.stoppedOnPurpose };
+  }
+
   async run(dec: Decision, view: View): Promise<ExecResult> {
+    const run = { lease: view.lease };
+    let failed: ExecResult['failed'];
     for (const action of dec.actions) {
+      if (failed && !REPORTING_ACTIONS.has(action.type)) continue;
       try {
-        const ok = await this.perform(action, view, dec.message);
-        if (!ok) return { ok: false, failed: { action: action.type, error: 'compare-and-set lost' } };
+        const ok = await this.perform(action, view, dec.message, run);
+        if (!ok) failed ??= { action: action.type, error: 'compare-and-set lost' };
       } catch (err) {
         this.d.log.warn({ action: action.type, err: errorMessage(err) }, 'action failed');
-        return { ok: false, failed: { action: action.type, error: errorMessage(err) } };
+        failed ??= { action: action.type, error: errorMessage(err) };
       }
     }
-    return { ok: true };
+    return failed ? { ok: false, failed, lease: run.lease } : { ok: true, lease: run.lease };
   }
 
   /** Records an event in the store (best effort: the log line is the fallback). */
-  async event(kind: string, message: string): Promise<void> {
+  async event(kind: EventKind, message: string): Promise<void> {
     this.d.log.info({ event: kind }, message);
-    await this.d.store.appendEvent({ at: new Date().toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs)).catch(() => {});
+    await this.d.store.appendEvent({ at: new Date(this.d.clock.wall()).toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs)).catch(() => {});
   }
 
-  private async perform(a: Action, v: View, why: string): Promise<boolean> {
-    const { store, pg, state, config } = this.d;
+  private async perform(a: Action, v: View, why: string, run: { lease: Lease }): Promise<boolean> {
+    const { store, pg, config } = this.d;
     const snap = v.cluster.kind === 'snapshot' ? v.cluster : null;
     const signal = () => deadlineSignal(config.retryTimeoutMs);
     switch (a.type) {
       case 'acquire_leader': {
         const sent = this.d.clock.now();
         const ok = await store.acquireLeader(this.d.name, signal());
-        state.lease = { mine: ok, validUntil: ok ? sent + config.ttlMs : 0, lastAttemptFailed: false };
+        run.lease = { mine: ok, validUntil: ok ? sent + config.ttlMs : 0, lastAttemptFailed: false };
         if (ok) await this.event('leader_acquired', why);
         else this.d.wake();
         return ok;
       }
       case 'refresh_leader':
-        return this.refresh();
+        return this.refresh(run);
       case 'release_leader': {
         const cd = pg.dataDirState() === 'valid' && pg.postmasterPid() === null ? await pg.controlData().catch(() => null) : null;
-        const final = cd && cd.state === 'shut down' ? { name: this.d.name, lsn: formatLsn(cd.checkpointLsn), timeline: cd.timeline } : undefined;
+        const final = cd && cd.state === 'shut down' ? { name: this.d.name, lsn: cd.checkpointLsn, timeline: cd.timeline } : undefined;
         await store.releaseLeader(this.d.name, signal(), final);
-        state.lease = { mine: false, validUntil: 0, lastAttemptFailed: false };
+        run.lease = NO_LEASE;
         await this.event('leader_released', why);
         return true;
       }
@@ -132,7 +143,7 @@ export class Executor {
         if (snap) await this.syncSlots(snap);
         return true;
       case 'demote':
-        state.stoppedOnPurpose = true;
+        this.stoppedOnPurpose = true;
         await pg.stop(a.mode === 'graceful' ? 'fast' : 'immediate');
         await this.event('demoted', why);
         return true;
@@ -160,10 +171,9 @@ export class Executor {
       case 'publish_optime': {
         const lsn = v.local.lsn;
         if (lsn === null || v.local.timeline === null) return true;
-        const text = formatLsn(lsn);
-        if (text !== state.lastOptime) {
-          await store.setOptime({ name: this.d.name, lsn: text, timeline: v.local.timeline }, signal());
-          state.lastOptime = text;
+        if (lsn !== this.lastOptime) {
+          await store.setOptime({ name: this.d.name, lsn, timeline: v.local.timeline }, signal());
+          this.lastOptime = lsn;
         }
         return true;
       }
@@ -178,22 +188,46 @@ export class Executor {
       case 'clear_failover':
         if (await store.clearFailover(a.revision, signal())) await this.event('failover_cleared', why);
         return true;
+      case 'reap':
+        if (pg.reapCrashed()) await this.event('reaped', 'PostgreSQL crashed; killed the processes it left behind');
+        return true;
+      case 'register':
+        await store.register(a.registration, signal());
+        return true;
+      case 'publish_member':
+        await store.putMember(this.memberStatus(v.local, why), signal());
+        return true;
     }
+  }
+
+  private memberStatus(l: LocalState, message: string): MemberStatus {
+    return {
+      name: this.d.name,
+      role: l.dataDir === 'valid' ? l.role : 'unknown',
+      state: memberState(l, this.inFlight?.kind ?? null),
+      timeline: l.timeline,
+      lsn: l.lsn,
+      replayed_lsn: l.replayedLsn,
+      upstream: l.role === 'standby' ? l.upstream : null,
+      streaming: l.streaming,
+      message,
+      updated_at_ms: this.d.clock.wall(),
+    };
   }
 
   /**
    * Refreshes the leader key, retrying for up to retry_timeout. Lease validity counts from when
    * the successful call was *sent*, so it can only err on the safe side.
    */
-  private async refresh(): Promise<boolean> {
-    const { store, state, config, clock } = this.d;
+  private async refresh(run: { lease: Lease }): Promise<boolean> {
+    const { store, config, clock } = this.d;
     const deadline = clock.now() + config.retryTimeoutMs;
     let lastError = '';
     while (clock.now() < deadline) {
       const sent = clock.now();
       try {
         const ok = await store.refreshLeader(this.d.name, deadlineSignal(Math.max(50, deadline - sent)));
-        state.lease = ok ? { mine: true, validUntil: sent + config.ttlMs, lastAttemptFailed: false } : { mine: false, validUntil: state.lease.validUntil, lastAttemptFailed: true };
+        run.lease = ok ? { mine: true, validUntil: sent + config.ttlMs, lastAttemptFailed: false } : { mine: false, validUntil: run.lease.validUntil, lastAttemptFailed: true };
         return ok;
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
@@ -201,12 +235,12 @@ export class Executor {
         await clock.sleep(Math.min(250, Math.max(0, deadline - clock.now())));
       }
     }
-    state.lease = { mine: false, validUntil: state.lease.validUntil, lastAttemptFailed: true };
+    run.lease = { mine: false, validUntil: run.lease.validUntil, lastAttemptFailed: true };
     throw new StoreUnavailableError(`could not refresh the leader lock within retry_timeout: ${lastError}`);
   }
 
   private startPg(as: 'primary' | 'standby', upstream: Upstream | null): void {
-    this.d.state.stoppedOnPurpose = false;
+    this.stoppedOnPurpose = false;
     this.d.pg.start({ standby: as === 'standby', upstream });
   }
 
@@ -217,27 +251,33 @@ export class Executor {
   }
 
   private progress(text: string): void {
-    const f = this.d.state.inFlight;
-    if (f) this.d.state.inFlight = { ...f, progress: text };
+    if (this.inFlight) this.inFlight = { ...this.inFlight, progress: text };
   }
 
   /** Starts a long action in the background; the loop sees it as InFlight until it ends. */
   private long(kind: InFlightKind, why: string, body: () => Promise<void>): boolean {
-    this.d.state.inFlight = { kind, startedAt: this.d.clock.now(), progress: '' };
+    this.inFlight = { kind, startedAt: this.d.clock.now(), progress: '' };
     void this.event(kind, why);
     // Success re-runs the loop at once; a failure waits for the next tick so a retry is paced.
     void body().then(
       () => {
-        this.d.state.inFlight = null;
+        this.inFlight = null;
         this.d.wake();
       },
       async (err) => {
-        this.d.state.inFlight = null;
+        this.inFlight = null;
         await this.event(`${kind}_failed`, `${kind} failed: ${errorMessage(err)}`);
       },
     );
     return true;
   }
+}
+
+function memberState(l: LocalState, inFlight: InFlightKind | null): MemberState {
+  if (inFlight) return ({ bootstrap: 'bootstrapping', clone: 'cloning', rewind: 'rewinding' } as const)[inFlight];
+  if (l.postmaster === 'running') return 'running';
+  if (l.postmaster === 'starting') return 'starting';
+  return l.downSince !== null ? 'crashed' : 'stopped';
 }
 
 const megabytes = (p: { doneKb: number; totalKb: number }) => `${Math.round(p.doneKb / 1024)}/${Math.round(p.totalKb / 1024)} MB`;

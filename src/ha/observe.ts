@@ -1,98 +1,112 @@
 /**
- * I/O: builds the View for one cycle, every call under a deadline. The store snapshot, the local
- * instance's state, and (only when nobody holds the lock) the peers' state from their APIs.
+ * I/O, read-only: builds the View for one cycle, every call under a deadline. The store snapshot,
+ * the local instance's state, and (only when nobody holds the lock) the peers' state from their
+ * APIs. Observing changes nothing: what must be done about what it sees is the decision's.
  */
-import type { PgController, SqlStatus } from '../postgres/controller.js';
+import { fetchNodeReport } from '../client/api-client.js';
+import type { LocalInstance, SqlStatus } from '../postgres/controller.js';
 import type { StateStore } from '../store/store.js';
-import type { ClusterSnapshot, Registration } from '../store/types.js';
+import type { ClusterSnapshot } from '../store/types.js';
+import type { Clock } from '../util/clock.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
-import { parseLsn } from '../util/lsn.js';
-import type { ClusterView, LocalState, PeerStatus } from './view.js';
+import type { ClusterView, HaConfig, InFlight, Lease, LocalState, PeerStatus, View, WantedRegistration } from './view.js';
 
 /**
  * Reads the store, retrying for up to `timeoutMs`: one failed call (an etcd member down, a leader
  * election in etcd) must not fence a healthy primary; only a store that stays unreachable does.
  */
-export async function loadCluster(store: StateStore, timeoutMs: number): Promise<ClusterView> {
-  const deadline = performance.now() + timeoutMs;
+export async function loadCluster(store: StateStore, timeoutMs: number, clock: Clock): Promise<ClusterView> {
+  const deadline = clock.now() + timeoutMs;
   let error = '';
-  while (performance.now() < deadline) {
+  while (clock.now() < deadline) {
     try {
-      return await store.load(deadlineSignal(deadline - performance.now()));
+      return await store.load(deadlineSignal(deadline - clock.now()));
     } catch (err) {
       error = errorMessage(err);
-      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - performance.now()))));
+      await clock.sleep(Math.min(200, Math.max(0, deadline - clock.now())));
     }
   }
   return { kind: 'unavailable', error };
 }
 
+/** The local state as one probe sees it; the edges (since when) are tracked across probes. */
+export type ProbedState = Omit<LocalState, 'downSince' | 'notStreamingSince' | 'noReplicaSince'>;
+
 export interface LocalProbe {
-  readonly state: Omit<LocalState, 'downSince' | 'notStreamingSince' | 'noReplicaSince'>;
+  readonly state: ProbedState;
   /** The SQL status when PostgreSQL accepts connections. */
   readonly sql: SqlStatus | null;
 }
 
-export async function probeLocal(pg: PgController, timeoutMs: number): Promise<LocalProbe> {
+const notRunning = { timeline: null, lsn: null, replayedLsn: null, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } as const;
+
+export async function probeLocal(pg: LocalInstance, timeoutMs: number): Promise<LocalProbe> {
   const upstream = pg.currentRunAs()?.upstream?.name ?? null;
-  if (pg.dataDirState() !== 'valid') {
-    return { sql: null, state: { dataDir: 'empty', postmaster: 'stopped', role: 'standby', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } };
-  }
+  if (pg.dataDirState() !== 'valid') return { sql: null, state: { ...notRunning, dataDir: 'empty', postmaster: 'stopped', role: 'standby', upstream, orphans: false } };
   if (pg.postmasterPid() !== null) {
     try {
       const s = await pg.status(timeoutMs);
       return {
         sql: s,
         state: { dataDir: 'valid', postmaster: 'running', role: s.inRecovery ? 'standby' : 'primary', timeline: s.timeline, lsn: s.lsn, replayedLsn: s.replayedLsn, upstream, streaming: s.streaming, wasPrimary: !s.inRecovery, openTransactions: s.openTransactions, syncStandbyNames: s.syncStandbyNames,
-          replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn, replyAgeMs: r.reply_age_ms })) },
+          replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn, replyAgeMs: r.reply_age_ms })), orphans: false },
       };
     } catch {
-      return { sql: null, state: { dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', timeline: null, lsn: null, replayedLsn: null, upstream, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } };
+      return { sql: null, state: { ...notRunning, dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', upstream, orphans: false } };
     }
   }
   const cd = await pg.controlData().catch(() => null);
+  const standby = pg.isConfiguredAsStandby();
   return {
     sql: null,
     state: {
+      ...notRunning,
       dataDir: 'valid',
       postmaster: 'stopped',
-      role: pg.isConfiguredAsStandby() ? 'standby' : 'primary',
+      role: standby ? 'standby' : 'primary',
       timeline: cd?.timeline ?? null,
       lsn: cd?.checkpointLsn ?? null,
-      replayedLsn: null,
       upstream,
-      streaming: false,
       // "in production" = crashed while primary; "shut down" = stopped cleanly as primary. A fresh
       // base backup also says "in production" (the primary's control file), but comes with standby.signal.
-      wasPrimary: cd !== null && (cd.state === 'in production' || cd.state === 'shut down') && !pg.isConfiguredAsStandby(),
-      openTransactions: 0,
-      syncStandbyNames: '',
-      replicas: [],
+      wasPrimary: cd !== null && (cd.state === 'in production' || cd.state === 'shut down') && !standby,
+      orphans: pg.hasOrphans(),
     },
   };
 }
 
-/** The JSON every agent serves at GET /status, which peers read during an election. */
-export interface PeerReport {
-  name: string;
-  running: boolean;
-  role: 'primary' | 'standby' | null;
-  lsn: string | null;
-  /** A standby's WAL receiver streams (live, not from the store). */
-  streaming: boolean;
-  timeline: number | null;
-  tags: PeerStatus['tags'];
+/** Since when a condition holds (monotonic ms), carried from one probe to the next. */
+export interface Edges {
+  /** PostgreSQL ran at some point under this agent: a later absence is a crash, not a first start. */
+  readonly seenRunning: boolean;
+  readonly downSince: number | null;
+  readonly notStreamingSince: number | null;
+  readonly noReplicaSince: number | null;
 }
 
-/** A member's GET /status; null when its agent does not answer within the deadline. */
-export async function fetchPeerReport(reg: Registration, timeoutMs: number): Promise<PeerReport | null> {
-  try {
-    const res = await fetch(`${reg.api_url}/status`, { signal: deadlineSignal(timeoutMs) });
-    return res.ok ? ((await res.json()) as PeerReport) : null;
-  } catch {
-    return null;
+export const NO_EDGES: Edges = { seenRunning: false, downSince: null, notStreamingSince: null, noReplicaSince: null };
+
+/**
+ * Pure: the edges after a probe at `now`. Down counts as a crash only when PostgreSQL ran before,
+ * we did not stop it, and no long action (clone, rewind) has it down on purpose.
+ */
+export function trackEdges(prev: Edges, s: ProbedState, now: number, ctx: { readonly stoppedOnPurpose: boolean; readonly inFlight: boolean }): Edges {
+  let { seenRunning, downSince } = prev;
+  if (s.postmaster === 'running') {
+    seenRunning = true;
+    downSince = null;
+  } else if (s.postmaster === 'stopped' && seenRunning && !ctx.stoppedOnPurpose && !ctx.inFlight) {
+    downSince ??= now;
   }
+  const notStreaming = s.postmaster === 'running' && s.role === 'standby' && !s.streaming;
+  const noReplica = s.postmaster === 'running' && s.role === 'primary' && !s.replicas.some((r) => r.state === 'streaming');
+  return {
+    seenRunning,
+    downSince,
+    notStreamingSince: notStreaming ? (prev.notStreamingSince ?? now) : null,
+    noReplicaSince: noReplica ? (prev.noReplicaSince ?? now) : null,
+  };
 }
 
 /**
@@ -103,9 +117,45 @@ export async function fetchPeerReport(reg: Registration, timeoutMs: number): Pro
 export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: number): Promise<Map<string, PeerStatus>> {
   const others = [...c.registry.values()].filter((r) => r.name !== self && c.members.has(r.name));
   const results = await Promise.all(others.map(async (r): Promise<PeerStatus> => {
-    const body = await fetchPeerReport(r, timeoutMs);
+    const body = await fetchNodeReport(r.api_url, timeoutMs);
     if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags };
-    return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn ? parseLsn(body.lsn) : null, timeline: body.timeline, tags: body.tags ?? r.tags };
+    return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn, timeline: body.timeline, tags: body.tags ?? r.tags };
   }));
   return new Map(results.map((p) => [p.name, p]));
+}
+
+export interface ObserverDeps {
+  readonly name: string;
+  readonly config: HaConfig;
+  readonly registration: WantedRegistration;
+  readonly store: StateStore;
+  readonly pg: LocalInstance;
+  readonly clock: Clock;
+}
+
+/** What the executor holds that the next view shows. */
+export interface ExecutorState {
+  readonly lease: Lease;
+  readonly inFlight: InFlight | null;
+  readonly stoppedOnPurpose: boolean;
+}
+
+/** Builds one View per cycle and keeps the edges between cycles; the only state it holds. */
+export class Observer {
+  private edges: Edges = NO_EDGES;
+
+  constructor(private readonly d: ObserverDeps) {}
+
+  async observe(exec: ExecutorState): Promise<{ view: View; sql: SqlStatus | null }> {
+    const { config, clock } = this.d;
+    const [cluster, probe] = await Promise.all([loadCluster(this.d.store, config.retryTimeoutMs, clock), probeLocal(this.d.pg, Math.min(2000, config.retryTimeoutMs))]);
+    const now = clock.now();
+    const s = probe.state;
+    this.edges = trackEdges(this.edges, s, now, { stoppedOnPurpose: exec.stoppedOnPurpose, inFlight: exec.inFlight !== null });
+    const { downSince, notStreamingSince, noReplicaSince } = this.edges;
+    const local: LocalState = { ...s, downSince, notStreamingSince, noReplicaSince };
+    const peers = cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running' ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs)) : new Map<string, PeerStatus>();
+    const view: View = { self: this.d.name, registration: this.d.registration, now, wallNow: clock.wall(), config, cluster, local, lease: exec.lease, peers, inFlight: exec.inFlight };
+    return { view, sql: probe.sql };
+  }
 }

@@ -9,11 +9,12 @@
  *  - on:     FIRST k (the k chosen standbys): every acknowledged commit is on all of them.
  *  - quorum: ANY k (every eligible standby): every acknowledged commit is on k of them.
  * Both cases: with R the recorded set, a commit is on at least k members of R, so any
- * |R| - k + 1 members of R include one that has it; the most advanced of them has every commit.
+ * |R| - k + 1 members of R include one that has it; the most advanced of them has every commit
+ * (election.ts, syncRefusal). Which standbys qualify, and in which order, is election.ts's too.
  */
 import type { ClusterSnapshot, SyncState } from '../store/types.js';
-import { formatLsn, parseLsn } from '../util/lsn.js';
 import type { Action } from './actions.js';
+import { rankSyncStandbys } from './election.js';
 import type { View } from './view.js';
 
 export type SyncMode = 'off' | 'on' | 'quorum';
@@ -42,30 +43,15 @@ export function renderSyncNames(mode: SyncMode, t: SyncTarget): string {
 /** The member names in a value renderSyncNames wrote ('*' is not a member and is left out). */
 export function parseSyncNames(value: string): string[] {
   const list = /\((.*)\)\s*$/.exec(value)?.[1] ?? '';
-  return [...list.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replace(/""/g, '"'));
+  return [...list.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => (m[1] ?? '').replace(/""/g, '"'));
 }
 
 /** Non-strict: how long commits wait with no standby streaming before they go asynchronous. */
 const ASYNC_GRACE_MS = 5000;
 
-/** A standby silent this long (it reports every second) is taken for cut off. */
-const SILENT_STANDBY_MS = 3000;
-
-/**
- * Standbys that may be synchronous: connected to this primary, streaming (caught up) and heard
- * from lately, known to the cluster, not tagged nosync; best first: priority, then the most WAL
- * flushed, then name.
- */
+/** Standbys that may be synchronous now, best first (election.ts). */
 export function eligibleStandbys(v: View, c: ClusterSnapshot): string[] {
-  return v.local.replicas
-    .filter((r) => r.state === 'streaming' && (r.replyAgeMs ?? 0) <= SILENT_STANDBY_MS && c.registry.has(r.name) && c.registry.get(r.name)!.tags.nosync !== true)
-    .sort((a, b) => {
-      const prio = (c.registry.get(b.name)!.tags.priority ?? 0) - (c.registry.get(a.name)!.tags.priority ?? 0);
-      if (prio) return prio;
-      if (a.flushLsn !== b.flushLsn) return (b.flushLsn ?? 0n) > (a.flushLsn ?? 0n) ? 1 : -1;
-      return a.name < b.name ? -1 : 1;
-    })
-    .map((r) => r.name);
+  return rankSyncStandbys(v.local.replicas.map((r) => ({ ...r, registration: c.registry.get(r.name) }))).ranked.map((r) => r.name);
 }
 
 /** What the leader wants synchronous now. */
@@ -140,24 +126,6 @@ export function syncStep(v: View, c: ClusterSnapshot): Action | null {
   const flushed = (lsn: bigint) => names.every((n) => (v.local.replicas.find((r) => r.name === n)?.flushLsn ?? -1n) >= lsn);
   if (v.local.lsn !== null && flushed(v.local.lsn)) return record(names, want.count);
   const n = mine.narrowing;
-  if (n && sameSet(n.to, names) && n.count === want.count) return flushed(parseLsn(n.lsn)) ? record(names, want.count) : null;
-  return v.local.lsn === null ? null : record(members, count, { to: names, count: want.count, lsn: formatLsn(v.local.lsn) });
-}
-
-/**
- * The rule a failover candidate must pass when a synchronous set is recorded: be in it (or be the
- * running primary itself), and see enough of it to know it has every acknowledged commit.
- * Returns why not, or null.
- */
-export function syncElection(c: ClusterSnapshot, candidate: string, reachable: ReadonlyMap<string, bigint | null>): string | null {
-  const rec = c.sync?.value;
-  if (!rec || rec.members.length === 0) return null;
-  const set = rec.members;
-  if (!set.includes(candidate)) return `is not in the synchronous set (${set.join(', ')}): it may lack acknowledged commits`;
-  const seen = set.filter((n) => reachable.has(n) && reachable.get(n) !== null);
-  const needed = set.length - rec.count + 1;
-  if (seen.length < needed) return `sees ${seen.length} of the synchronous set (${set.join(', ')}), needs ${needed} to be sure it holds every acknowledged commit`;
-  const mine = reachable.get(candidate) ?? 0n;
-  const ahead = seen.find((n) => (reachable.get(n) ?? 0n) > mine);
-  return ahead ? `${ahead} of the synchronous set is further ahead` : null;
+  if (n && sameSet(n.to, names) && n.count === want.count) return flushed(n.lsn) ? record(names, want.count) : null;
+  return v.local.lsn === null ? null : record(members, count, { to: names, count: want.count, lsn: v.local.lsn });
 }

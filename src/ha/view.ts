@@ -3,7 +3,7 @@
  * monotonic milliseconds read once per cycle.
  */
 import type { Tags } from '../config/schema.js';
-import type { ClusterSnapshot } from '../store/types.js';
+import type { ClusterSnapshot, Registration } from '../store/types.js';
 import type { Lsn } from '../util/lsn.js';
 import type { SyncConfig } from './sync.js';
 
@@ -54,6 +54,8 @@ export interface LocalState {
   readonly syncStandbyNames: string;
   /** Standbys connected to us (a primary); empty otherwise. */
   readonly replicas: readonly Replica[];
+  /** A crashed postmaster left processes of its group alive: they can still commit. */
+  readonly orphans: boolean;
 }
 
 export interface PeerStatus {
@@ -85,8 +87,12 @@ export interface Lease {
 
 export type ClusterView = ClusterSnapshot | { readonly kind: 'unavailable'; readonly error: string };
 
+/** How this node wants to be registered; `id` null: take the registered one, or the next free. */
+export type WantedRegistration = Omit<Registration, 'id'> & { readonly id: number | null };
+
 export interface View {
   readonly self: string;
+  readonly registration: WantedRegistration;
   readonly now: number;
   /** Wall-clock ms since the epoch: only to age requests stamped by other hosts. */
   readonly wallNow: number;

@@ -13,8 +13,8 @@ import { MemoryBackend, MemoryStore } from '../store/memory.js';
 import type { ClusterEvent } from '../store/types.js';
 import { waitFor } from '../util/deadline.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { buildNode, type RunningNode } from './node.js';
-import { startProxy, type RunningProxy } from './proxy-node.js';
+import { buildNode, type RunningNode } from '../compose/agent.js';
+import { startProxy, type RunningProxy } from '../compose/proxy.js';
 
 export interface UpOptions {
   readonly dir: string;
@@ -185,9 +185,11 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     },
     async restartNode(name) {
       const i = configs.findIndex((c) => c.name === name);
-      if (i < 0) throw new Error(`no node ${name}`);
-      nodes[i] = await startNode(configs[i]!);
-      return nodes[i]!;
+      const cfg = configs[i];
+      if (!cfg) throw new Error(`no node ${name}`);
+      const node = await startNode(cfg);
+      nodes[i] = node;
+      return node;
     },
     async stop() {
       await proxy.stop();

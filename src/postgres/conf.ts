@@ -122,7 +122,7 @@ export function readSyncStandbyNames(dataDir: string): string {
   const file = join(dataDir, 'postgresql.conf');
   if (!existsSync(file)) return '';
   const m = /^synchronous_standby_names = '((?:[^'\\]|''|\\.)*)'$/m.exec(readFileSync(file, 'utf8'));
-  return m ? m[1]!.replace(/''/g, "'").replace(/\\\\/g, '\\') : '';
+  return m?.[1] !== undefined ? m[1].replace(/''/g, "'").replace(/\\\\/g, '\\') : '';
 }
 
 /** pgpass escapes ':' and '\'. */

@@ -3,6 +3,7 @@
  * its processes and its SQL. It knows nothing of the store or of HA policy: callers pass plain
  * values (the upstream to follow, the slots to keep).
  */
+import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,7 +13,7 @@ import { PostgresUnavailableError } from '../util/errors.js';
 import { parseLsn, type Lsn } from '../util/lsn.js';
 import { clone, type CloneProgress } from './clone.js';
 import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
-import { hasPgVersion, isAlive, killGroup, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
+import { groupAlive, hasPgVersion, isAlive, killGroup, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
 import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
 import { LocalSql, type SqlStatus } from './queries.js';
 import { rewind } from './rewind.js';
@@ -62,7 +63,21 @@ export interface ControlData {
 
 const SIGNAL_FOR: Record<StopMode, NodeJS.Signals> = { fast: 'SIGINT', immediate: 'SIGQUIT' };
 
-export class PgController {
+/** The events of a controller: `exit` when a postmaster we spawned exits, so the HA loop can react at once. */
+export interface PgControllerEvents {
+  exit: [];
+}
+
+/** What the HA loop uses of a local instance (a unit test can stand in for it). */
+export type LocalInstance = Pick<PgController,
+  'prepare' | 'dataDirState' | 'postmasterPid' | 'hasOrphans' | 'reapCrashed' | 'controlData' | 'isConfiguredAsStandby' | 'initdb' | 'start' | 'waitReady'
+  | 'stop' | 'status' | 'promote' | 'setSyncStandbyNames' | 'follow' | 'currentRunAs' | 'clone' | 'rewind' | 'checkRewindSource'
+  | 'ensureReplicationUser' | 'ensureSlots' | 'close'> & {
+  on(event: 'exit', listener: () => void): unknown;
+  off(event: 'exit', listener: () => void): unknown;
+};
+
+export class PgController extends EventEmitter<PgControllerEvents> {
   readonly passfile: string;
   readonly logFile: string;
   private readonly sql: LocalSql;
@@ -71,13 +86,12 @@ export class PgController {
   private syncNames = '';
   /** The postmaster we spawned, until it exits. */
   private spawned: number | null = null;
-  /** Called when a postmaster we spawned exits, so the HA loop can react at once. */
-  onExit: (() => void) | null = null;
 
   constructor(private readonly o: PgControllerOptions) {
+    super();
     this.passfile = join(o.runDir, 'pgpass');
     this.logFile = join(o.runDir, 'postgresql.log');
-    const connectHost = o.listenHost === '*' || o.listenHost === '0.0.0.0' ? '127.0.0.1' : o.listenHost.split(',')[0]!.trim();
+    const connectHost = o.listenHost === '*' || o.listenHost === '0.0.0.0' ? '127.0.0.1' : (o.listenHost.split(',')[0] ?? '').trim();
     this.sql = new LocalSql(() => ({ host: connectHost, port: o.port, user: o.superuser.username, password: o.superuser.password }));
     this.syncNames = readSyncStandbyNames(o.dataDir);
   }
@@ -107,6 +121,15 @@ export class PgController {
     const pid = readPostmasterPid(this.o.dataDir);
     if (pid !== null && isAlive(pid)) return pid;
     return this.spawned !== null && isAlive(this.spawned) ? this.spawned : null;
+  }
+
+  /**
+   * Read-only: postmaster.pid names a process that is gone (a crash) while processes of its group
+   * are still alive. Those orphaned backends can still commit.
+   */
+  hasOrphans(): boolean {
+    const pid = readPostmasterPid(this.o.dataDir);
+    return pid !== null && !isAlive(pid) && groupAlive(pid);
   }
 
   /**
@@ -160,7 +183,7 @@ export class PgController {
       if (this.spawned === pid) this.spawned = null;
       // A crash leaves backends behind that could still commit; take them down with the group.
       killGroup(pid);
-      this.onExit?.();
+      this.emit('exit');
     });
   }
 
@@ -214,24 +237,26 @@ export class PgController {
   }
 
   /**
-   * Points a running standby at `upstream`. primary_conninfo is reloadable since PostgreSQL 13,
-   * so a reload is enough; a running primary needs a restart to become a standby (the caller's job).
+   * Sets synchronous_standby_names on the running primary: rewrites and reloads the setting (no
+   * restart), and returns once PostgreSQL runs with it (the next sync step relies on that).
    */
-  /** Sets synchronous_standby_names on the running primary (a reload, no restart). */
-  /** Rewrites and reloads the setting; returns once PostgreSQL runs with it (the next sync step relies on that). */
   async setSyncStandbyNames(value: string): Promise<void> {
     this.syncNames = value;
     this.writeConfig(this.runAs ?? { standby: false, upstream: null });
     await this.sql.query('SELECT pg_reload_conf()');
     // Backends (ours too) pick a reload up asynchronously, after the postmaster signals them.
     await waitFor(`synchronous_standby_names = '${value}' in force`, async () =>
-      (await this.sql.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]!.v === value, { timeoutMs: 5000, intervalMs: 10 });
+      (await this.sql.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]?.v === value, { timeoutMs: 5000, intervalMs: 10 });
     // Waiting commits are released when a standby's reply is processed under the new setting, and
     // an idle standby replies only every wal_receiver_status_interval: a commit of our own (which
     // does not wait) makes every standby reply at once.
     if (value !== '') await this.sql.query('BEGIN; SET LOCAL synchronous_commit = local; SELECT txid_current(); COMMIT');
   }
 
+  /**
+   * Points a running standby at `upstream`. primary_conninfo is reloadable since PostgreSQL 13,
+   * so a reload is enough; a running primary needs a restart to become a standby (the caller's job).
+   */
   async follow(upstream: Upstream | null): Promise<void> {
     this.writeConfig({ standby: true, upstream });
     await this.sql.query('SELECT pg_reload_conf()');

@@ -63,11 +63,10 @@ export class HealthChecker {
   /** One round over every backend; notifies when anything a router cares about changed. */
   async round(): Promise<void> {
     const regs = this.targets();
-    const probes = await Promise.all(regs.map((r) => this.probe(r)));
-    const primaryLsn = probes.find((p) => p.ok && p.role === 'primary')?.lsn ?? null;
+    const probes = await Promise.all(regs.map(async (r) => ({ r, p: await this.probe(r) })));
+    const primaryLsn = probes.find(({ p }) => p.ok && p.role === 'primary')?.p.lsn ?? null;
     const next = new Map<string, Health>();
-    regs.forEach((r, i) => {
-      const p = probes[i]!;
+    probes.forEach(({ r, p }) => {
       const lag = p.ok && p.role === 'standby' && p.lsn !== null && primaryLsn !== null ? Math.max(0, Number(primaryLsn - p.lsn)) : p.role === 'primary' ? 0 : null;
       next.set(r.name, { ok: p.ok, role: p.role, streaming: p.streaming, lagBytes: lag });
     });

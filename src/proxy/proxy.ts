@@ -20,6 +20,8 @@ import { Session, type Port, type SessionHost } from './session.js';
 export interface ProxyOptions {
   readonly name: string;
   readonly store: StateStore;
+  /** Deadline of one reload of the cluster state. */
+  readonly storeTimeoutMs: number;
   readonly listen: Readonly<Record<Port, { host: string; port: number }>>;
   readonly health: HealthCredentials;
   readonly healthIntervalMs: number;
@@ -168,7 +170,7 @@ export class Proxy implements SessionHost {
 
   private async reload(): Promise<void> {
     try {
-      const snap = await this.o.store.load(deadlineSignal(2000));
+      const snap = await this.o.store.load(deadlineSignal(this.o.storeTimeoutMs));
       const changed = snap.revision !== this.snap.revision;
       this.snap = snap;
       if (changed) this.rebuild();

@@ -59,7 +59,8 @@ export class Routes {
       x -= n.weight;
       if (x < 0) return n;
     }
-    return this.readers[this.readers.length - 1]!;
+    // Rounding can leave x at 0 after the last reader: it is the one.
+    return this.readers.at(-1) ?? this.primary;
   }
 }
 
@@ -80,6 +81,6 @@ export function buildRoutes(snap: ClusterSnapshot, health: ReadonlyMap<string, H
   const primary = nodes.find((n) => n.name === leader && n.role === 'primary' && health.get(n.name)?.ok) ?? null;
   // The leader accepted a switchover: new read-write sessions wait for the next primary.
   const req = snap.failover?.value;
-  const draining = primary && req?.kind === 'switchover' && req.from === primary.name && req.draining_since ? primary : null;
+  const draining = primary && req?.kind === 'switchover' && req.from === primary.name && req.draining_since_ms !== undefined ? primary : null;
   return new Routes(nodes, draining ? null : primary, nodes.filter((n) => n.readable), draining);
 }

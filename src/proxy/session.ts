@@ -1,6 +1,6 @@
 /**
- * One client connection through the proxy. Startup phase: answer SSLRequest/GSSENCRequest with
- * 'N' (no TLS yet), route a CancelRequest to the backend that owns its key, read the
+ * One client connection through the proxy. Startup phase: answer SSLRequest with 'S' and run the
+ * session over TLS when the proxy has a certificate (else 'N', as for GSSENCRequest), route a CancelRequest to the backend that owns its key, read the
  * StartupMessage and pick a backend (the primary for the read-write port, waiting for one during a
  * failover; a standby by weight for the read-only port). Then relay: bytes are forwarded as they
  * come, with backpressure both ways, while two scanners follow message boundaries to learn the
@@ -16,6 +16,7 @@ import { errorResponse, readyForQuery } from './protocol/encode.js';
 import { ProtocolError } from './protocol/errors.js';
 import { Framer } from './protocol/framer.js';
 import { parseStartupPacket } from './protocol/frontend.js';
+import { backendKey, readyStatus } from './protocol/backend.js';
 import { Scanner } from './protocol/scanner.js';
 import { adoptAccepted, forward, onreadOption, type Sink } from './fast-io.js';
 import type { NodeRoute } from './routing.js';
@@ -226,14 +227,16 @@ export class Session {
       if (type === FrontendCode.Query || type === FrontendCode.Sync || type === FrontendCode.FunctionCall) this.owed++;
       // Our own command, when it is a lone simple query between transactions.
       // Hot path: only a query starting with s/S or white space is worth decoding and matching.
-      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && headLength > 0 && MAY_BE_SHOW.has(head[0]!) && SHOW_POOL_NODES.test(head.toString('utf8', 0, headLength))) intercept = length;
+      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && headLength > 0 && MAY_BE_SHOW.has(head.readUInt8(0)) && SHOW_POOL_NODES.test(head.toString('utf8', 0, headLength))) intercept = length;
     }, 64);
     this.serverScan = new Scanner(MAX_SERVER_MESSAGE, (type, head, headLength) => {
-      if (type === BackendCode.ReadyForQuery && headLength === 1) {
-        this.txStatus = head[0]!;
+      if (type === BackendCode.ReadyForQuery) {
+        this.txStatus = readyStatus(head.subarray(0, headLength));
         this.owed--;
+      } else if (type === BackendCode.BackendKeyData) {
+        const key = backendKey(head.subarray(0, headLength));
+        this.cancelKey = `${key.pid}:${key.secret}`;
       }
-      else if (type === BackendCode.BackendKeyData && headLength === 8) this.cancelKey = `${head.readInt32BE(0)}:${head.readInt32BE(4)}`;
     }, 8);
 
     const fromClient = (chunk: Buffer): boolean => {

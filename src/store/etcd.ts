@@ -9,7 +9,8 @@ import { circuitBreaker, ConsecutiveBreaker, handleAll, noop } from 'cockatiel';
 import { CompareResult, CompareTarget, Etcd3, type ICompare, type IRequestOp, type Watcher } from 'etcd3';
 import { StoreUnavailableError, errorMessage } from '../util/errors.js';
 import { ChangeQueue } from './change-queue.js';
-import { eventKey, keyKind, keys, snapshotFromPairs, type Keys } from './keys.js';
+import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
+import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
 import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
 
@@ -25,7 +26,7 @@ export interface EtcdStoreOptions {
 const b = (s: string) => Buffer.from(s);
 const rangeEnd = (prefix: string) => {
   const buf = b(prefix);
-  buf[buf.length - 1]!++;
+  buf.writeUInt8(buf.readUInt8(buf.length - 1) + 1, buf.length - 1);
   return buf;
 };
 
@@ -82,28 +83,17 @@ export class EtcdStore implements StateStore {
 
   async releaseLeader(name: string, signal: AbortSignal, finalOptime?: PrimaryOptime): Promise<boolean> {
     const ops: IRequestOp[] = [{ request_delete_range: { key: b(this.k.leader) } }];
-    if (finalOptime) ops.unshift({ request_put: { key: b(this.k.optime), value: b(JSON.stringify(finalOptime)) } });
+    if (finalOptime) ops.unshift({ request_put: { key: b(this.k.optime), value: b(serialize.optime(finalOptime)) } });
     return this.txn('release leader', signal, [{ key: b(this.k.leader), target: CompareTarget.Value, result: CompareResult.Equal, value: b(name) }], ops);
-  }
-
-  async keepalive(signal: AbortSignal): Promise<void> {
-    await this.session(signal);
   }
 
   async putMember(status: MemberStatus, signal: AbortSignal): Promise<void> {
     const lease = await this.session(signal);
-    await this.call('put member', signal, (o) => this.client.kv.put({ key: b(this.k.member(status.name)), value: b(JSON.stringify(status)), lease }, o));
+    await this.call('put member', signal, (o) => this.client.kv.put({ key: b(this.k.member(status.name)), value: b(serialize.member(status)), lease }, o));
   }
 
   async register(reg: Registration, signal: AbortSignal): Promise<void> {
-    await this.put(this.k.registration(reg.name), JSON.stringify(reg), signal);
-  }
-
-  async unregister(name: string, signal: AbortSignal): Promise<void> {
-    await this.txn('unregister', signal, [], [
-      { request_delete_range: { key: b(this.k.registration(name)) } },
-      { request_delete_range: { key: b(this.k.member(name)) } },
-    ]);
+    await this.put(this.k.registration(reg.name), serialize.registration(reg), signal);
   }
 
   async initialize(sysid: string, signal: AbortSignal): Promise<boolean> {
@@ -111,15 +101,15 @@ export class EtcdStore implements StateStore {
   }
 
   async setOptime(optime: PrimaryOptime, signal: AbortSignal): Promise<void> {
-    await this.put(this.k.optime, JSON.stringify(optime), signal);
+    await this.put(this.k.optime, serialize.optime(optime), signal);
   }
 
   async requestFailover(req: FailoverRequest, signal: AbortSignal): Promise<boolean> {
-    return this.txn('request failover', signal, [this.absent(this.k.failover)], [{ request_put: { key: b(this.k.failover), value: b(JSON.stringify(req)) } }]);
+    return this.txn('request failover', signal, [this.absent(this.k.failover)], [{ request_put: { key: b(this.k.failover), value: b(serialize.failover(req)) } }]);
   }
 
   async updateFailover(req: FailoverRequest, revision: number, signal: AbortSignal): Promise<boolean> {
-    return this.txn('update failover', signal, [this.atRevision(this.k.failover, revision)], [{ request_put: { key: b(this.k.failover), value: b(JSON.stringify(req)) } }]);
+    return this.txn('update failover', signal, [this.atRevision(this.k.failover, revision)], [{ request_put: { key: b(this.k.failover), value: b(serialize.failover(req)) } }]);
   }
 
   async clearFailover(revision: number, signal: AbortSignal): Promise<boolean> {
@@ -127,25 +117,25 @@ export class EtcdStore implements StateStore {
   }
 
   async setSync(state: SyncState | null, revision: number, signal: AbortSignal): Promise<boolean> {
-    const op: IRequestOp = state === null ? { request_delete_range: { key: b(this.k.sync) } } : { request_put: { key: b(this.k.sync), value: b(JSON.stringify(state)) } };
+    const op: IRequestOp = state === null ? { request_delete_range: { key: b(this.k.sync) } } : { request_put: { key: b(this.k.sync), value: b(serialize.sync(state)) } };
     return this.txn('set sync', signal, [this.atRevision(this.k.sync, revision)], [op]);
   }
 
   async setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void> {
     const key = this.k.admin(name);
     if (state === null) await this.call('clear admin', signal, (o) => this.client.kv.deleteRange({ key: b(key) }, o));
-    else await this.put(key, JSON.stringify(state), signal);
+    else await this.put(key, serialize.admin(state), signal);
   }
 
   async appendEvent(event: ClusterEvent, signal: AbortSignal): Promise<void> {
     const seq = this.eventSeq++;
-    await this.put(eventKey(this.k, Date.parse(event.at), seq, event.node), JSON.stringify(event), signal);
+    await this.put(eventKey(this.k, Date.parse(event.at), seq, event.node), serialize.event(event), signal);
     // Trim now and then rather than on every append: a keys-only count is cheap but not free.
     if (seq % 50 !== 0) return;
     const res = await this.call('trim events', signal, (o) => this.client.kv.range({ key: b(this.k.eventsPrefix), range_end: rangeEnd(this.k.eventsPrefix), keys_only: true }, o));
-    const excess = res.kvs.length - EVENT_LOG_LIMIT;
-    if (excess > 0) {
-      const last = res.kvs[excess - 1]!.key;
+    const oldest = res.kvs[res.kvs.length - EVENT_LOG_LIMIT - 1];
+    if (oldest) {
+      const last = oldest.key;
       await this.call('trim events', signal, (o) => this.client.kv.deleteRange({ key: b(this.k.eventsPrefix), range_end: Buffer.concat([last, Buffer.from([0])]) }, o));
     }
   }
@@ -153,7 +143,7 @@ export class EtcdStore implements StateStore {
   async events(limit: number, signal: AbortSignal): Promise<ClusterEvent[]> {
     const res = await this.call('read events', signal, (o) =>
       this.client.kv.range({ key: b(this.k.eventsPrefix), range_end: rangeEnd(this.k.eventsPrefix), sort_order: 'Descend', sort_target: 'Key', limit }, o));
-    return res.kvs.map((kv) => JSON.parse(kv.value.toString()) as ClusterEvent).reverse();
+    return parseEvents(res.kvs.map((kv) => kv.value.toString()).reverse());
   }
 
   watch(signal: AbortSignal): AsyncIterable<StoreChange> {

@@ -43,38 +43,3 @@ export function keyKind(k: Keys, key: string): KeyKind {
 export function eventKey(k: Keys, atMs: number, seq: number, node: string): string {
   return `${k.eventsPrefix}${String(atMs).padStart(13, '0')}-${String(seq % 1e6).padStart(6, '0')}-${node}`;
 }
-
-/** Builds a snapshot from raw key/value pairs (both backends share it, so they cannot drift). */
-export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value: string; revision: number }>, revision: number) {
-  let initialize: string | null = null;
-  let leader = null;
-  let optime = null;
-  let failover = null;
-  let sync = null;
-  const members = new Map();
-  const registry = new Map();
-  const admin = new Map();
-  for (const { key, value, revision: rev } of pairs) {
-    switch (keyKind(k, key)) {
-      case 'initialize': initialize = value; break;
-      case 'leader': leader = { name: value }; break;
-      case 'optime': optime = parseJson(value); break;
-      case 'failover': failover = { value: parseJson(value), revision: rev }; break;
-      case 'sync': sync = { value: parseJson(value), revision: rev }; break;
-      case 'member': { const m = parseJson(value); if (m) members.set(m.name, m); break; }
-      case 'registration': { const r = parseJson(value); if (r) registry.set(r.name, r); break; }
-      case 'admin': { const a = parseJson(value); if (a) admin.set(key.slice(`${k.root}admin/`.length), a); break; }
-      default: break;
-    }
-  }
-  return { kind: 'snapshot' as const, revision, initialize, leader, optime, failover, sync, members, registry, admin };
-}
-
-/** A value someone wrote by hand that is not JSON is ignored rather than crashing every agent. */
-function parseJson(value: string): any {
-  try {
-    return JSON.parse(value);
-  } catch {
-    return null;
-  }
-}

@@ -8,7 +8,8 @@
 import { systemClock, type Clock } from '../util/clock.js';
 import { StoreUnavailableError } from '../util/errors.js';
 import { ChangeQueue } from './change-queue.js';
-import { eventKey, keyKind, keys, snapshotFromPairs, type Keys } from './keys.js';
+import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
+import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
 import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
 
@@ -156,31 +157,20 @@ export class MemoryStore implements StateStore {
 
   async releaseLeader(name: string, signal: AbortSignal, finalOptime?: PrimaryOptime): Promise<boolean> {
     this.check(signal);
-    if (finalOptime) this.backend.put(this.k.optime, JSON.stringify(finalOptime));
+    if (finalOptime) this.backend.put(this.k.optime, serialize.optime(finalOptime));
     const e = this.backend.get(this.k.leader);
     if (!e || e.value !== name) return false;
     return this.backend.del(this.k.leader);
   }
 
-  async keepalive(signal: AbortSignal): Promise<void> {
-    this.check(signal);
-    this.session();
-  }
-
   async putMember(status: MemberStatus, signal: AbortSignal): Promise<void> {
     this.check(signal);
-    this.backend.put(this.k.member(status.name), JSON.stringify(status), this.session());
+    this.backend.put(this.k.member(status.name), serialize.member(status), this.session());
   }
 
   async register(reg: Registration, signal: AbortSignal): Promise<void> {
     this.check(signal);
-    this.backend.put(this.k.registration(reg.name), JSON.stringify(reg));
-  }
-
-  async unregister(name: string, signal: AbortSignal): Promise<void> {
-    this.check(signal);
-    this.backend.del(this.k.registration(name));
-    this.backend.del(this.k.member(name));
+    this.backend.put(this.k.registration(reg.name), serialize.registration(reg));
   }
 
   async initialize(sysid: string, signal: AbortSignal): Promise<boolean> {
@@ -189,18 +179,18 @@ export class MemoryStore implements StateStore {
 
   async setOptime(optime: PrimaryOptime, signal: AbortSignal): Promise<void> {
     this.check(signal);
-    this.backend.put(this.k.optime, JSON.stringify(optime));
+    this.backend.put(this.k.optime, serialize.optime(optime));
   }
 
   async requestFailover(req: FailoverRequest, signal: AbortSignal): Promise<boolean> {
-    return this.createIfAbsent(this.k.failover, JSON.stringify(req), signal);
+    return this.createIfAbsent(this.k.failover, serialize.failover(req), signal);
   }
 
   async updateFailover(req: FailoverRequest, revision: number, signal: AbortSignal): Promise<boolean> {
     this.check(signal);
     const e = this.backend.get(this.k.failover);
     if (!e || e.revision !== revision) return false;
-    this.backend.put(this.k.failover, JSON.stringify(req));
+    this.backend.put(this.k.failover, serialize.failover(req));
     return true;
   }
 
@@ -216,19 +206,19 @@ export class MemoryStore implements StateStore {
     const e = this.backend.get(this.k.sync);
     if ((e?.revision ?? 0) !== revision) return false;
     if (state === null) this.backend.del(this.k.sync);
-    else this.backend.put(this.k.sync, JSON.stringify(state));
+    else this.backend.put(this.k.sync, serialize.sync(state));
     return true;
   }
 
   async setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void> {
     this.check(signal);
     if (state === null) this.backend.del(this.k.admin(name));
-    else this.backend.put(this.k.admin(name), JSON.stringify(state));
+    else this.backend.put(this.k.admin(name), serialize.admin(state));
   }
 
   async appendEvent(event: ClusterEvent, signal: AbortSignal): Promise<void> {
     this.check(signal);
-    this.backend.put(eventKey(this.k, Date.parse(event.at), this.eventSeq++, event.node), JSON.stringify(event));
+    this.backend.put(eventKey(this.k, Date.parse(event.at), this.eventSeq++, event.node), serialize.event(event));
     const { pairs } = this.backend.range(this.k.eventsPrefix, `${this.k.eventsPrefix}\uffff`);
     for (const p of pairs.slice(0, Math.max(0, pairs.length - EVENT_LOG_LIMIT))) this.backend.del(p.key);
   }
@@ -236,7 +226,7 @@ export class MemoryStore implements StateStore {
   async events(limit: number, signal: AbortSignal): Promise<ClusterEvent[]> {
     this.check(signal);
     const { pairs } = this.backend.range(this.k.eventsPrefix, `${this.k.eventsPrefix}\uffff`);
-    return pairs.slice(-limit).map((p) => JSON.parse(p.value) as ClusterEvent);
+    return parseEvents(pairs.slice(-limit).map((p) => p.value));
   }
 
   watch(signal: AbortSignal): AsyncIterable<StoreChange> {

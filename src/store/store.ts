@@ -4,7 +4,9 @@
  * Contract for every method (both backends, checked by test/contract/store.contract.ts):
  *  - store unreachable or too slow for the deadline (the signal)  -> throws StoreUnavailableError
  *  - compare-and-set lost (someone else holds the key)            -> resolves false, never throws
- *  - load() returns one consistent snapshot (one range read at one revision)
+ *  - load() returns one consistent snapshot (one range read at one revision); every value in it
+ *    was validated (store/codec.ts): a malformed one is left out and listed in `rejected`, never
+ *    thrown
  *
  * Each StateStore instance is one agent's handle and owns one *session*: a lease with the cluster
  * TTL. The member status and the leader key are bound to it, so both vanish when the agent stops
@@ -35,13 +37,10 @@ export interface StateStore {
   /** Delete the leader key iff it names us. Optionally record the final primary position. */
   releaseLeader(name: string, signal: AbortSignal, finalOptime?: PrimaryOptime): Promise<boolean>;
 
-  /** Keep our session alive without touching the leader key (standbys, every cycle). */
-  keepalive(signal: AbortSignal): Promise<void>;
   /** Publish our live status, bound to our session. */
   putMember(status: MemberStatus, signal: AbortSignal): Promise<void>;
   /** Create or update the durable registration. */
   register(reg: Registration, signal: AbortSignal): Promise<void>;
-  unregister(name: string, signal: AbortSignal): Promise<void>;
 
   /** Record the cluster's system identifier iff nobody did yet: the bootstrap race. */
   initialize(sysid: string, signal: AbortSignal): Promise<boolean>;

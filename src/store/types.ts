@@ -1,8 +1,10 @@
 /**
- * What the state store holds, as plain data with parse/serialize. Values are JSON; LSNs travel as
- * PostgreSQL's text form ("0/3000060") so that etcdctl output stays readable.
+ * What the state store holds, as typed, validated values: LSNs are `Lsn`, times are milliseconds
+ * since the epoch. The stored form (JSON, LSNs in PostgreSQL's text form "0/3000060" so that
+ * etcdctl output stays readable) is parsed and written only by codec.ts, at the store boundary.
  */
 import type { Tags } from '../config/schema.js';
+import type { Lsn } from '../util/lsn.js';
 
 /** Durable registration of a node: survives the agent's death so `cluster show` can flag it. */
 export interface Registration {
@@ -25,13 +27,13 @@ export interface MemberStatus {
   readonly state: MemberState;
   readonly timeline: number | null;
   /** Primary: current write LSN. Standby: last received (flushed) LSN. */
-  readonly lsn: string | null;
-  readonly replayed_lsn: string | null;
+  readonly lsn: Lsn | null;
+  readonly replayed_lsn: Lsn | null;
   readonly upstream: string | null;
   readonly streaming: boolean;
   /** The last sentence of the agent's HA loop. */
   readonly message: string;
-  readonly updated_at: string;
+  readonly updated_at_ms: number;
 }
 
 export interface LeaderInfo {
@@ -41,7 +43,7 @@ export interface LeaderInfo {
 /** Last position the primary reported: durable, so a failover can judge lag after the leader died. */
 export interface PrimaryOptime {
   readonly name: string;
-  readonly lsn: string;
+  readonly lsn: Lsn;
   readonly timeline: number;
 }
 
@@ -50,16 +52,17 @@ export interface FailoverRequest {
   readonly kind: 'switchover' | 'failover';
   readonly from: string | null;
   readonly to: string | null;
-  readonly requested_at: string;
+  /** Wall clock of the requesting host. */
+  readonly requested_at_ms: number;
   /** Switchover: how long open transactions on the old primary may run on before it stops. */
   readonly drain_timeout_s?: number;
   /** Set by the leader once it accepted the switchover: proxies drain the old primary from then on (leader's clock). */
-  readonly draining_since?: string;
+  readonly draining_since_ms?: number;
   /** Failover: the operator accepted possible loss; `to` promotes even if the election rules refuse it. */
   readonly force?: boolean;
 }
 
-/** The synchronous standby set as the leader last recorded it (used by the synchronous-mode issue). */
+/** The synchronous standby set as the leader last recorded it. */
 export interface SyncState {
   readonly leader: string;
   /** Every standby the leader's synchronous_standby_names may name (empty: asynchronous). */
@@ -74,7 +77,7 @@ export interface SyncState {
    * primary had written up to `lsn` when it was seen to; once every standby in `to` has flushed
    * `lsn`, they hold every commit acknowledged before, and the record may shrink to them.
    */
-  readonly narrowing?: { readonly to: readonly string[]; readonly count: number; readonly lsn: string };
+  readonly narrowing?: { readonly to: readonly string[]; readonly count: number; readonly lsn: Lsn };
 }
 
 /** An operator's detach of a node from load balancing, shared by every proxy. */
@@ -83,10 +86,20 @@ export interface AdminState {
   readonly at: string;
 }
 
+/** Every kind of event the cluster records; `pgwarden cluster events` and the dashboard show them. */
+export const EVENT_KINDS = [
+  'leader_acquired', 'leader_released', 'bootstrap', 'bootstrapped', 'bootstrap_failed', 'clone', 'cloned', 'clone_failed',
+  'rewind', 'rewound', 'rewind_failed', 'started', 'restarted', 'promoted', 'demoted', 'following', 'reaped',
+  'sync_standby_names', 'sync_set', 'switchover_draining', 'failover_cleared', 'failover_requested',
+  'node_detached', 'node_attached', 'store_value_rejected',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
 export interface ClusterEvent {
+  /** ISO time on the writer's clock. */
   readonly at: string;
   readonly node: string;
-  readonly kind: string;
+  readonly kind: EventKind;
   readonly message: string;
 }
 
@@ -94,6 +107,14 @@ export interface Versioned<T> {
   readonly value: T;
   /** Store revision of the last change of this key; used for compare-and-set. */
   readonly revision: number;
+}
+
+/** A stored value that failed validation: treated as absent, reported once by its readers. */
+export interface RejectedValue {
+  readonly key: string;
+  /** Store revision of the bad value, so a reader reports each bad write once. */
+  readonly revision: number;
+  readonly reason: string;
 }
 
 /** One consistent read of the whole cluster state. */
@@ -109,8 +130,9 @@ export interface ClusterSnapshot {
   readonly members: ReadonlyMap<string, MemberStatus>;
   readonly registry: ReadonlyMap<string, Registration>;
   readonly admin: ReadonlyMap<string, AdminState>;
+  readonly rejected: readonly RejectedValue[];
 }
 
 export function emptySnapshot(): ClusterSnapshot {
-  return { kind: 'snapshot', revision: 0, initialize: null, leader: null, optime: null, failover: null, sync: null, members: new Map(), registry: new Map(), admin: new Map() };
+  return { kind: 'snapshot', revision: 0, initialize: null, leader: null, optime: null, failover: null, sync: null, members: new Map(), registry: new Map(), admin: new Map(), rejected: [] };
 }

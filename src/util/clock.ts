@@ -5,12 +5,15 @@
 export interface Clock {
   /** Monotonic milliseconds; only differences are meaningful. */
   now(): number;
+  /** Wall-clock milliseconds since the epoch: for timestamps other hosts read, never for leases. */
+  wall(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => performance.now(),
+  wall: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);

@@ -17,6 +17,9 @@ describeStateStore('memory', async () => {
       backend.sweep();
     },
     unreachable: (on) => handles.forEach((s) => s.setPartitioned(on)),
+    scope: 'contract',
+    putRaw: async (key, value) => backend.put(key, value),
+    deleteRaw: async (key) => void backend.del(key),
     close: async () => backend.close(),
   };
 });

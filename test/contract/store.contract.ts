@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { keys } from '../../src/store/keys.js';
 import type { StateStore, StoreChange } from '../../src/store/store.js';
+import type { ClusterEvent, FailoverRequest } from '../../src/store/types.js';
 import { StoreUnavailableError } from '../../src/util/errors.js';
+import { parseLsn } from '../../src/util/lsn.js';
 
 export interface StoreHarness {
   /** A new agent's handle on the same cluster (same scope). */
@@ -14,12 +17,19 @@ export interface StoreHarness {
   /** Lets more than the TTL pass (a fake clock jump, or a real wait). */
   expire(): Promise<void>;
   unreachable(on: boolean): void;
+  /** The key prefix of the handles, and raw access to it: what a hostile or buggy writer can do. */
+  readonly scope: string;
+  putRaw(key: string, value: string): Promise<void>;
+  deleteRaw(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
 const sig = () => AbortSignal.timeout(3000);
-const ev = (n: number) => ({ at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), node: 'a', kind: 'test', message: `event ${n}` });
-const member = (name: string) => ({ name, role: 'standby' as const, state: 'running' as const, timeline: 1, lsn: '0/1', replayed_lsn: '0/1', upstream: null, streaming: true, message: 'm', updated_at: new Date().toISOString() });
+const ev = (n: number): ClusterEvent => ({ at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), node: 'a', kind: 'started', message: `event ${n}` });
+const member = (name: string) => ({ name, role: 'standby' as const, state: 'running' as const, timeline: 1, lsn: 1n, replayed_lsn: 1n, upstream: null, streaming: true, message: 'm', updated_at_ms: Date.now() });
+/** A member status in its stored form, for raw writes. */
+const memberJson = (name: string, over: Record<string, unknown> = {}) =>
+  JSON.stringify({ name, role: 'standby', state: 'running', timeline: 1, lsn: '0/1', replayed_lsn: '0/1', upstream: null, streaming: true, message: 'm', updated_at: new Date().toISOString(), ...over });
 const reg = (name: string, id: number) => ({ name, id, host: '127.0.0.1', port: 5432 + id, api_url: `http://127.0.0.1:${8000 + id}`, tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false } });
 
 export function describeStateStore(name: string, make: () => Promise<StoreHarness>): void {
@@ -56,10 +66,10 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       assert.equal(await a.refreshLeader('a', sig()), true);
       assert.equal(await b.refreshLeader('b', sig()), false);
       assert.equal(await b.releaseLeader('b', sig()), false);
-      assert.equal(await a.releaseLeader('a', sig(), { name: 'a', lsn: '0/5000028', timeline: 3 }), true);
+      assert.equal(await a.releaseLeader('a', sig(), { name: 'a', lsn: parseLsn('0/5000028'), timeline: 3 }), true);
       const snap = await b.load(sig());
       assert.equal(snap.leader, null);
-      assert.deepEqual(snap.optime, { name: 'a', lsn: '0/5000028', timeline: 3 }, 'release records the final position');
+      assert.deepEqual(snap.optime, { name: 'a', lsn: parseLsn('0/5000028'), timeline: 3 }, 'release records the final position');
     });
 
     it('the leader key and member status expire with the session when not refreshed', async () => {
@@ -107,16 +117,17 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
 
     it('failover requests: one at a time, cleared only at the revision read', async () => {
       const a = handle();
-      const req = { kind: 'switchover' as const, from: 'a', to: 'b', requested_at: new Date().toISOString() };
+      const req: FailoverRequest = { kind: 'switchover', from: 'a', to: 'b', requested_at_ms: Date.UTC(2026, 0, 1) };
       assert.equal(await a.requestFailover(req, sig()), true);
       assert.equal(await a.requestFailover({ ...req, to: 'c' }, sig()), false);
       const f = (await a.load(sig())).failover!;
       assert.deepEqual(f.value, req);
       assert.equal(await a.clearFailover(f.revision + 1000, sig()), false);
-      assert.equal(await a.updateFailover({ ...req, draining_since: 'x' }, f.revision + 1000, sig()), false);
-      assert.equal(await a.updateFailover({ ...req, draining_since: 'x' }, f.revision, sig()), true);
+      const draining = { ...req, draining_since_ms: Date.UTC(2026, 0, 1, 0, 0, 5) };
+      assert.equal(await a.updateFailover(draining, f.revision + 1000, sig()), false);
+      assert.equal(await a.updateFailover(draining, f.revision, sig()), true);
       const g = (await a.load(sig())).failover!;
-      assert.equal(g.value.draining_since, 'x');
+      assert.equal(g.value.draining_since_ms, draining.draining_since_ms);
       assert.equal(await a.clearFailover(f.revision, sig()), false, 'the request changed since it was read');
       assert.equal(await a.clearFailover(g.revision, sig()), true);
       assert.equal((await a.load(sig())).failover, null);
@@ -129,6 +140,56 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       const s = (await a.load(sig())).sync!;
       assert.equal(await a.setSync({ leader: 'a', members: ['c'], mode: 'on', count: 1, wanted: 1 }, s.revision, sig()), true);
       assert.deepEqual((await a.load(sig())).sync?.value.members, ['c']);
+      const narrowing = { to: ['c'], count: 1, lsn: parseLsn('0/5000028') };
+      const s2 = (await a.load(sig())).sync!;
+      assert.equal(await a.setSync({ leader: 'a', members: ['b', 'c'], mode: 'on', count: 1, wanted: 1, narrowing }, s2.revision, sig()), true);
+      assert.deepEqual((await a.load(sig())).sync?.value.narrowing, narrowing, 'the narrowing LSN round-trips');
+    });
+
+    it('validates every value it reads: garbage, wrong types and malformed LSNs are left out and reported, never thrown', async () => {
+      const a = handle();
+      const k = keys(h.scope);
+      const bad: Record<string, [string, RegExp]> = {
+        [k.leader]: ['', /not a member name/],
+        [k.initialize]: ['not-a-sysid', /not a system identifier/],
+        [k.optime]: ['{"name":"a","lsn":"zz/1","timeline":1}', /lsn: not an LSN/],
+        [k.failover]: ['{"kind":"switchover","from":"a","to":"b","requested_at":"yesterday"}', /requested_at/],
+        [k.sync]: ['{"leader":"a","members":["b"],"mode":"on","count":1,"wanted":1,"narrowing":{"to":["b"],"count":1,"lsn":"1/2/3"}}', /narrowing\.lsn: not an LSN/],
+        [k.member('m1')]: ['{not json', /not JSON/],
+        [k.member('m2')]: [memberJson('m2', { lsn: '0/XYZ' }), /lsn: not an LSN/],
+        [k.member('m3')]: [memberJson('m3', { timeline: 'one' }), /timeline/],
+        [k.member('m4')]: [memberJson('m5'), /names m5, but the key is m4/],
+        [k.registration('r1')]: ['{"name":"r1","id":"one","host":"h","port":1,"api_url":"http://h:1","tags":{}}', /id/],
+        [k.registration('r2')]: ['[]', /expected object/i],
+        [k.admin('d1')]: ['{"detached":"yes","at":"2026-01-01T00:00:00Z"}', /detached/],
+        [k.admin('d2')]: ['null', /expected object/i],
+      };
+      const garbageEvent = `${k.eventsPrefix}9999999999999-000000-zz`;
+      try {
+        for (const [key, [value]] of Object.entries(bad)) await h.putRaw(key, value);
+        await h.putRaw(garbageEvent, '{"at":"now","kind":"boom"}');
+        const snap = await a.load(sig());
+        assert.equal(snap.leader, null);
+        assert.equal(snap.initialize, null);
+        assert.equal(snap.optime, null);
+        assert.equal(snap.failover, null);
+        assert.equal(snap.sync, null);
+        for (const m of ['m1', 'm2', 'm3', 'm4', 'm5']) assert.equal(snap.members.has(m), false, `member ${m} is left out`);
+        assert.equal(snap.registry.size, [...snap.registry.keys()].filter((n) => !n.startsWith('r')).length, 'no bad registration is kept');
+        assert.equal(snap.admin.has('d1') || snap.admin.has('d2'), false);
+        const rejected = new Map(snap.rejected.map((r) => [r.key, r]));
+        for (const [key, [, reason]] of Object.entries(bad)) {
+          const r = rejected.get(key);
+          assert.ok(r, `${key} is reported`);
+          assert.match(r.reason, reason, `${key}: ${r.reason}`);
+          assert.ok(r.revision > 0);
+        }
+        assert.equal(snap.rejected.length, Object.keys(bad).length);
+        const events = await a.events(5, sig());
+        assert.ok(events.every((e) => e.kind !== ('boom' as string)), 'a malformed event is left out of the log');
+      } finally {
+        for (const key of [...Object.keys(bad), garbageEvent]) await h.deleteRaw(key);
+      }
     });
 
     it('admin state (detach) is shared by every handle and can be cleared', async () => {

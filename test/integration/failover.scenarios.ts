@@ -152,11 +152,11 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
         const pid = c.postmasterPid(e.name)!;
         const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
         if (process.getuid?.() === 0) assert.notEqual(uid, 0, `${e.name}'s postmaster does not run as root`);
-        const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+        const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]);
         for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
           try {
             const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-            if (Number(stat.split(') ')[1]!.split(' ')[2]) !== pgid) continue;
+            if (Number(stat.split(') ')[1]?.split(' ')[2]) !== pgid) continue;
             assert.ok(!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(c.cred.password), `no password in the title of ${p}`);
           } catch (err) {
             if (err instanceof assert.AssertionError) throw err;

@@ -57,8 +57,14 @@ describe('proxy under connection churn', { timeout: 300_000 }, () => {
       for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => churnOne(j % 2 ? rw : ro, (i / 100 + j) % 4)));
     };
     await churn(1000);
-    await new Promise((r) => setTimeout(r, 1000));
-    const baseline = rssKb(pid);
+    // The baseline is taken once the warm-up's memory settled: two readings 250 ms apart within 1 MB.
+    let previous = rssKb(pid);
+    const baseline = await waitFor('the proxy RSS to settle after the warm-up', async () => {
+      const now = rssKb(pid);
+      const settled = Math.abs(now - previous) < 1024;
+      previous = now;
+      return settled ? now : false;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
     const t0 = performance.now();
     await churn(10_000);
     const took = (performance.now() - t0) / 1000;

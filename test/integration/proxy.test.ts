@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { startProxy, type RunningProxy } from '../../src/local/proxy-node.js';
+import { startProxy, type RunningProxy } from '../../src/compose/proxy.js';
 import { proxyConfigSchema, validate } from '../../src/config/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { waitFor } from '../../src/util/deadline.js';
@@ -161,9 +161,13 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
   it('a CancelRequest sent to the proxy reaches the backend that owns the key', async () => {
     for (const port of [rw, ro]) {
       const cl = await client(port);
-      const running = cl.query('SELECT pg_sleep(30)').then(() => 'finished', (e: { code?: string }) => e.code);
-      await new Promise((r) => setTimeout(r, 300));
       const { processID, secretKey } = cl as unknown as { processID: number; secretKey: number };
+      const running = cl.query('SELECT pg_sleep(30)').then(() => 'finished', (e: { code?: string }) => e.code);
+      // The backend runs the statement on one of the nodes: cancel once it does.
+      await waitFor(`backend ${processID} to run pg_sleep`, async () => {
+        const rows = await Promise.all(c.up!.ports.map((n) => one(n.pg, `SELECT 1 FROM pg_stat_activity WHERE pid = ${processID} AND state = 'active' AND query LIKE '%pg_sleep%'`)));
+        return rows.some((r) => r.length > 0);
+      }, { timeoutMs: 10_000, intervalMs: 50 });
       const packet = Buffer.alloc(16);
       packet.writeInt32BE(16, 0);
       packet.writeInt32BE(80877102, 4);
@@ -209,7 +213,8 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
         head.writeInt32BE(8 + params.length);
         head.writeInt32BE(196608, 4);
         s.write(Buffer.concat([head, params]));
-        setTimeout(() => s.write(Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xff])), 300);
+        // Once the server answered the startup (its authentication request), the session relays.
+        s.once('data', () => s.write(Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xff])));
       });
     });
     assert.equal(err, '08P01');

@@ -17,14 +17,10 @@ let reportedAcks = 0;
 let reportedSplits = 0;
 
 const flush = () => {
-  for (; reportedAcks < writer.acks.length; reportedAcks++) {
-    const a = writer.acks[reportedAcks]!;
-    emit({ t: 'ack', id: a.id, node: a.node, at: wall(a.at), conn: wall(a.connectedAt) });
-  }
-  for (; reportedSplits < sampler.splitBrains.length; reportedSplits++) {
-    const s = sampler.splitBrains[reportedSplits]!;
-    emit({ t: 'split', at: wall(s.at), nodes: s.nodes });
-  }
+  for (const a of writer.acks.slice(reportedAcks)) emit({ t: 'ack', id: a.id, node: a.node, at: wall(a.at), conn: wall(a.connectedAt) });
+  reportedAcks = writer.acks.length;
+  for (const s of sampler.splitBrains.slice(reportedSplits)) emit({ t: 'split', at: wall(s.at), nodes: s.nodes });
+  reportedSplits = sampler.splitBrains.length;
 };
 
 sampler.start();

@@ -18,7 +18,7 @@ export const ns = (host: string) => `${LAB}-${host}`;
 /** Namespaces left by an earlier run that did not clean up (killed before its teardown ran). */
 export function leftovers(): string[] {
   const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return out.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${LAB}-`));
+  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${LAB}-`));
 }
 
 function ip(...args: string[]): void {

@@ -2,8 +2,8 @@
  * Builders for pure tests: aView(), aSnapshot(), aMember(). Defaults describe a healthy standby
  * "n2" in a cluster led by "n1"; each test changes only what it is about.
  */
-import type { HaConfig, LocalState, PeerStatus, View } from '../../src/ha/view.js';
-import type { ClusterSnapshot, MemberStatus, Registration, SyncState } from '../../src/store/types.js';
+import type { HaConfig, LocalState, PeerStatus, View, WantedRegistration } from '../../src/ha/view.js';
+import type { ClusterSnapshot, MemberStatus, Registration } from '../../src/store/types.js';
 import { emptySnapshot } from '../../src/store/types.js';
 import { parseLsn } from '../../src/util/lsn.js';
 
@@ -24,8 +24,11 @@ export function aRegistration(name: string, id: number, over: Partial<Registrati
   return { name, id, host: '10.0.0.' + id, port: 5432, api_url: `http://10.0.0.${id}:8008`, tags: defaultConfig.tags, ...over };
 }
 
-export function aMember(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
-  return { name, role: 'standby', state: 'running', timeline: 1, lsn: '0/3000000', replayed_lsn: '0/3000000', upstream: 'n1', streaming: true, message: '', updated_at: new Date(WALL).toISOString(), ...over };
+/** A member's live status; LSNs in their text form for readability. */
+export function aMember(name: string, over: Partial<Omit<MemberStatus, 'lsn' | 'replayed_lsn'>> & { lsn?: string | null; replayed_lsn?: string | null } = {}): MemberStatus {
+  const { lsn = '0/3000000', replayed_lsn = '0/3000000', ...rest } = over;
+  const l = (t: string | null) => (t === null ? null : parseLsn(t));
+  return { name, role: 'standby', state: 'running', timeline: 1, lsn: l(lsn), replayed_lsn: l(replayed_lsn), upstream: 'n1', streaming: true, message: '', updated_at_ms: WALL, ...rest };
 }
 
 export class SnapshotBuilder {
@@ -38,7 +41,7 @@ export class SnapshotBuilder {
     this.member(aMember('n2'));
     this.member(aMember('n3'));
     this.s.leader = { name: 'n1' };
-    this.s.optime = { name: 'n1', lsn: '0/3000000', timeline: 1 };
+    this.s.optime = { name: 'n1', lsn: parseLsn('0/3000000'), timeline: 1 };
   }
 
   member(m: MemberStatus): this {
@@ -59,7 +62,7 @@ export class SnapshotBuilder {
   }
 
   optime(lsn: string, name = 'n1'): this {
-    this.s.optime = { name, lsn, timeline: 1 };
+    this.s.optime = { name, lsn: parseLsn(lsn), timeline: 1 };
     return this;
   }
 
@@ -71,9 +74,9 @@ export class SnapshotBuilder {
   switchover(from: string, to: string | null, requestedAt = WALL - 1000, drain: { timeoutS?: number; since?: number } = {}): this {
     this.s.failover = {
       value: {
-        kind: 'switchover', from, to, requested_at: new Date(requestedAt).toISOString(),
+        kind: 'switchover', from, to, requested_at_ms: requestedAt,
         ...(drain.timeoutS !== undefined ? { drain_timeout_s: drain.timeoutS } : {}),
-        ...(drain.since !== undefined ? { draining_since: new Date(drain.since).toISOString() } : {}),
+        ...(drain.since !== undefined ? { draining_since_ms: drain.since } : {}),
       },
       revision: 42,
     };
@@ -81,9 +84,9 @@ export class SnapshotBuilder {
   }
 
   /** The recorded synchronous set, written by `leader`. */
-  sync(members: string[], opts: { mode?: 'on' | 'quorum'; count?: number; leader?: string; narrowing?: SyncState['narrowing'] } = {}): this {
+  sync(members: string[], opts: { mode?: 'on' | 'quorum'; count?: number; leader?: string; narrowing?: { to: string[]; count: number; lsn: string } } = {}): this {
     const count = opts.count ?? 1;
-    this.s.sync = { value: { leader: opts.leader ?? 'n1', members, mode: opts.mode ?? 'on', count, wanted: count, ...(opts.narrowing ? { narrowing: opts.narrowing } : {}) }, revision: 7 };
+    this.s.sync = { value: { leader: opts.leader ?? 'n1', members, mode: opts.mode ?? 'on', count, wanted: count, ...(opts.narrowing ? { narrowing: { ...opts.narrowing, lsn: parseLsn(opts.narrowing.lsn) } } : {}) }, revision: 7 };
     return this;
   }
 
@@ -110,11 +113,19 @@ const standbyLocal: LocalState = {
   openTransactions: 0,
   syncStandbyNames: '',
   replicas: [],
+  orphans: false,
+};
+
+/** The registration a node wants: what aRegistration gives it, with no fixed id. */
+export const wantedRegistration = (name: string): WantedRegistration => {
+  const { id: _id, ...rest } = aRegistration(name, Number(/\d+$/.exec(name)?.[0] ?? 0));
+  return { ...rest, id: null };
 };
 
 export class ViewBuilder {
   private v: { -readonly [K in keyof View]: View[K] } = {
     self: 'n2',
+    registration: wantedRegistration('n2'),
     now: NOW,
     wallNow: WALL,
     config: defaultConfig,
@@ -127,6 +138,7 @@ export class ViewBuilder {
 
   self(name: string): this {
     this.v.self = name;
+    this.v.registration = wantedRegistration(name);
     return this;
   }
 
@@ -148,7 +160,7 @@ export class ViewBuilder {
 
   /** Our local PostgreSQL runs as the primary holding the lock, valid for `validFor` ms more. */
   primaryWithLock(validFor = 9000): this {
-    this.v.self = 'n1';
+    this.self('n1');
     this.v.local = { ...standbyLocal, role: 'primary', upstream: null, streaming: false, wasPrimary: true };
     this.v.lease = { mine: true, validUntil: NOW + validFor, lastAttemptFailed: false };
     return this;
@@ -172,8 +184,10 @@ export class ViewBuilder {
     return this;
   }
 
+  /** Our tags: in the config and in the registration we want, as the composition root sets both. */
   tags(over: Partial<HaConfig['tags']>): this {
     this.v.config = { ...this.v.config, tags: { ...this.v.config.tags, ...over } };
+    this.v.registration = { ...this.v.registration, tags: this.v.config.tags };
     return this;
   }
 

@@ -10,7 +10,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { ApiClient } from '../../src/api/client.js';
+import { ApiClient } from '../../src/client/api-client.js';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { syncKeys, up, type UpCluster, type UpOptions } from '../../src/local/up.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -171,8 +171,8 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
     const endpoints: Endpoint[] = [];
     const apiUrls: string[] = [];
     names.forEach((name, i) => {
-      const pgPort = ports[i * 2]!;
-      const apiPort = ports[i * 2 + 1]!;
+      const [pgPort, apiPort] = ports.slice(i * 2, i * 2 + 2);
+      if (pgPort === undefined || apiPort === undefined) throw new Error('not enough free ports');
       endpoints.push({ name, port: pgPort });
       apiUrls.push(`http://127.0.0.1:${apiPort}`);
       mkdirSync(join(dir, name), { mode: 0o755 });

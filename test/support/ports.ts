@@ -14,10 +14,13 @@ export function freePort(): Promise<number> {
 }
 
 /** `n` distinct free ports. */
-export async function freePorts(n: number): Promise<number[]> {
+/** n numbers: a fixed-length tuple when n is a literal, so destructuring needs no checks. */
+export type Ports<N extends number, A extends number[] = []> = number extends N ? number[] : A['length'] extends N ? A : Ports<N, [...A, number]>;
+
+export async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
   const ports = new Set<number>();
   while (ports.size < n) ports.add(await freePort());
-  return [...ports];
+  return [...ports] as Ports<N>;
 }
 
 function isFree(port: number): Promise<boolean> {

@@ -26,3 +26,17 @@ export const query = (sql: string) => typed('Q', cstr(sql));
 export const sync = () => typed('S', Buffer.alloc(0));
 export const terminate = () => typed('X', Buffer.alloc(0));
 export const readyForQuery = (status: 'I' | 'T' | 'E') => typed('Z', Buffer.from(status));
+
+/** The fields of an ErrorResponse or NoticeResponse body, by their one-letter codes: a test-side reader. */
+export function errorFields(body: Buffer): Map<string, string> {
+  const fields = new Map<string, string>();
+  let off = 0;
+  while (off < body.length && body[off] !== 0) {
+    const code = String.fromCharCode(body[off] ?? 0);
+    const end = body.indexOf(0, off + 1);
+    if (end < 0) break;
+    fields.set(code, body.toString('utf8', off + 1, end));
+    off = end + 1;
+  }
+  return fields;
+}

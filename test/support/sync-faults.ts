@@ -12,8 +12,9 @@ export const syncStandbys = (r: ClusterReport) => r.members.filter((m) => m.sync
 
 export async function crashSyncStandby(c: ClusterHarness, writer: Writer): Promise<{ sync: string; other: string; stallMs: number }> {
   const r = await c.waitStable(60_000, 1);
-  const sync = syncStandbys(r)[0]!;
-  const other = r.members.find((m) => m.name !== r.leader && m.name !== sync)!.name;
+  const sync = syncStandbys(r)[0];
+  const other = r.members.find((m) => m.name !== r.leader && m.name !== sync)?.name;
+  if (!sync || !other) throw new Error(`need a synchronous standby and another one: ${JSON.stringify(r.members.map((m) => [m.name, m.sync]))}`);
   const acked = writer.acks.length;
   await waitFor('the writer to commit', () => writer.acks.length > acked + 10, { timeoutMs: 20_000, intervalMs: 20 });
   const t0 = performance.now();

@@ -16,8 +16,8 @@ export function registerAgent(program: Command): void {
       runUntilSignal(async () => {
         const cfg = loadNodeConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
-        const [{ buildNode }, { storeFor }] = await Promise.all([import('../../local/node.js'), import('../../local/store-factory.js')]);
-        const node = await buildNode(cfg, await storeFor(cfg, cfg.ttl, cfg.retry_timeout * 1000), log).start();
+        const [{ buildNode }, { storeFor }] = await Promise.all([import('../../compose/agent.js'), import('../../compose/store.js')]);
+        const node = await buildNode(cfg, await storeFor(cfg.store, cfg.scope, { ttlSeconds: cfg.ttl, callTimeoutMs: cfg.retry_timeout * 1000 }), log).start();
         log.info({ api: cfg.api.listen, postgres: cfg.postgresql.listen }, 'agent started');
         return { stop: () => node.stop({ stopPostgres: true, revoke: true }) };
       }),

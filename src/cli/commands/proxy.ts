@@ -22,8 +22,8 @@ export function registerProxy(program: Command): void {
         setFlagsFromString('--semi-space-growth-factor=1');
         const cfg = loadProxyConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
-        const [{ startProxy }, { storeFor }] = await Promise.all([import('../../local/proxy-node.js'), import('../../local/store-factory.js')]);
-        return startProxy(cfg, await storeFor(cfg, 10, 2000), log);
+        const [{ startProxy }, { storeFor }] = await Promise.all([import('../../compose/proxy.js'), import('../../compose/store.js')]);
+        return startProxy(cfg, await storeFor(cfg.store, cfg.scope, { ttlSeconds: cfg.ttl, callTimeoutMs: cfg.store_timeout * 1000 }), log);
       }),
     );
 

@@ -5,7 +5,7 @@ import type { ClusterReport, MemberRow } from '../../api/cluster-view.js';
 
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => ` ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')}`.trimEnd();
+  const line = (cells: readonly string[]) => ` ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')}`.trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w + 2)).join('+'), ...rows.map(line)].join('\n');
 }
 

@@ -32,8 +32,9 @@ export function readyForQuery(status: TxStatus = TxStatus.Idle): Buffer {
 
 /** A text-format result set: RowDescription, DataRows, CommandComplete (SELECT n). */
 export function resultSet(columns: readonly string[], rows: readonly (readonly (string | null)[])[]): Buffer {
-  const desc = [Buffer.alloc(2)];
-  desc[0]!.writeInt16BE(columns.length);
+  const count = Buffer.alloc(2);
+  count.writeInt16BE(columns.length);
+  const desc = [count];
   for (const c of columns) {
     const meta = Buffer.alloc(18);
     meta.writeInt32BE(0, 0); // table oid
@@ -46,8 +47,9 @@ export function resultSet(columns: readonly string[], rows: readonly (readonly (
   }
   const parts = [message(BackendCode.RowDescription, Buffer.concat(desc))];
   for (const row of rows) {
-    const cells = [Buffer.alloc(2)];
-    cells[0]!.writeInt16BE(row.length);
+    const width = Buffer.alloc(2);
+    width.writeInt16BE(row.length);
+    const cells = [width];
     for (const v of row) {
       const len = Buffer.alloc(4);
       if (v === null) len.writeInt32BE(-1);

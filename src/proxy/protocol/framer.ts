@@ -57,7 +57,7 @@ export class Framer {
       const rest = buf.length - off;
       const header = this.startup ? 4 : 5;
       if (rest < header) break;
-      const type = this.startup ? null : buf[off]!;
+      const type = this.startup ? null : buf.readUInt8(off);
       const len = buf.readInt32BE(this.startup ? off : off + 1);
       this.check(len);
       const total = (this.startup ? 0 : 1) + len;
@@ -96,7 +96,8 @@ export class Framer {
   private peekHeader(): Buffer | null {
     const header = this.startup ? 4 : 5;
     if (this.buffered < header) return null;
-    if (this.pieces[0]!.length >= header) return this.pieces[0]!;
+    const first = this.pieces[0];
+    if (first && first.length >= header) return first;
     return Buffer.concat(this.pieces, this.buffered).subarray(0, header);
   }
 

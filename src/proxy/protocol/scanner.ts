@@ -43,7 +43,7 @@ export class Scanner {
       if (this.remaining === -1) {
         if (this.headerFill === 0 && end - i >= 5) {
           // Common case: the whole header is in this chunk.
-          this.type = chunk[i]!;
+          this.type = chunk.readUInt8(i);
           this.length = chunk.readInt32BE(i + 1);
           i += 5;
         } else {
@@ -53,7 +53,7 @@ export class Scanner {
           i += n;
           if (this.headerFill < 5) return;
           this.headerFill = 0;
-          this.type = this.header[0]!;
+          this.type = this.header.readUInt8(0);
           this.length = this.header.readInt32BE(1);
         }
         if (this.length < 4) throw new ProtocolError(`invalid message length ${this.length}`);
@@ -65,7 +65,7 @@ export class Scanner {
         const n = Math.min(this.remaining, end - i);
         if (this.headFill < this.headWant) {
           const c = Math.min(n, this.headWant - this.headFill);
-          for (let k = 0; k < c; k++) this.head[this.headFill + k] = chunk[i + k]!;
+          chunk.copy(this.head, this.headFill, i, i + c);
           this.headFill += c;
         }
         this.remaining -= n;

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildClusterReport, type Prober } from '../../../src/api/cluster-view.js';
 import { renderCluster } from '../../../src/cli/render/table.js';
+import { parseLsn } from '../../../src/util/lsn.js';
 import { aMember, aSnapshot } from '../../support/builders.js';
 
 const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false };
 const answering = (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
   async (reg) => {
     const r = rows[reg.name];
-    return r ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, ...r } : null;
+    return r ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, ...r, lsn: r.lsn === null ? null : parseLsn(r.lsn) } : null;
   };
 
 describe('cluster show (report and table)', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { REPORTING_ACTIONS, type Decision } from '../../../src/ha/actions.js';
 import { decide } from '../../../src/ha/decide.js';
 import { REWIND_AFTER_MS } from '../../../src/ha/decide-led.js';
 import { aMember, aSnapshot, aView, NOW, WALL, type ViewBuilder } from '../../support/builders.js';
@@ -261,12 +262,52 @@ const rows: Row[] = [
   },
 ];
 
+/** The actions of a decision but the reporting ones that close every decision (tested below). */
+const acting = (d: Decision) => d.actions.filter((a) => !REPORTING_ACTIONS.has(a.type)).map((a) => a.type);
+
 describe('decide()', () => {
   for (const row of rows) {
     it(row.name, () => {
       const d = decide(row.view.build());
-      assert.deepEqual(d.actions.map((a) => a.type), row.actions, d.message);
+      assert.deepEqual(acting(d), row.actions, d.message);
       assert.match(d.message, row.message);
     });
   }
+});
+
+describe('decide(): reaping, registering and publishing are decisions too', () => {
+  it('every decision on a readable store ends by publishing our live status', () => {
+    const d = decide(aView().build());
+    assert.deepEqual(d.actions.map((a) => a.type), ['publish_member']);
+  });
+
+  it('without the store there is nothing to publish to', () => {
+    const d = decide(aView().storeUnavailable().build());
+    assert.equal(d.actions.some((a) => REPORTING_ACTIONS.has(a.type)), false);
+  });
+
+  it('registers when the store has no registration for us, taking the next free id', () => {
+    const snap = aSnapshot().build();
+    const registry = new Map(snap.registry);
+    registry.delete('n2');
+    const d = decide(aView().cluster({ ...snap, registry }).build());
+    const reg = d.actions.find((a) => a.type === 'register');
+    assert.ok(reg && reg.type === 'register');
+    assert.deepEqual({ name: reg.registration.name, id: reg.registration.id }, { name: 'n2', id: 4 });
+    assert.deepEqual(d.actions.map((a) => a.type).slice(-2), ['register', 'publish_member']);
+  });
+
+  it('keeps the registered id and updates a registration whose tags changed', () => {
+    const d = decide(aView().tags({ nofailover: true }).build());
+    const reg = d.actions.find((a) => a.type === 'register');
+    assert.ok(reg && reg.type === 'register');
+    assert.equal(reg.registration.id, 2);
+    assert.equal(reg.registration.tags.nofailover, true);
+  });
+
+  it('a crashed instance that left processes behind is reaped before anything else', () => {
+    const d = decide(aView().local({ postmaster: 'stopped', orphans: true, downSince: NOW }).build());
+    assert.equal(d.actions[0]?.type, 'reap');
+    assert.ok(d.actions.some((a) => a.type === 'start'), d.message);
+  });
 });

@@ -4,7 +4,7 @@ import { rank, type Candidate } from '../../../src/ha/election.js';
 import { defaultConfig } from '../../support/builders.js';
 
 const c = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, running: true, role: 'standby', lsn: 100n, tags: defaultConfig.tags, ...over });
-const rules = { optimeLsn: 200n, maximumLag: 150n, exclude: new Set<string>(), syncSet: null };
+const rules = { optimeLsn: 200n, maximumLag: 150n, exclude: new Set<string>(), sync: null };
 
 describe('election ranking', () => {
   it('ranks by running primary, then LSN, then priority, then name', () => {

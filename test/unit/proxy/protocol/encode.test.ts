@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorFields } from '../../../../src/proxy/protocol/backend.js';
 import { errorResponse, readyForQuery, resultSet } from '../../../../src/proxy/protocol/encode.js';
 import { Framer } from '../../../../src/proxy/protocol/framer.js';
-import { readyForQuery as goldenReady } from '../../../support/protocol-builder.js';
+import { errorFields, readyForQuery as goldenReady } from '../../../support/protocol-builder.js';
 
 describe('messages the proxy sends', () => {
   it('ErrorResponse carries severity, SQLSTATE and text, and frames cleanly', () => {

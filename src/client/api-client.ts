@@ -1,9 +1,11 @@
 /**
- * The HTTP client the CLI uses: tries each endpoint in turn until one answers, so a command works
- * from any member while others are down.
+ * The one client of the agents' REST API: the CLI's (tries each endpoint in turn until one
+ * answers, so a command works from any member while others are down) and the agents' own reads
+ * of a peer's GET /status (one member, one deadline, the body validated).
  */
 import { deadlineSignal } from '../util/deadline.js';
 import { PgwardenError, errorMessage } from '../util/errors.js';
+import { parseNodeReport, type NodeReport } from './node-report.js';
 
 export class ApiUnreachableError extends PgwardenError {
   constructor(message: string) {
@@ -53,5 +55,15 @@ export class ApiClient {
       }
     }
     throw new ApiUnreachableError(`no pgwarden API answered ${method} ${path}: ${errors.join('; ')}`);
+  }
+}
+
+/** A member's GET /status, validated; null when its agent does not answer within the deadline or answers something else. */
+export async function fetchNodeReport(apiUrl: string, timeoutMs: number): Promise<NodeReport | null> {
+  try {
+    const res = await fetch(`${apiUrl}/status`, { signal: deadlineSignal(timeoutMs) });
+    return res.ok ? parseNodeReport(await res.json()) : null;
+  } catch {
+    return null;
   }
 }

@@ -1,12 +1,13 @@
 /**
- * Composition of one node: the controller, the agent and its API, from a validated NodeConfig and
- * a store handle. Used by `pgwarden agent` (one node, etcd) and `pgwarden up` (N nodes, memory).
+ * Composition root of one node: the controller, the agent and its API, from a validated NodeConfig
+ * and a store handle. Used by `pgwarden agent` (one node, etcd) and `pgwarden up` (N nodes, memory).
  */
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import { readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
-import { Agent, haConfigFrom } from '../ha/agent.js';
+import { Agent } from '../ha/agent.js';
+import type { HaConfig } from '../ha/view.js';
 import { PgController } from '../postgres/controller.js';
 import { resolveOsUser } from '../postgres/os-user.js';
 import type { StateStore } from '../store/store.js';
@@ -50,15 +51,14 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
   });
   const agent = new Agent({
     name: cfg.name,
-    id: cfg.id,
     config: haConfigFrom(cfg),
     store,
     pg,
     clock,
     log: log.child({ component: 'ha' }),
-    registration: { name: cfg.name, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags: cfg.tags },
+    registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags: cfg.tags },
   });
-  const api = buildApi({ agent, store, authToken: token, timeoutMs: cfg.retry_timeout * 1000, drainTimeoutS: cfg.drain_timeout });
+  const api = buildApi({ agent, store, authToken: token, timeoutMs: cfg.retry_timeout * 1000, drainTimeoutS: cfg.drain_timeout, maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover) });
 
   return {
     async start(): Promise<RunningNode> {
@@ -76,5 +76,18 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
         },
       };
     },
+  };
+}
+
+/** The HA timings and rules of a node config, in the units the decision uses. */
+export function haConfigFrom(cfg: Pick<NodeConfig, 'loop_wait' | 'ttl' | 'retry_timeout' | 'maximum_lag_on_failover' | 'primary_start_timeout' | 'tags' | 'synchronous_mode' | 'synchronous_node_count' | 'synchronous_mode_strict'>): HaConfig {
+  return {
+    loopWaitMs: cfg.loop_wait * 1000,
+    ttlMs: cfg.ttl * 1000,
+    retryTimeoutMs: cfg.retry_timeout * 1000,
+    maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),
+    primaryStartTimeoutMs: cfg.primary_start_timeout * 1000,
+    tags: cfg.tags,
+    sync: { mode: cfg.synchronous_mode, count: cfg.synchronous_node_count, strict: cfg.synchronous_mode_strict },
   };
 }

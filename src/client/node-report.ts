@@ -1,0 +1,40 @@
+/**
+ * The GET /status contract: what an agent reports of its own PostgreSQL, live. Agents serve it,
+ * peers read it during an election, `cluster show` reads it for every row. The wire form carries
+ * LSNs as text; readers get them parsed and validated here, once.
+ */
+import { z } from 'zod';
+import { tagsSchema, type Tags } from '../config/schema.js';
+import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
+
+export interface NodeReport {
+  readonly name: string;
+  readonly running: boolean;
+  readonly role: 'primary' | 'standby' | null;
+  readonly lsn: Lsn | null;
+  /** A standby's WAL receiver streams (live, not from the store). */
+  readonly streaming: boolean;
+  readonly timeline: number | null;
+  readonly tags: Tags | null;
+}
+
+const wire = z.object({
+  name: z.string().min(1),
+  running: z.boolean(),
+  role: z.enum(['primary', 'standby']).nullable(),
+  lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
+  streaming: z.boolean(),
+  timeline: z.number().int().positive().nullable(),
+  tags: z.object(tagsSchema.shape).nullable(),
+});
+
+/** The JSON body of GET /status. */
+export function nodeReportJson(r: NodeReport): z.input<typeof wire> {
+  return { ...r, lsn: r.lsn === null ? null : formatLsn(r.lsn) };
+}
+
+/** A GET /status body, validated; null when it is not one. */
+export function parseNodeReport(body: unknown): NodeReport | null {
+  const r = wire.safeParse(body);
+  return r.success ? { ...r.data, lsn: r.data.lsn === null ? null : parseLsn(r.data.lsn) } : null;
+}
