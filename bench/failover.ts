@@ -36,8 +36,10 @@ async function measure(t: BenchTarget, fault: 'postmaster_kill' | 'host_crash', 
       const t0 = performance.now();
       if (fault === 'postmaster_kill') t.killPostmaster(victim);
       else await t.crashHost(victim);
-      const ack = await waitFor(`${t.name}: first write after ${fault}`, () =>
-        writer.firstAckAfter(t0, (a) => (fault === 'host_crash' ? a.node !== victim : a.connectedAt > t0)), { timeoutMs: 120_000, intervalMs: 20 });
+      const ack = await waitFor(`${t.name}: first write after ${fault}`, () => writer.firstAckAfter(t0, (a) => (fault === 'host_crash' ? a.node !== victim : a.connectedAt > t0)), {
+        timeoutMs: 120_000,
+        intervalMs: 20,
+      });
       const s = (ack.at - t0) / 1000;
       out.push(s);
       console.log(`  ${t.name} ${fault} run ${i + 1}/${n}: ${s.toFixed(2)} s (victim ${victim}, writes on ${ack.node})`);

@@ -48,35 +48,48 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
       mkdirSync(join(dir, name), { mode: 0o700 });
       own(join(dir, name));
       const file = join(dir, `${name}.yml`);
-      writeFileSync(file, toYaml({
-        scope: `bench-${process.pid}`,
-        name,
-        restapi: { listen: `127.0.0.1:${pairs[i]?.api}`, connect_address: `127.0.0.1:${pairs[i]?.api}` },
-        etcd3: { hosts: [etcd!.endpoint.replace('http://', '')] },
-        bootstrap: {
-          dcs: { ...timing, maximum_lag_on_failover: 1048576, postgresql: { use_pg_rewind: true, use_slots: true, parameters: { wal_log_hints: 'on', max_connections: 40, shared_buffers: '32MB' } } },
-          initdb: [{ encoding: 'UTF8' }, { locale: 'C' }],
-        },
-        postgresql: {
-          listen: `127.0.0.1:${pairs[i]?.port}`,
-          connect_address: `127.0.0.1:${pairs[i]?.port}`,
-          data_dir: dataDir(name),
-          bin_dir: '/usr/lib/postgresql/15/bin',
-          pgpass: join(dir, name, 'pgpass'),
-          authentication: {
-            superuser: { username: 'postgres', password },
-            replication: { username: 'replicator', password },
-            rewind: { username: 'postgres', password },
+      writeFileSync(
+        file,
+        toYaml({
+          scope: `bench-${process.pid}`,
+          name,
+          restapi: { listen: `127.0.0.1:${pairs[i]?.api}`, connect_address: `127.0.0.1:${pairs[i]?.api}` },
+          etcd3: { hosts: [etcd!.endpoint.replace('http://', '')] },
+          bootstrap: {
+            dcs: {
+              ...timing,
+              maximum_lag_on_failover: 1048576,
+              postgresql: { use_pg_rewind: true, use_slots: true, parameters: { wal_log_hints: 'on', max_connections: 40, shared_buffers: '32MB' } },
+            },
+            initdb: [{ encoding: 'UTF8' }, { locale: 'C' }],
           },
-          pg_hba: ['host all all 127.0.0.1/32 scram-sha-256', 'host replication replicator 127.0.0.1/32 scram-sha-256'],
-          parameters: { unix_socket_directories: join(dir, name), password_encryption: 'scram-sha-256' },
-        },
-      }), { mode: 0o600 });
+          postgresql: {
+            listen: `127.0.0.1:${pairs[i]?.port}`,
+            connect_address: `127.0.0.1:${pairs[i]?.port}`,
+            data_dir: dataDir(name),
+            bin_dir: '/usr/lib/postgresql/15/bin',
+            pgpass: join(dir, name, 'pgpass'),
+            authentication: {
+              superuser: { username: 'postgres', password },
+              replication: { username: 'replicator', password },
+              rewind: { username: 'postgres', password },
+            },
+            pg_hba: ['host all all 127.0.0.1/32 scram-sha-256', 'host replication replicator 127.0.0.1/32 scram-sha-256'],
+            parameters: { unix_socket_directories: join(dir, name), password_encryption: 'scram-sha-256' },
+          },
+        }),
+        { mode: 0o600 },
+      );
       own(file);
     });
     const start = (name: string) => {
       const out = openSync(join(dir, `${name}.log`), 'a');
-      const child = spawn('/usr/bin/patroni', [join(dir, `${name}.yml`)], { stdio: ['ignore', out, out], detached: true, ...(user.switchTo ? { uid: user.uid, gid: user.gid } : {}), env: { PATH: process.env.PATH, HOME: dir } });
+      const child = spawn('/usr/bin/patroni', [join(dir, `${name}.yml`)], {
+        stdio: ['ignore', out, out],
+        detached: true,
+        ...(user.switchTo ? { uid: user.uid, gid: user.gid } : {}),
+        env: { PATH: process.env.PATH, HOME: dir },
+      });
       closeSync(out);
       procs.set(name, child);
     };
@@ -97,12 +110,16 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
       endpoints,
       cred: { user: 'postgres', password },
       async waitStable(ms) {
-        await waitFor('Patroni: a leader and two streaming replicas', async () => {
-          const c = await cluster();
-          const leaders = c.members.filter((m) => m.role === 'leader' && m.state === 'running');
-          const replicas = c.members.filter((m) => m.role === 'replica' && (m.state === 'running' || m.state === 'streaming') && typeof m.lag === 'number' && m.lag < 1048576);
-          return leaders.length === 1 && replicas.length === 2;
-        }, { timeoutMs: ms, intervalMs: 250 });
+        await waitFor(
+          'Patroni: a leader and two streaming replicas',
+          async () => {
+            const c = await cluster();
+            const leaders = c.members.filter((m) => m.role === 'leader' && m.state === 'running');
+            const replicas = c.members.filter((m) => m.role === 'replica' && (m.state === 'running' || m.state === 'streaming') && typeof m.lag === 'number' && m.lag < 1048576);
+            return leaders.length === 1 && replicas.length === 2;
+          },
+          { timeoutMs: ms, intervalMs: 250 },
+        );
       },
       async leader() {
         const l = (await cluster()).members.find((m) => m.role === 'leader');

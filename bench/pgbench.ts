@@ -46,13 +46,19 @@ export async function prepareDatabase(c: ClusterHarness, primaryPort: number, db
   await sql(primaryPort, pw, 'postgres', `CREATE DATABASE ${db}`);
   console.log(`pgbench -i -s ${scale} on the primary…`);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('pgbench', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-i', '-q', '-s', String(scale), db], { env: { ...process.env, PGPASSWORD: pw }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('pgbench', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-i', '-q', '-s', String(scale), db], {
+      env: { ...process.env, PGPASSWORD: pw },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench -i failed: ${err.slice(-800)}`))));
   });
   const lsn = (await sql(primaryPort, pw, 'postgres', 'SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string;
   for (const e of c.endpoints.filter((x) => x.port !== primaryPort)) {
-    await waitFor(`${e.name} to replay ${lsn}`, async () => (await sql(e.port, pw, 'postgres', `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS ok`)).rows[0].ok === true, { timeoutMs: 120_000, intervalMs: 200 });
+    await waitFor(`${e.name} to replay ${lsn}`, async () => (await sql(e.port, pw, 'postgres', `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS ok`)).rows[0].ok === true, {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+    });
   }
 }

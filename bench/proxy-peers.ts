@@ -60,21 +60,49 @@ export class Peers {
     this.mkdir('.');
     this.mkdir('sock');
 
-    this.file('haproxy.cfg', [
-      'global', '    maxconn 2000', '', 'defaults', '    mode tcp', '    timeout connect 5s', '    timeout client  1h', '    timeout server  1h', '',
-      'listen pg_primary', `    bind 127.0.0.1:${haproxy}`, `    server ${primary.name} 127.0.0.1:${primary.port}`, '',
-    ].join('\n'));
+    this.file(
+      'haproxy.cfg',
+      [
+        'global',
+        '    maxconn 2000',
+        '',
+        'defaults',
+        '    mode tcp',
+        '    timeout connect 5s',
+        '    timeout client  1h',
+        '    timeout server  1h',
+        '',
+        'listen pg_primary',
+        `    bind 127.0.0.1:${haproxy}`,
+        `    server ${primary.name} 127.0.0.1:${primary.port}`,
+        '',
+      ].join('\n'),
+    );
     await this.run('haproxy', haproxy, [BINARIES.haproxy, '-db', '-f', join(this.dir, 'haproxy.cfg')], false);
 
     this.mkdir('pgbouncer');
     this.file('pgbouncer/userlist.txt', `"${user}" "${password}"\n`, 0o600);
-    this.file('pgbouncer/pgbouncer.ini', [
-      '[databases]', `${db} = host=127.0.0.1 port=${primary.port} dbname=${db}`, '', '[pgbouncer]',
-      'listen_addr = 127.0.0.1', `listen_port = ${pgbouncer}`, `unix_socket_dir = ${join(this.dir, 'sock')}`,
-      'auth_type = scram-sha-256', `auth_file = ${join(this.dir, 'pgbouncer/userlist.txt')}`,
-      'pool_mode = transaction', 'max_client_conn = 200', 'default_pool_size = 20',
-      'log_connections = 0', 'log_disconnections = 0', `logfile = ${join(this.dir, 'pgbouncer/pgbouncer.log')}`, '',
-    ].join('\n'));
+    this.file(
+      'pgbouncer/pgbouncer.ini',
+      [
+        '[databases]',
+        `${db} = host=127.0.0.1 port=${primary.port} dbname=${db}`,
+        '',
+        '[pgbouncer]',
+        'listen_addr = 127.0.0.1',
+        `listen_port = ${pgbouncer}`,
+        `unix_socket_dir = ${join(this.dir, 'sock')}`,
+        'auth_type = scram-sha-256',
+        `auth_file = ${join(this.dir, 'pgbouncer/userlist.txt')}`,
+        'pool_mode = transaction',
+        'max_client_conn = 200',
+        'default_pool_size = 20',
+        'log_connections = 0',
+        'log_disconnections = 0',
+        `logfile = ${join(this.dir, 'pgbouncer/pgbouncer.log')}`,
+        '',
+      ].join('\n'),
+    );
     await this.run('pgbouncer', pgbouncer, [BINARIES.pgbouncer, join(this.dir, 'pgbouncer/pgbouncer.ini')], true);
 
     this.mkdir('pgpool');
@@ -83,23 +111,63 @@ export class Peers {
     this.file('pgpool/pcp.conf', '');
     this.file('pgpool/pool_hba.conf', 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
     const sock = join(this.dir, 'sock');
-    this.file('pgpool/pgpool.conf', [
-      "backend_clustering_mode = 'streaming_replication'", "listen_addresses = '127.0.0.1'", `port = ${pgpool}`, `socket_dir = '${sock}'`,
-      "pcp_listen_addresses = '127.0.0.1'", `pcp_port = ${pcp}`, `pcp_socket_dir = '${sock}'`, `wd_ipc_socket_dir = '${sock}'`, 'use_watchdog = off',
-      ...backends.flatMap((b, i) => [
-        `backend_hostname${i} = '127.0.0.1'`, `backend_port${i} = ${b.port}`, `backend_weight${i} = 1`,
-        `backend_data_directory${i} = '${b.dataDir}'`, `backend_flag${i} = 'ALLOW_TO_FAILOVER'`, `backend_application_name${i} = '${b.name}'`,
-      ]),
-      'enable_pool_hba = on', `pool_passwd = '${join(this.dir, 'pgpool/pool_passwd')}'`,
-      'num_init_children = 32', 'max_pool = 4', 'connection_cache = on', 'load_balance_mode = on', 'statement_level_load_balance = off',
-      "disable_load_balance_on_write = 'transaction'",
-      'sr_check_period = 10', `sr_check_user = '${user}'`, `sr_check_password = '${password}'`, "sr_check_database = 'postgres'", 'delay_threshold = 0',
-      'health_check_period = 5', 'health_check_timeout = 20', `health_check_user = '${user}'`, `health_check_password = '${password}'`,
-      "health_check_database = 'postgres'", 'health_check_max_retries = 3', 'health_check_retry_delay = 1', "failover_command = ''",
-      `pid_file_name = '${join(this.dir, 'pgpool/pgpool.pid')}'`, `logdir = '${join(this.dir, 'pgpool')}'`, `memqcache_oiddir = '${join(this.dir, 'pgpool/oiddir')}'`,
-      "log_destination = 'stderr'", 'logging_collector = off', 'log_min_messages = warning', '',
-    ].join('\n'), 0o600);
-    await this.run('pgpool', pgpool, [BINARIES.pgpool, '-n', '-f', join(this.dir, 'pgpool/pgpool.conf'), '-F', join(this.dir, 'pgpool/pcp.conf'), '-a', join(this.dir, 'pgpool/pool_hba.conf')], true);
+    this.file(
+      'pgpool/pgpool.conf',
+      [
+        "backend_clustering_mode = 'streaming_replication'",
+        "listen_addresses = '127.0.0.1'",
+        `port = ${pgpool}`,
+        `socket_dir = '${sock}'`,
+        "pcp_listen_addresses = '127.0.0.1'",
+        `pcp_port = ${pcp}`,
+        `pcp_socket_dir = '${sock}'`,
+        `wd_ipc_socket_dir = '${sock}'`,
+        'use_watchdog = off',
+        ...backends.flatMap((b, i) => [
+          `backend_hostname${i} = '127.0.0.1'`,
+          `backend_port${i} = ${b.port}`,
+          `backend_weight${i} = 1`,
+          `backend_data_directory${i} = '${b.dataDir}'`,
+          `backend_flag${i} = 'ALLOW_TO_FAILOVER'`,
+          `backend_application_name${i} = '${b.name}'`,
+        ]),
+        'enable_pool_hba = on',
+        `pool_passwd = '${join(this.dir, 'pgpool/pool_passwd')}'`,
+        'num_init_children = 32',
+        'max_pool = 4',
+        'connection_cache = on',
+        'load_balance_mode = on',
+        'statement_level_load_balance = off',
+        "disable_load_balance_on_write = 'transaction'",
+        'sr_check_period = 10',
+        `sr_check_user = '${user}'`,
+        `sr_check_password = '${password}'`,
+        "sr_check_database = 'postgres'",
+        'delay_threshold = 0',
+        'health_check_period = 5',
+        'health_check_timeout = 20',
+        `health_check_user = '${user}'`,
+        `health_check_password = '${password}'`,
+        "health_check_database = 'postgres'",
+        'health_check_max_retries = 3',
+        'health_check_retry_delay = 1',
+        "failover_command = ''",
+        `pid_file_name = '${join(this.dir, 'pgpool/pgpool.pid')}'`,
+        `logdir = '${join(this.dir, 'pgpool')}'`,
+        `memqcache_oiddir = '${join(this.dir, 'pgpool/oiddir')}'`,
+        "log_destination = 'stderr'",
+        'logging_collector = off',
+        'log_min_messages = warning',
+        '',
+      ].join('\n'),
+      0o600,
+    );
+    await this.run(
+      'pgpool',
+      pgpool,
+      [BINARIES.pgpool, '-n', '-f', join(this.dir, 'pgpool/pgpool.conf'), '-F', join(this.dir, 'pgpool/pcp.conf'), '-a', join(this.dir, 'pgpool/pool_hba.conf')],
+      true,
+    );
   }
 
   async stop(): Promise<void> {
@@ -120,10 +188,14 @@ export class Peers {
     this.children.push(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    await waitFor(`${name} to listen on ${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
-      return portOpen(port);
-    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      `${name} to listen on ${port}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
+        return portOpen(port);
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
     this.list.push({ name, port, pid: child.pid! });
   }
 

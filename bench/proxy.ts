@@ -23,7 +23,9 @@ import { pgbench, prepareDatabase, sql, type PgbenchResult } from './pgbench.js'
 import { cpuSeconds, ensurePeers, Peers, processGroup, rssMb } from './proxy-peers.js';
 import { median } from './stats.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, scale: { type: 'string', default: '10' }, workloads: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, scale: { type: 'string', default: '10' }, workloads: { type: 'string' } },
+});
 const { rounds, seconds, scale } = wholeNumbers({ rounds: values.rounds, seconds: values.seconds, scale: values.scale });
 
 const DB = 'bench';
@@ -46,21 +48,32 @@ type Target = 'direct' | 'haproxy' | 'pgbouncer' | 'pgpool' | 'pgwarden_rw' | 'p
 async function startPgwardenProxy(c: ClusterHarness, dir: string): Promise<{ rw: number; ro: number; pid: number; stop(): void }> {
   const [rw, ro] = await freePorts(2);
   writeFileSync(join(dir, 'pw'), c.cred.password, { mode: 0o600 });
-  writeFileSync(join(dir, 'proxy.yaml'), toYaml({
-    name: 'bench-proxy', scope: c.store!.scope, store: { type: 'etcd', endpoints: c.store!.endpoints },
-    listen_rw: `127.0.0.1:${rw}`, listen_ro: `127.0.0.1:${ro}`,
-    health_check: { user: 'postgres', password_file: join(dir, 'pw') }, log: { level: 'warn', file: join(dir, 'proxy.log') },
-  }));
+  writeFileSync(
+    join(dir, 'proxy.yaml'),
+    toYaml({
+      name: 'bench-proxy',
+      scope: c.store!.scope,
+      store: { type: 'etcd', endpoints: c.store!.endpoints },
+      listen_rw: `127.0.0.1:${rw}`,
+      listen_ro: `127.0.0.1:${ro}`,
+      health_check: { user: 'postgres', password_file: join(dir, 'pw') },
+      log: { level: 'warn', file: join(dir, 'proxy.log') },
+    }),
+  );
   const out = openSync(join(dir, 'proxy.out'), 'a');
   const child = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')], { stdio: ['ignore', out, out] });
   closeSync(out);
   const stop = () => void (child.exitCode === null && child.kill('SIGKILL'));
   try {
     for (const port of [rw!, ro!]) {
-      await waitFor(`pgwarden proxy to route port ${port}`, async () => {
-        if (child.exitCode !== null) throw new Error(`pgwarden proxy exited with ${child.exitCode} (see ${dir}/proxy.out)`);
-        return (await sql(port, c.cred.password, DB, 'SELECT 1 AS one').catch(() => null))?.rows[0].one === 1;
-      }, { timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor(
+        `pgwarden proxy to route port ${port}`,
+        async () => {
+          if (child.exitCode !== null) throw new Error(`pgwarden proxy exited with ${child.exitCode} (see ${dir}/proxy.out)`);
+          return (await sql(port, c.cred.password, DB, 'SELECT 1 AS one').catch(() => null))?.rows[0].one === 1;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
     }
   } catch (err) {
     stop();
@@ -117,7 +130,9 @@ async function main(): Promise<void> {
           const key = `${w}/${t}`;
           results.set(key, [...(results.get(key) ?? []), res]);
           ratios.set(key, [...(ratios.get(key) ?? []), res.tps / direct]);
-          console.log(`  round ${round} ${w.padEnd(11)} ${t.padEnd(11)} ${res.tps.toFixed(0).padStart(6)} tps  ${res.latencyMs.toFixed(2).padStart(6)} ms  ${(res.tps / direct).toFixed(2)} x direct${sampled.length ? `  proxy CPU ${Math.round(cpu * 100)} %` : ''}`);
+          console.log(
+            `  round ${round} ${w.padEnd(11)} ${t.padEnd(11)} ${res.tps.toFixed(0).padStart(6)} tps  ${res.latencyMs.toFixed(2).padStart(6)} ms  ${(res.tps / direct).toFixed(2)} x direct${sampled.length ? `  proxy CPU ${Math.round(cpu * 100)} %` : ''}`,
+          );
         }
       }
     }
@@ -138,13 +153,30 @@ async function main(): Promise<void> {
     };
     const met = goals.select_only_vs_haproxy >= 0.9 && goals.select_only_vs_pgpool >= 1.5 && rssLoad <= 100;
     console.log(`\n${lines.join('\n')}\n`);
-    console.log(`pgwarden proxy RSS: idle ${r1(rssIdle)} MB, under load (max) ${r1(rssLoad)} MB; peers under load: ${Object.entries(peerRss).map(([k, v]) => `${k} ${r1(v)} MB`).join(', ')}`);
-    console.log(`goals: select-only rw ${goals.select_only_vs_haproxy} x HAProxy (>= 0.9), ${goals.select_only_vs_pgpool} x pgpool-II (>= 1.5), RSS under load ${goals.rss_load_mb} MB (<= 100): ${met ? 'met' : 'NOT met'}`);
-    console.log(JSON.stringify({
-      bench: 'proxy', rounds, seconds, scale,
-      select_only_tps: tps.select_only, extended_tps: tps.extended, tpcb_tps: tps.tpcb, connect_tps: tps.connect,
-      rss_mb: { idle: r1(rssIdle), load: r1(rssLoad) }, peer_rss_mb: peerRss, goals, goals_met: met,
-    }));
+    console.log(
+      `pgwarden proxy RSS: idle ${r1(rssIdle)} MB, under load (max) ${r1(rssLoad)} MB; peers under load: ${Object.entries(peerRss)
+        .map(([k, v]) => `${k} ${r1(v)} MB`)
+        .join(', ')}`,
+    );
+    console.log(
+      `goals: select-only rw ${goals.select_only_vs_haproxy} x HAProxy (>= 0.9), ${goals.select_only_vs_pgpool} x pgpool-II (>= 1.5), RSS under load ${goals.rss_load_mb} MB (<= 100): ${met ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'proxy',
+        rounds,
+        seconds,
+        scale,
+        select_only_tps: tps.select_only,
+        extended_tps: tps.extended,
+        tpcb_tps: tps.tpcb,
+        connect_tps: tps.connect,
+        rss_mb: { idle: r1(rssIdle), load: r1(rssLoad) },
+        peer_rss_mb: peerRss,
+        goals,
+        goals_met: met,
+      }),
+    );
   } finally {
     proxy?.stop();
     await peers.stop();

@@ -62,8 +62,19 @@ async function main(): Promise<void> {
   const goal = TIMING.loop_wait + 2;
   console.log('\n| synchronous_mode | TPS | latency ms | ratio to off |\n|---|---|---|---|');
   for (const m of MODES) console.log(`| ${m} | ${tps[m].tps.toFixed(0)} | ${tps[m].latencyMs.toFixed(2)} | ${(tps[m].tps / tps.off.tps).toFixed(2)} |`);
-  console.log(`\ncommit stall when the synchronous standby's host crashes (${kills} times): median ${stall.median} s, max ${stall.max} s; goal <= loop_wait + 2 s = ${goal} s: ${stall.max <= goal ? 'met' : stall.median <= goal ? 'met by the median' : 'NOT met'}`);
-  console.log(JSON.stringify({ bench: 'sync', tps: Object.fromEntries(MODES.map((m) => [m, Math.round(tps[m].tps)])), latency_ms: Object.fromEntries(MODES.map((m) => [m, r2(tps[m].latencyMs)])), stall_s: stall, loop_wait: TIMING.loop_wait, goal_met: stall.median <= goal }));
+  console.log(
+    `\ncommit stall when the synchronous standby's host crashes (${kills} times): median ${stall.median} s, max ${stall.max} s; goal <= loop_wait + 2 s = ${goal} s: ${stall.max <= goal ? 'met' : stall.median <= goal ? 'met by the median' : 'NOT met'}`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'sync',
+      tps: Object.fromEntries(MODES.map((m) => [m, Math.round(tps[m].tps)])),
+      latency_ms: Object.fromEntries(MODES.map((m) => [m, r2(tps[m].latencyMs)])),
+      stall_s: stall,
+      loop_wait: TIMING.loop_wait,
+      goal_met: stall.median <= goal,
+    }),
+  );
 }
 
 await main();

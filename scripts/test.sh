@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 status=0
+echo "== lint (ESLint with the import table, Prettier)"
+npm run --silent lint || status=1
+
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 run() {

@@ -67,9 +67,11 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
   const syncRec = snap.sync?.value.leader === leader ? snap.sync.value : null;
   if (syncRec && (syncRec.count < syncRec.wanted || syncRec.members.length < syncRec.wanted)) {
     const n = syncRec.members.length;
-    warnings.push(n === 0
-      ? `synchronous replication is configured (${syncRec.mode}, ${syncRec.wanted}) but runs asynchronously: no eligible standby`
-      : `synchronous replication runs below the configured count: ${n} synchronous standby(s) of ${syncRec.wanted} wanted`);
+    warnings.push(
+      n === 0
+        ? `synchronous replication is configured (${syncRec.mode}, ${syncRec.wanted}) but runs asynchronously: no eligible standby`
+        : `synchronous replication runs below the configured count: ${n} synchronous standby(s) of ${syncRec.wanted} wanted`,
+    );
   }
 
   const members = regs.map((reg, i): MemberRow => {

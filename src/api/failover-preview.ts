@@ -32,7 +32,9 @@ export function failoverPreview(snap: ClusterSnapshot, live: ReadonlyMap<string,
   const targetLsn = position(to);
   const known = [
     ...(snap.optime ? [{ name: snap.optime.name, lsn: snap.optime.lsn, source: 'last primary position' as const }] : []),
-    ...[...snap.registry.keys()].map((name) => ({ name, lsn: position(name), source: 'member' as const })).filter((k): k is { name: string; lsn: Lsn; source: 'member' } => k.lsn !== null && k.name !== to),
+    ...[...snap.registry.keys()]
+      .map((name) => ({ name, lsn: position(name), source: 'member' as const }))
+      .filter((k): k is { name: string; lsn: Lsn; source: 'member' } => k.lsn !== null && k.name !== to),
   ];
   const furthest = known.reduce<(typeof known)[number] | null>((best, k) => (best === null || k.lsn > best.lsn ? k : best), null);
   const gap = targetLsn === null ? null : furthest === null ? 0 : Number(lagBytes(furthest.lsn, targetLsn));
@@ -46,9 +48,10 @@ export function failoverPreview(snap: ClusterSnapshot, live: ReadonlyMap<string,
   const target = candidates.find((c) => c.name === to);
   const best = ranked[0];
   const positions = new Map(candidates.filter((c) => c.running).map((c) => [c.name, c.lsn] as const));
-  const refused = excluded.find((e) => e.name === to)?.reason
-    ?? syncRefusal(sync, to, positions)
-    ?? (best && target && best.name !== to ? `${best.name} is a better candidate (${preference(best, target)})` : null);
+  const refused =
+    excluded.find((e) => e.name === to)?.reason ??
+    syncRefusal(sync, to, positions) ??
+    (best && target && best.name !== to ? `${best.name} is a better candidate (${preference(best, target)})` : null);
   return {
     to,
     target_lsn: targetLsn === null ? null : formatLsn(targetLsn),

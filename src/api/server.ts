@@ -131,7 +131,17 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     if (!force && preview.refused_because) return reply.code(409).send({ error: `${to} ${preview.refused_because}; a forced failover accepts that loss`, preview });
     const ok = await o.store.requestFailover({ kind: 'failover', from: null, to, requested_at_ms: Date.now(), force }, deadlineSignal(o.timeoutMs));
     if (!ok) return reply.code(409).send({ error: 'another switchover or failover is already pending' });
-    await o.store.appendEvent({ at: new Date().toISOString(), node: to, kind: 'failover_requested', message: `${force ? 'forced ' : ''}failover to ${to} requested by an operator${preview.gap_bytes ? `; ${preview.gap_bytes} bytes of WAL beyond its position may be lost` : ''}` }, deadlineSignal(o.timeoutMs)).catch(() => {});
+    await o.store
+      .appendEvent(
+        {
+          at: new Date().toISOString(),
+          node: to,
+          kind: 'failover_requested',
+          message: `${force ? 'forced ' : ''}failover to ${to} requested by an operator${preview.gap_bytes ? `; ${preview.gap_bytes} bytes of WAL beyond its position may be lost` : ''}`,
+        },
+        deadlineSignal(o.timeoutMs),
+      )
+      .catch(() => {});
     return reply.code(202).send({ to, force, preview });
   });
 
@@ -144,7 +154,9 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       const reg = [...snap.registry.values()].find((r) => r.name === node || String(r.id) === node);
       if (!reg) return reply.code(404).send({ error: `no node ${node} in the cluster` });
       await o.store.setAdmin(reg.name, action === 'detach' ? { detached: true, at: new Date().toISOString() } : null, deadlineSignal(o.timeoutMs));
-      await o.store.appendEvent({ at: new Date().toISOString(), node: reg.name, kind: `node_${action}ed`, message: `${reg.name} ${action}ed by an operator` }, deadlineSignal(o.timeoutMs)).catch(() => {});
+      await o.store
+        .appendEvent({ at: new Date().toISOString(), node: reg.name, kind: `node_${action}ed`, message: `${reg.name} ${action}ed by an operator` }, deadlineSignal(o.timeoutMs))
+        .catch(() => {});
       return { node: reg.name, id: reg.id, detached: action === 'detach' };
     } catch (err) {
       return reply.code(503).send({ error: errorMessage(err) });

@@ -22,7 +22,10 @@ const wire = z.object({
   name: z.string().min(1),
   running: z.boolean(),
   role: z.enum(['primary', 'standby']).nullable(),
-  lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
+  lsn: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/)
+    .nullable(),
   streaming: z.boolean(),
   timeline: z.number().int().positive().nullable(),
   tags: z.object(tagsSchema.shape).nullable(),

@@ -58,7 +58,14 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     log: log.child({ component: 'ha' }),
     registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags: cfg.tags },
   });
-  const api = buildApi({ agent, store, authToken: token, timeoutMs: cfg.retry_timeout * 1000, drainTimeoutS: cfg.drain_timeout, maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover) });
+  const api = buildApi({
+    agent,
+    store,
+    authToken: token,
+    timeoutMs: cfg.retry_timeout * 1000,
+    drainTimeoutS: cfg.drain_timeout,
+    maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),
+  });
 
   return {
     async start(): Promise<RunningNode> {
@@ -80,7 +87,12 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
 }
 
 /** The HA timings and rules of a node config, in the units the decision uses. */
-export function haConfigFrom(cfg: Pick<NodeConfig, 'loop_wait' | 'ttl' | 'retry_timeout' | 'maximum_lag_on_failover' | 'primary_start_timeout' | 'tags' | 'synchronous_mode' | 'synchronous_node_count' | 'synchronous_mode_strict'>): HaConfig {
+export function haConfigFrom(
+  cfg: Pick<
+    NodeConfig,
+    'loop_wait' | 'ttl' | 'retry_timeout' | 'maximum_lag_on_failover' | 'primary_start_timeout' | 'tags' | 'synchronous_mode' | 'synchronous_node_count' | 'synchronous_mode_strict'
+  >,
+): HaConfig {
   return {
     loopWaitMs: cfg.loop_wait * 1000,
     ttlMs: cfg.ttl * 1000,

@@ -19,11 +19,13 @@ export const splitHostPort = (s: string): { host: string; port: number } => {
 };
 
 /** Credentials whose password is read from a file or an environment variable, never written inline. */
-const credentials = z.strictObject({
-  username: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and _ only'),
-  password_file: z.string().min(1).optional(),
-  password_env: z.string().min(1).optional(),
-}).refine((s) => (s.password_file === undefined) !== (s.password_env === undefined), 'give exactly one of password_file or password_env');
+const credentials = z
+  .strictObject({
+    username: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and _ only'),
+    password_file: z.string().min(1).optional(),
+    password_env: z.string().min(1).optional(),
+  })
+  .refine((s) => (s.password_file === undefined) !== (s.password_env === undefined), 'give exactly one of password_file or password_env');
 
 const seconds = (def: number) => z.number().nonnegative().default(def);
 
@@ -52,7 +54,10 @@ export const nodeConfigSchema = z.strictObject({
   /** Numeric id shown by `cluster show`; assigned at registration when absent. */
   id: z.number().int().positive().optional(),
   /** Cluster name: the store key prefix, so several clusters can share one etcd. */
-  scope: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('pgwarden'),
+  scope: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('pgwarden'),
   data_dir: z.string().min(1),
   bin_dir: z.string().default('/usr/lib/postgresql/15/bin'),
   /** OS user that runs PostgreSQL. Default: the current user, or `postgres` when started as root. */
@@ -70,12 +75,14 @@ export const nodeConfigSchema = z.strictObject({
     /** Seconds a clean stop may take before it becomes an immediate one. */
     stop_timeout: seconds(30),
   }),
-  api: z.strictObject({
-    listen: hostPort,
-    connect_address: hostPort,
-    auth_token: z.string().min(8, 'at least 8 characters').optional(),
-    auth_token_file: z.string().optional(),
-  }).refine((a) => !(a.auth_token && a.auth_token_file), 'give auth_token or auth_token_file, not both'),
+  api: z
+    .strictObject({
+      listen: hostPort,
+      connect_address: hostPort,
+      auth_token: z.string().min(8, 'at least 8 characters').optional(),
+      auth_token_file: z.string().optional(),
+    })
+    .refine((a) => !(a.auth_token && a.auth_token_file), 'give auth_token or auth_token_file, not both'),
   store: storeSchema,
   loop_wait: seconds(1),
   ttl: seconds(10),

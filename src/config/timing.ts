@@ -17,10 +17,7 @@ export function checkTiming(t: Timing): ConfigError | null {
   if (t.retry_timeout < 0.5) return new ConfigError(['retry_timeout'], `must be at least 0.5 s (got ${t.retry_timeout})`);
   if (t.ttl < 2) return new ConfigError(['ttl'], `must be at least 2 s (got ${t.ttl})`);
   if (t.loop_wait + 2 * t.retry_timeout > t.ttl) {
-    return new ConfigError(
-      ['ttl'],
-      `loop_wait + 2 × retry_timeout must not exceed ttl: ${t.loop_wait} + 2 × ${t.retry_timeout} = ${t.loop_wait + 2 * t.retry_timeout} > ${t.ttl}`,
-    );
+    return new ConfigError(['ttl'], `loop_wait + 2 × retry_timeout must not exceed ttl: ${t.loop_wait} + 2 × ${t.retry_timeout} = ${t.loop_wait + 2 * t.retry_timeout} > ${t.ttl}`);
   }
   return null;
 }

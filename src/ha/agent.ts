@@ -84,7 +84,15 @@ export class Agent {
   /** The live report peers read during an election: asks PostgreSQL now, not a cycle ago. */
   async report(): Promise<NodeReport> {
     const s = (await probeLocal(this.o.pg, 1000)).state;
-    return { name: this.o.name, running: s.postmaster === 'running', role: s.postmaster === 'running' ? s.role : null, lsn: s.lsn, timeline: s.timeline, streaming: s.streaming, tags: this.o.config.tags };
+    return {
+      name: this.o.name,
+      running: s.postmaster === 'running',
+      role: s.postmaster === 'running' ? s.role : null,
+      lsn: s.lsn,
+      timeline: s.timeline,
+      streaming: s.streaming,
+      tags: this.o.config.tags,
+    };
   }
 
   /** Ends the HA loop (PostgreSQL and the lock are left as they are). Idempotent. */

@@ -16,8 +16,12 @@ export function leaderless(v: View, c: ClusterSnapshot): Decision {
   if (req?.kind === 'switchover' && req.from === v.self) return decision('no action: I am handing the leadership over (switchover)');
   if (req?.kind === 'failover' && req.force && req.to === v.self) {
     // The operator saw what may be lost and accepted it: the election rules are waived.
-    return decision('promoting on a forced failover: the operator accepted that commits beyond my position may be lost',
-      { type: 'acquire_leader' }, ...(l.role === 'primary' ? [] : [{ type: 'promote' } as const]), { type: 'clear_failover', revision: c.failover!.revision });
+    return decision(
+      'promoting on a forced failover: the operator accepted that commits beyond my position may be lost',
+      { type: 'acquire_leader' },
+      ...(l.role === 'primary' ? [] : [{ type: 'promote' } as const]),
+      { type: 'clear_failover', revision: c.failover!.revision },
+    );
   }
 
   const me: Candidate = { name: v.self, running: true, role: l.role, lsn: l.lsn, tags: v.config.tags };

@@ -50,8 +50,11 @@ function leading(v: View, c: ClusterSnapshot): Decision {
 function handOver(v: View, revision: number, req: FailoverRequest, target: string): Decision {
   const drainMs = (req.drain_timeout_s ?? 0) * 1000;
   if (req.draining_since_ms === undefined) {
-    return decision(`switching over to ${target}: draining; open transactions get up to ${drainMs / 1000} s`,
-      { type: 'refresh_leader' }, { type: 'start_drain', revision, request: { ...req, draining_since_ms: v.wallNow } });
+    return decision(
+      `switching over to ${target}: draining; open transactions get up to ${drainMs / 1000} s`,
+      { type: 'refresh_leader' },
+      { type: 'start_drain', revision, request: { ...req, draining_since_ms: v.wallNow } },
+    );
   }
   const open = v.local.openTransactions;
   const left = drainMs - (v.wallNow - req.draining_since_ms);
@@ -59,17 +62,23 @@ function handOver(v: View, revision: number, req: FailoverRequest, target: strin
     return decision(`switching over to ${target}: waiting for ${open} open transaction(s) to finish (${Math.ceil(left / 1000)} s left)`, { type: 'refresh_leader' });
   }
   const drained = open > 0 ? `drain timeout passed, ${open} open transaction(s) are cut` : 'drained';
-  return decision(`switching over to ${target}: ${drained}; stopping cleanly so it receives every commit, then releasing the lock`,
-    { type: 'refresh_leader' }, { type: 'demote', mode: 'graceful' }, { type: 'release_leader' });
+  return decision(
+    `switching over to ${target}: ${drained}; stopping cleanly so it receives every commit, then releasing the lock`,
+    { type: 'refresh_leader' },
+    { type: 'demote', mode: 'graceful' },
+    { type: 'release_leader' },
+  );
 }
 
 /** Every other registered member as a switchover candidate, from what the store shows of it. */
 function standbysOf(self: string, c: ClusterSnapshot): SwitchoverCandidate[] {
-  return [...c.registry.values()].filter((r) => r.name !== self).map((r) => {
-    const m = c.members.get(r.name);
-    const role = m?.role === 'primary' || m?.role === 'standby' ? m.role : null;
-    return { name: r.name, running: m?.state === 'running', role, lsn: m?.lsn ?? null, tags: r.tags, streaming: m?.streaming ?? false, registered: true };
-  });
+  return [...c.registry.values()]
+    .filter((r) => r.name !== self)
+    .map((r) => {
+      const m = c.members.get(r.name);
+      const role = m?.role === 'primary' || m?.role === 'standby' ? m.role : null;
+      return { name: r.name, running: m?.state === 'running', role, lsn: m?.lsn ?? null, tags: r.tags, streaming: m?.streaming ?? false, registered: true };
+    });
 }
 
 function following(v: View, c: ClusterSnapshot, leader: string): Decision {
@@ -84,7 +93,10 @@ function following(v: View, c: ClusterSnapshot, leader: string): Decision {
   const leaderTimeline = c.members.get(leader)?.timeline ?? null;
   const stalled = l.notStreamingSince !== null ? v.now - l.notStreamingSince : 0;
   if (leaderTimeline !== null && l.timeline !== null && leaderTimeline > l.timeline && stalled >= REWIND_AFTER_MS) {
-    return decision(`rewinding: not streaming from ${leader} for ${Math.round(stalled / 1000)} s and its timeline ${leaderTimeline} is ahead of mine (${l.timeline})`, { type: 'rewind', from: leader });
+    return decision(`rewinding: not streaming from ${leader} for ${Math.round(stalled / 1000)} s and its timeline ${leaderTimeline} is ahead of mine (${l.timeline})`, {
+      type: 'rewind',
+      from: leader,
+    });
   }
   return decision(`no action: following ${leader}, not streaming yet`);
 }

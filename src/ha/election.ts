@@ -139,11 +139,16 @@ export function rankSyncStandbys(standbys: readonly SyncCandidate[]): Ranking {
   const excluded: Refusal[] = [];
   const eligible: SyncCandidate[] = [];
   for (const s of standbys) {
-    const reason = s.state !== 'streaming' ? `is not streaming (${s.state})`
-      : (s.replyAgeMs ?? 0) > SILENT_STANDBY_MS ? `has not replied for ${s.replyAgeMs} ms`
-      : !s.registration ? 'is not a registered member'
-      : s.registration.tags.nosync ? 'is tagged nosync'
-      : null;
+    const reason =
+      s.state !== 'streaming'
+        ? `is not streaming (${s.state})`
+        : (s.replyAgeMs ?? 0) > SILENT_STANDBY_MS
+          ? `has not replied for ${s.replyAgeMs} ms`
+          : !s.registration
+            ? 'is not a registered member'
+            : s.registration.tags.nosync
+              ? 'is tagged nosync'
+              : null;
     if (reason) excluded.push({ name: s.name, reason });
     else eligible.push(s);
   }
@@ -168,11 +173,16 @@ export interface SwitchoverCandidate extends Candidate {
  * promotion order. A string says why not. The old leader is never a candidate.
  */
 export function switchoverTarget(standbys: readonly SwitchoverCandidate[], to: string | null): Candidate | string {
-  const refusal = (s: SwitchoverCandidate) => !s.running ? 'PostgreSQL is not running'
-    : s.role !== 'standby' ? 'does not run as a standby'
-    : !s.streaming ? 'is not streaming'
-    : s.tags?.nofailover ? 'is tagged nofailover'
-    : null;
+  const refusal = (s: SwitchoverCandidate) =>
+    !s.running
+      ? 'PostgreSQL is not running'
+      : s.role !== 'standby'
+        ? 'does not run as a standby'
+        : !s.streaming
+          ? 'is not streaming'
+          : s.tags?.nofailover
+            ? 'is tagged nofailover'
+            : null;
   if (to) {
     const s = standbys.find((x) => x.name === to);
     if (!s?.registered) return `${to} is not a member of the cluster`;

@@ -70,7 +70,9 @@ export class Executor {
   /** Records an event in the store (best effort: the log line is the fallback). */
   async event(kind: EventKind, message: string): Promise<void> {
     this.d.log.info({ event: kind }, message);
-    await this.d.store.appendEvent({ at: new Date(this.d.clock.wall()).toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs)).catch(() => {});
+    await this.d.store
+      .appendEvent({ at: new Date(this.d.clock.wall()).toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs))
+      .catch(() => {});
   }
 
   private async perform(a: Action, v: View, why: string, run: { lease: Lease }): Promise<boolean> {
@@ -163,7 +165,12 @@ export class Executor {
       case 'set_sync_record': {
         if (!(await store.setSync(a.state, a.revision, signal()))) return false;
         const members = a.state?.members ?? [];
-        const what = a.state === null ? 'synchronous replication off' : members.length ? `synchronous set: ${members.join(', ')} (${a.state.mode}, ${a.state.count})` : 'asynchronous: no eligible standby (synchronous_mode_strict is off)';
+        const what =
+          a.state === null
+            ? 'synchronous replication off'
+            : members.length
+              ? `synchronous set: ${members.join(', ')} (${a.state.mode}, ${a.state.count})`
+              : 'asynchronous: no eligible standby (synchronous_mode_strict is off)';
         if ((snap?.sync?.value.members ?? []).join() !== members.join()) await this.event('sync_set', what);
         this.d.wake();
         return true;

@@ -49,8 +49,21 @@ export async function probeLocal(pg: LocalInstance, timeoutMs: number): Promise<
       const s = await pg.status(timeoutMs);
       return {
         sql: s,
-        state: { dataDir: 'valid', postmaster: 'running', role: s.inRecovery ? 'standby' : 'primary', timeline: s.timeline, lsn: s.lsn, replayedLsn: s.replayedLsn, upstream, streaming: s.streaming, wasPrimary: !s.inRecovery, openTransactions: s.openTransactions, syncStandbyNames: s.syncStandbyNames,
-          replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn, replyAgeMs: r.reply_age_ms })), orphans: false },
+        state: {
+          dataDir: 'valid',
+          postmaster: 'running',
+          role: s.inRecovery ? 'standby' : 'primary',
+          timeline: s.timeline,
+          lsn: s.lsn,
+          replayedLsn: s.replayedLsn,
+          upstream,
+          streaming: s.streaming,
+          wasPrimary: !s.inRecovery,
+          openTransactions: s.openTransactions,
+          syncStandbyNames: s.syncStandbyNames,
+          replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn, replyAgeMs: r.reply_age_ms })),
+          orphans: false,
+        },
       };
     } catch {
       return { sql: null, state: { ...notRunning, dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', upstream, orphans: false } };
@@ -116,11 +129,13 @@ export function trackEdges(prev: Edges, s: ProbedState, now: number, ctx: { read
  */
 export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: number): Promise<Map<string, PeerStatus>> {
   const others = [...c.registry.values()].filter((r) => r.name !== self && c.members.has(r.name));
-  const results = await Promise.all(others.map(async (r): Promise<PeerStatus> => {
-    const body = await fetchNodeReport(r.api_url, timeoutMs);
-    if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags };
-    return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn, timeline: body.timeline, tags: body.tags ?? r.tags };
-  }));
+  const results = await Promise.all(
+    others.map(async (r): Promise<PeerStatus> => {
+      const body = await fetchNodeReport(r.api_url, timeoutMs);
+      if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags };
+      return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn, timeline: body.timeline, tags: body.tags ?? r.tags };
+    }),
+  );
   return new Map(results.map((p) => [p.name, p]));
 }
 
@@ -154,8 +169,22 @@ export class Observer {
     this.edges = trackEdges(this.edges, s, now, { stoppedOnPurpose: exec.stoppedOnPurpose, inFlight: exec.inFlight !== null });
     const { downSince, notStreamingSince, noReplicaSince } = this.edges;
     const local: LocalState = { ...s, downSince, notStreamingSince, noReplicaSince };
-    const peers = cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running' ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs)) : new Map<string, PeerStatus>();
-    const view: View = { self: this.d.name, registration: this.d.registration, now, wallNow: clock.wall(), config, cluster, local, lease: exec.lease, peers, inFlight: exec.inFlight };
+    const peers =
+      cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running'
+        ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs))
+        : new Map<string, PeerStatus>();
+    const view: View = {
+      self: this.d.name,
+      registration: this.d.registration,
+      now,
+      wallNow: clock.wall(),
+      config,
+      cluster,
+      local,
+      lease: exec.lease,
+      peers,
+      inFlight: exec.inFlight,
+    };
     return { view, sql: probe.sql };
   }
 }

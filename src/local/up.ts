@@ -121,7 +121,10 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   });
 
   const clusterFile = join(dir, 'pgwarden.yaml');
-  writeFileSync(clusterFile, `# Written by pgwarden up; the CLI reads it: pgwarden cluster show -c ${clusterFile}\n${toYaml({ endpoints: ports.map((p) => `http://127.0.0.1:${p.api}`), auth_token_file: 'secrets/api_token' })}`);
+  writeFileSync(
+    clusterFile,
+    `# Written by pgwarden up; the CLI reads it: pgwarden cluster show -c ${clusterFile}\n${toYaml({ endpoints: ports.map((p) => `http://127.0.0.1:${p.api}`), auth_token_file: 'secrets/api_token' })}`,
+  );
 
   const startNode = (cfg: (typeof configs)[number]) => buildNode(cfg, new MemoryStore(backend, cfg.ttl * 1000), log.child({ node: cfg.name })).start();
   const nodes: RunningNode[] = [];
@@ -171,11 +174,15 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     ports,
     report,
     waitStable: (timeoutMs) =>
-      waitFor('a leader with every standby streaming', async () => {
-        const r = await report();
-        const ok = r.leader !== null && r.members.every((m) => (m.role === 'primary' ? m.status === '* running' : m.status === 'running' && m.streaming));
-        return ok ? r : false;
-      }, { timeoutMs, intervalMs: 250 }),
+      waitFor(
+        'a leader with every standby streaming',
+        async () => {
+          const r = await report();
+          const ok = r.leader !== null && r.members.every((m) => (m.role === 'primary' ? m.status === '* running' : m.status === 'running' && m.streaming));
+          return ok ? r : false;
+        },
+        { timeoutMs, intervalMs: 250 },
+      ),
     onEvent(fn) {
       backend.subscribe((c) => {
         if (c.kind !== 'event') return;

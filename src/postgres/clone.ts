@@ -38,9 +38,16 @@ export async function clone(o: CloneOptions): Promise<void> {
   rmSync(o.dataDir, { recursive: true, force: true });
   mkdirOwned(o.user, o.dataDir);
   const args = [
-    '-D', o.dataDir,
-    '-d', conninfo({ host: o.from.host, port: o.from.port, user: o.replicationUser, passfile: o.passfile, connect_timeout: 5 }),
-    '-X', 'stream', '-c', 'fast', '-P', '--no-manifest',
+    '-D',
+    o.dataDir,
+    '-d',
+    conninfo({ host: o.from.host, port: o.from.port, user: o.replicationUser, passfile: o.passfile, connect_timeout: 5 }),
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+    '-P',
+    '--no-manifest',
     ...(o.slot ? ['-S', o.slot] : []),
   ];
   try {

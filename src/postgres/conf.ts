@@ -44,7 +44,18 @@ export function managedParameters(input: ConfInput): Record<string, string | num
   };
   if (input.standby?.upstream) {
     const u = input.standby.upstream;
-    p.primary_conninfo = conninfo({ host: u.host, port: u.port, user: input.standby.replicationUser, passfile: input.standby.passfile, application_name: input.standby.appName, connect_timeout: 3, keepalives_idle: 5, keepalives_interval: 1, keepalives_count: 3, tcp_user_timeout: 10000 });
+    p.primary_conninfo = conninfo({
+      host: u.host,
+      port: u.port,
+      user: input.standby.replicationUser,
+      passfile: input.standby.passfile,
+      application_name: input.standby.appName,
+      connect_timeout: 3,
+      keepalives_idle: 5,
+      keepalives_interval: 1,
+      keepalives_count: 3,
+      tcp_user_timeout: 10000,
+    });
     p.primary_slot_name = input.standby.slot;
   } else {
     p.primary_conninfo = '';

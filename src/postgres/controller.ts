@@ -69,10 +69,31 @@ export interface PgControllerEvents {
 }
 
 /** What the HA loop uses of a local instance (a unit test can stand in for it). */
-export type LocalInstance = Pick<PgController,
-  'prepare' | 'dataDirState' | 'postmasterPid' | 'hasOrphans' | 'reapCrashed' | 'controlData' | 'isConfiguredAsStandby' | 'initdb' | 'start' | 'waitReady'
-  | 'stop' | 'status' | 'promote' | 'setSyncStandbyNames' | 'follow' | 'currentRunAs' | 'clone' | 'rewind' | 'checkRewindSource'
-  | 'ensureReplicationUser' | 'ensureSlots' | 'close'> & {
+export type LocalInstance = Pick<
+  PgController,
+  | 'prepare'
+  | 'dataDirState'
+  | 'postmasterPid'
+  | 'hasOrphans'
+  | 'reapCrashed'
+  | 'controlData'
+  | 'isConfiguredAsStandby'
+  | 'initdb'
+  | 'start'
+  | 'waitReady'
+  | 'stop'
+  | 'status'
+  | 'promote'
+  | 'setSyncStandbyNames'
+  | 'follow'
+  | 'currentRunAs'
+  | 'clone'
+  | 'rewind'
+  | 'checkRewindSource'
+  | 'ensureReplicationUser'
+  | 'ensureSlots'
+  | 'close'
+> & {
   on(event: 'exit', listener: () => void): unknown;
   off(event: 'exit', listener: () => void): unknown;
 };
@@ -103,10 +124,14 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   /** Creates the run directory and the pgpass file that libpq programs and walreceiver read. */
   prepare(): void {
     mkdirOwned(this.o.user, this.o.runDir);
-    writeOwned(this.o.user, this.passfile, renderPgpass([
-      { user: this.o.replication.username, password: this.o.replication.password },
-      { user: this.o.superuser.username, password: this.o.superuser.password },
-    ]));
+    writeOwned(
+      this.o.user,
+      this.passfile,
+      renderPgpass([
+        { user: this.o.replication.username, password: this.o.replication.password },
+        { user: this.o.superuser.username, password: this.o.superuser.password },
+      ]),
+    );
   }
 
   dataDirState(): DataDirState {
@@ -165,7 +190,18 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     const pwfile = join(this.o.runDir, 'initdb.pw');
     writeOwned(this.o.user, pwfile, `${this.o.superuser.password}\n`);
     try {
-      await run(this.o.user, join(this.o.binDir, 'initdb'), ['-D', this.o.dataDir, '-U', this.o.superuser.username, `--pwfile=${pwfile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C']);
+      await run(this.o.user, join(this.o.binDir, 'initdb'), [
+        '-D',
+        this.o.dataDir,
+        '-U',
+        this.o.superuser.username,
+        `--pwfile=${pwfile}`,
+        '-A',
+        'scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C',
+      ]);
     } finally {
       rmSync(pwfile, { force: true });
     }
@@ -189,11 +225,15 @@ export class PgController extends EventEmitter<PgControllerEvents> {
 
   /** Resolves once the instance accepts connections. */
   async waitReady(timeoutMs: number): Promise<void> {
-    await waitFor('PostgreSQL to accept connections', async () => {
-      if (this.postmasterPid() === null) throw new PostgresUnavailableError('postmaster is not running');
-      await this.sql.query('SELECT 1', [], 1000);
-      return true;
-    }, { timeoutMs, intervalMs: 100 });
+    await waitFor(
+      'PostgreSQL to accept connections',
+      async () => {
+        if (this.postmasterPid() === null) throw new PostgresUnavailableError('postmaster is not running');
+        await this.sql.query('SELECT 1', [], 1000);
+        return true;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   }
 
   /**
@@ -245,8 +285,11 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     this.writeConfig(this.runAs ?? { standby: false, upstream: null });
     await this.sql.query('SELECT pg_reload_conf()');
     // Backends (ours too) pick a reload up asynchronously, after the postmaster signals them.
-    await waitFor(`synchronous_standby_names = '${value}' in force`, async () =>
-      (await this.sql.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]?.v === value, { timeoutMs: 5000, intervalMs: 10 });
+    await waitFor(
+      `synchronous_standby_names = '${value}' in force`,
+      async () => (await this.sql.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]?.v === value,
+      { timeoutMs: 5000, intervalMs: 10 },
+    );
     // Waiting commits are released when a standby's reply is processed under the new setting, and
     // an idle standby replies only every wal_receiver_status_interval: a commit of our own (which
     // does not wait) makes every standby reply at once.
@@ -267,7 +310,16 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   }
 
   async clone(from: Upstream, slot: string | null, onProgress?: (p: CloneProgress) => void): Promise<void> {
-    await clone({ user: this.o.user, binDir: this.o.binDir, dataDir: this.o.dataDir, from, replicationUser: this.o.replication.username, passfile: this.passfile, slot, onProgress });
+    await clone({
+      user: this.o.user,
+      binDir: this.o.binDir,
+      dataDir: this.o.dataDir,
+      from,
+      replicationUser: this.o.replication.username,
+      passfile: this.passfile,
+      slot,
+      onProgress,
+    });
   }
 
   async rewind(from: Upstream): Promise<'rewound' | 'not_needed'> {
@@ -279,7 +331,14 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    * old one. Refuse (the caller retries next cycle) until the source has checkpointed.
    */
   async checkRewindSource(from: Upstream): Promise<void> {
-    const client = new pg.Client({ host: from.host, port: from.port, user: this.o.superuser.username, password: this.o.superuser.password, database: 'postgres', connectionTimeoutMillis: 3000 });
+    const client = new pg.Client({
+      host: from.host,
+      port: from.port,
+      user: this.o.superuser.username,
+      password: this.o.superuser.password,
+      database: 'postgres',
+      connectionTimeoutMillis: 3000,
+    });
     client.on('error', () => {});
     try {
       await client.connect();
@@ -332,16 +391,21 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   private writeConfig(runAs: RunAs): void {
     this.runAs = runAs;
     if (runAs.standby) this.syncNames = '';
-    writeConfigFiles(this.o.user, this.o.dataDir, {
-      syncStandbyNames: this.syncNames,
-      clusterName: this.o.clusterName,
-      listenHost: this.o.listenHost,
-      port: this.o.port,
-      parameters: this.o.parameters,
-      standby: runAs.standby
-        ? { upstream: runAs.upstream, slot: slotName(this.o.name), replicationUser: this.o.replication.username, passfile: this.passfile, appName: this.o.name }
-        : null,
-    }, renderPgHba(this.o.pgHba, this.o.superuser.username, this.o.replication.username));
+    writeConfigFiles(
+      this.o.user,
+      this.o.dataDir,
+      {
+        syncStandbyNames: this.syncNames,
+        clusterName: this.o.clusterName,
+        listenHost: this.o.listenHost,
+        port: this.o.port,
+        parameters: this.o.parameters,
+        standby: runAs.standby
+          ? { upstream: runAs.upstream, slot: slotName(this.o.name), replicationUser: this.o.replication.username, passfile: this.passfile, appName: this.o.name }
+          : null,
+      },
+      renderPgHba(this.o.pgHba, this.o.superuser.username, this.o.replication.username),
+    );
   }
 }
 

@@ -23,7 +23,11 @@ export function resolveOsUser(configured?: string): OsUser {
   if (name === me.username && !isRoot) return { name, uid: me.uid, gid: me.gid, home: me.homedir, switchTo: false };
   if (name === 'root') throw new Error('os_user: PostgreSQL must not run as root; name an unprivileged user');
   if (!isRoot) throw new Error(`os_user: running as ${me.username}, cannot switch to ${name} (only root can)`);
-  const [uid, gid, home] = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim().split(':').slice(2, 6).filter((_, i) => i !== 2);
+  const [uid, gid, home] = execFileSync('getent', ['passwd', name], { encoding: 'utf8' })
+    .trim()
+    .split(':')
+    .slice(2, 6)
+    .filter((_, i) => i !== 2);
   if (uid === undefined) throw new Error(`os_user: no such user ${name}`);
   return { name, uid: Number(uid), gid: Number(gid), home: home ?? '/', switchTo: true };
 }

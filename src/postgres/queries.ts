@@ -57,6 +57,33 @@ SELECT pg_is_in_recovery() AS in_recovery,
          WHERE backend_type = 'client backend' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()) AS open_xacts
   FROM (SELECT 1) one LEFT JOIN pg_stat_wal_receiver r ON true`;
 
+/** One row of STATUS_SQL, as the driver returns it. */
+interface StatusRow {
+  readonly in_recovery: boolean;
+  readonly receive_lsn: string | null;
+  readonly replay_lsn: string | null;
+  readonly write_lsn: string | null;
+  readonly received_tli: number | null;
+  readonly checkpoint_tli: number;
+  readonly receiver_status: string | null;
+  readonly sender_host: string | null;
+  readonly sender_port: number | null;
+  readonly replication: readonly ReplicationJson[] | null;
+  readonly sysid: string;
+  readonly sync_names: string;
+  readonly open_xacts: number;
+}
+
+/** One element of STATUS_SQL's replication array (json_build_object of pg_stat_replication). */
+interface ReplicationJson {
+  readonly application_name: string;
+  readonly state: string;
+  readonly sync_state: string;
+  readonly flush_lsn: string | null;
+  readonly replay_lsn: string | null;
+  readonly reply_age_ms: number | null;
+}
+
 export class LocalSql {
   private client: pg.Client | null = null;
   private tail: Promise<unknown> = Promise.resolve();
@@ -64,7 +91,7 @@ export class LocalSql {
   constructor(private readonly params: () => ConnParams) {}
 
   /** One query at a time on the shared connection (the HA loop and the API both ask). */
-  async query<T extends pg.QueryResultRow = any>(sql: string, values: unknown[] = [], timeoutMs = 5000): Promise<pg.QueryResult<T>> {
+  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values: unknown[] = [], timeoutMs = 5000): Promise<pg.QueryResult<T>> {
     const run = this.tail.then(async () => {
       const client = await this.connect(timeoutMs);
       try {
@@ -79,12 +106,13 @@ export class LocalSql {
   }
 
   async status(timeoutMs: number): Promise<SqlStatus> {
-    const { rows } = await this.query(STATUS_SQL, [], timeoutMs);
+    const { rows } = await this.query<StatusRow>(STATUS_SQL, [], timeoutMs);
     const r = rows[0];
-    const inRecovery: boolean = r.in_recovery;
+    if (!r) throw new PostgresUnavailableError('the status query returned no row');
+    const inRecovery = r.in_recovery;
     const receive = r.receive_lsn ? parseLsn(r.receive_lsn) : null;
     const replay = r.replay_lsn ? parseLsn(r.replay_lsn) : null;
-    const lsn = inRecovery ? (receive !== null && replay !== null ? (receive > replay ? receive : replay) : (receive ?? replay ?? 0n)) : parseLsn(r.write_lsn);
+    const lsn = inRecovery ? (receive !== null && replay !== null ? (receive > replay ? receive : replay) : (receive ?? replay ?? 0n)) : parseLsn(r.write_lsn ?? '0/0');
     // On a standby the timeline being replayed is the most current one we know of.
     const timeline = inRecovery && r.received_tli ? Math.max(Number(r.received_tli), Number(r.checkpoint_tli)) : Number(r.checkpoint_tli);
     return {
@@ -95,7 +123,7 @@ export class LocalSql {
       streaming: r.receiver_status === 'streaming',
       receiverHost: r.sender_host ?? null,
       receiverPort: r.sender_port ?? null,
-      replication: ((r.replication ?? []) as any[]).map((x) => ({
+      replication: (r.replication ?? []).map((x) => ({
         application_name: x.application_name,
         state: x.state,
         sync_state: x.sync_state,

@@ -20,10 +20,17 @@ export interface RewindOptions {
 
 /** Returns pg_rewind's verdict: 'rewound' or 'not_needed'. Throws CommandError on failure. */
 export async function rewind(o: RewindOptions): Promise<'rewound' | 'not_needed'> {
-  const out = await run(o.user, join(o.binDir, 'pg_rewind'), [
-    '-D', o.dataDir,
-    '--source-server', conninfo({ host: o.from.host, port: o.from.port, user: o.superuser, passfile: o.passfile, dbname: 'postgres', connect_timeout: 5 }),
-    '--progress',
-  ], { signal: o.signal });
+  const out = await run(
+    o.user,
+    join(o.binDir, 'pg_rewind'),
+    [
+      '-D',
+      o.dataDir,
+      '--source-server',
+      conninfo({ host: o.from.host, port: o.from.port, user: o.superuser, passfile: o.passfile, dbname: 'postgres', connect_timeout: 5 }),
+      '--progress',
+    ],
+    { signal: o.signal },
+  );
   return /no rewind required/i.test(out) ? 'not_needed' : 'rewound';
 }

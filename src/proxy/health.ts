@@ -70,10 +70,12 @@ export class HealthChecker {
       const lag = p.ok && p.role === 'standby' && p.lsn !== null && primaryLsn !== null ? Math.max(0, Number(primaryLsn - p.lsn)) : p.role === 'primary' ? 0 : null;
       next.set(r.name, { ok: p.ok, role: p.role, streaming: p.streaming, lagBytes: lag });
     });
-    const changed = next.size !== this.current.size || [...next].some(([k, v]) => {
-      const o = this.current.get(k);
-      return !o || o.ok !== v.ok || o.role !== v.role || o.streaming !== v.streaming || o.lagBytes !== v.lagBytes;
-    });
+    const changed =
+      next.size !== this.current.size ||
+      [...next].some(([k, v]) => {
+        const o = this.current.get(k);
+        return !o || o.ok !== v.ok || o.role !== v.role || o.streaming !== v.streaming || o.lagBytes !== v.lagBytes;
+      });
     this.current = next;
     for (const name of this.clients.keys()) if (!regs.some((r) => r.name === name)) this.drop(name);
     if (changed) this.onChange();
@@ -83,7 +85,14 @@ export class HealthChecker {
     try {
       let c = this.clients.get(reg.name);
       if (!c) {
-        c = new pg.Client({ host: reg.host, port: reg.port, ...this.cred, connectionTimeoutMillis: this.timeoutMs, query_timeout: this.timeoutMs, application_name: 'pgwarden-proxy-health' });
+        c = new pg.Client({
+          host: reg.host,
+          port: reg.port,
+          ...this.cred,
+          connectionTimeoutMillis: this.timeoutMs,
+          query_timeout: this.timeoutMs,
+          application_name: 'pgwarden-proxy-health',
+        });
         c.on('error', () => this.drop(reg.name));
         this.clients.set(reg.name, c);
         await c.connect();

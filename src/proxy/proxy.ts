@@ -56,7 +56,13 @@ export class Proxy implements SessionHost {
     this.maxMessageLength = o.maxMessageLength;
     this.failoverWaitMs = o.failoverWaitMs;
     this.tls = o.tls;
-    this.health = new HealthChecker(o.health, o.healthIntervalMs, o.healthTimeoutMs, () => [...this.snap.registry.values()], () => this.rebuild());
+    this.health = new HealthChecker(
+      o.health,
+      o.healthIntervalMs,
+      o.healthTimeoutMs,
+      () => [...this.snap.registry.values()],
+      () => this.rebuild(),
+    );
   }
 
   routes(): Routes {
@@ -115,7 +121,10 @@ export class Proxy implements SessionHost {
   }
 
   poolNodes(session: Session | null): Buffer {
-    return resultSet(POOL_NODES_COLUMNS, this.poolNodeRows(session).map((r) => POOL_NODES_COLUMNS.map((c) => (r[c] === null ? null : String(r[c])))));
+    return resultSet(
+      POOL_NODES_COLUMNS,
+      this.poolNodeRows(session).map((r) => POOL_NODES_COLUMNS.map((c) => (r[c] === null ? null : String(r[c])))),
+    );
   }
 
   poolNodeRows(session: Session | null): PoolNodeRow[] {

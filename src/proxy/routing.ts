@@ -66,21 +66,28 @@ export class Routes {
 
 export function buildRoutes(snap: ClusterSnapshot, health: ReadonlyMap<string, Health>, opts: RoutingOptions): Routes {
   const leader = snap.leader?.name ?? null;
-  const nodes = [...snap.registry.values()].sort((a, b) => a.id - b.id).map((reg): NodeRoute => {
-    const h = health.get(reg.name);
-    const detached = snap.admin.get(reg.name)?.detached === true;
-    const healthy = h?.ok === true && (h.role === 'primary' ? reg.name === leader : h.role === 'standby');
-    const status: NodeStatus = detached ? 'detached' : healthy ? 'up' : 'down';
-    const weight = reg.tags.noloadbalance ? 0 : (opts.weights[reg.name] ?? 1);
-    const lag = h?.lagBytes ?? null;
-    const readable = status === 'up' && h?.role === 'standby' && h.streaming && lag !== null && lag <= opts.maxLagBytes && weight > 0;
-    return { id: reg.id, name: reg.name, host: reg.host, port: reg.port, status, role: h?.role ?? 'unknown', weight, lagBytes: lag, readable };
-  });
+  const nodes = [...snap.registry.values()]
+    .sort((a, b) => a.id - b.id)
+    .map((reg): NodeRoute => {
+      const h = health.get(reg.name);
+      const detached = snap.admin.get(reg.name)?.detached === true;
+      const healthy = h?.ok === true && (h.role === 'primary' ? reg.name === leader : h.role === 'standby');
+      const status: NodeStatus = detached ? 'detached' : healthy ? 'up' : 'down';
+      const weight = reg.tags.noloadbalance ? 0 : (opts.weights[reg.name] ?? 1);
+      const lag = h?.lagBytes ?? null;
+      const readable = status === 'up' && h?.role === 'standby' && h.streaming && lag !== null && lag <= opts.maxLagBytes && weight > 0;
+      return { id: reg.id, name: reg.name, host: reg.host, port: reg.port, status, role: h?.role ?? 'unknown', weight, lagBytes: lag, readable };
+    });
   // Writes go only to the lock holder, and only while it answers as a primary: never to a node
   // that merely claims to be one.
   const primary = nodes.find((n) => n.name === leader && n.role === 'primary' && health.get(n.name)?.ok) ?? null;
   // The leader accepted a switchover: new read-write sessions wait for the next primary.
   const req = snap.failover?.value;
   const draining = primary && req?.kind === 'switchover' && req.from === primary.name && req.draining_since_ms !== undefined ? primary : null;
-  return new Routes(nodes, draining ? null : primary, nodes.filter((n) => n.readable), draining);
+  return new Routes(
+    nodes,
+    draining ? null : primary,
+    nodes.filter((n) => n.readable),
+    draining,
+  );
 }

@@ -222,22 +222,37 @@ export class Session {
     /** Length of a SHOW POOL_NODES query seen in the current chunk, or false. */
     let intercept: number | false = false;
     let queries = 0;
-    const clientScan = new Scanner(this.host.maxMessageLength, (type, head, headLength, length) => {
-      if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
-      if (type === FrontendCode.Query || type === FrontendCode.Sync || type === FrontendCode.FunctionCall) this.owed++;
-      // Our own command, when it is a lone simple query between transactions.
-      // Hot path: only a query starting with s/S or white space is worth decoding and matching.
-      if (type === FrontendCode.Query && this.txStatus === TxStatus.Idle && headLength > 0 && MAY_BE_SHOW.has(head.readUInt8(0)) && SHOW_POOL_NODES.test(head.toString('utf8', 0, headLength))) intercept = length;
-    }, 64);
-    this.serverScan = new Scanner(MAX_SERVER_MESSAGE, (type, head, headLength) => {
-      if (type === BackendCode.ReadyForQuery) {
-        this.txStatus = readyStatus(head.subarray(0, headLength));
-        this.owed--;
-      } else if (type === BackendCode.BackendKeyData) {
-        const key = backendKey(head.subarray(0, headLength));
-        this.cancelKey = `${key.pid}:${key.secret}`;
-      }
-    }, 8);
+    const clientScan = new Scanner(
+      this.host.maxMessageLength,
+      (type, head, headLength, length) => {
+        if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
+        if (type === FrontendCode.Query || type === FrontendCode.Sync || type === FrontendCode.FunctionCall) this.owed++;
+        // Our own command, when it is a lone simple query between transactions.
+        // Hot path: only a query starting with s/S or white space is worth decoding and matching.
+        if (
+          type === FrontendCode.Query &&
+          this.txStatus === TxStatus.Idle &&
+          headLength > 0 &&
+          MAY_BE_SHOW.has(head.readUInt8(0)) &&
+          SHOW_POOL_NODES.test(head.toString('utf8', 0, headLength))
+        )
+          intercept = length;
+      },
+      64,
+    );
+    this.serverScan = new Scanner(
+      MAX_SERVER_MESSAGE,
+      (type, head, headLength) => {
+        if (type === BackendCode.ReadyForQuery) {
+          this.txStatus = readyStatus(head.subarray(0, headLength));
+          this.owed--;
+        } else if (type === BackendCode.BackendKeyData) {
+          const key = backendKey(head.subarray(0, headLength));
+          this.cancelKey = `${key.pid}:${key.secret}`;
+        }
+      },
+      8,
+    );
 
     const fromClient = (chunk: Buffer): boolean => {
       intercept = false;

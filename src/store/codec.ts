@@ -10,8 +10,18 @@ import { tagsSchema } from '../config/schema.js';
 import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 import { keyKind, type Keys } from './keys.js';
 import {
-  EVENT_KINDS, type AdminState, type ClusterEvent, type ClusterSnapshot, type FailoverRequest, type LeaderInfo, type MemberStatus,
-  type PrimaryOptime, type Registration, type RejectedValue, type SyncState, type Versioned,
+  EVENT_KINDS,
+  type AdminState,
+  type ClusterEvent,
+  type ClusterSnapshot,
+  type FailoverRequest,
+  type LeaderInfo,
+  type MemberStatus,
+  type PrimaryOptime,
+  type Registration,
+  type RejectedValue,
+  type SyncState,
+  type Versioned,
 } from './types.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'not a member name');
@@ -36,34 +46,38 @@ const registration = z.object({
   tags: z.object(tagsSchema.shape),
 });
 
-const member = z.object({
-  name,
-  role: z.enum(['primary', 'standby', 'unknown']),
-  state: z.enum(['running', 'starting', 'stopped', 'crashed', 'cloning', 'rewinding', 'promoting', 'demoting', 'bootstrapping']),
-  timeline: z.number().int().positive().nullable(),
-  lsn: lsn.nullable(),
-  replayed_lsn: lsn.nullable(),
-  upstream: name.nullable(),
-  streaming: z.boolean(),
-  message: z.string(),
-  updated_at: epochMs,
-}).transform(({ updated_at, ...m }): MemberStatus => ({ ...m, updated_at_ms: updated_at }));
+const member = z
+  .object({
+    name,
+    role: z.enum(['primary', 'standby', 'unknown']),
+    state: z.enum(['running', 'starting', 'stopped', 'crashed', 'cloning', 'rewinding', 'promoting', 'demoting', 'bootstrapping']),
+    timeline: z.number().int().positive().nullable(),
+    lsn: lsn.nullable(),
+    replayed_lsn: lsn.nullable(),
+    upstream: name.nullable(),
+    streaming: z.boolean(),
+    message: z.string(),
+    updated_at: epochMs,
+  })
+  .transform(({ updated_at, ...m }): MemberStatus => ({ ...m, updated_at_ms: updated_at }));
 
 const optime = z.object({ name, lsn, timeline: z.number().int().positive() });
 
-const failover = z.object({
-  kind: z.enum(['switchover', 'failover']),
-  from: name.nullable(),
-  to: name.nullable(),
-  requested_at: epochMs,
-  drain_timeout_s: z.number().nonnegative().max(3600).optional(),
-  draining_since: epochMs.optional(),
-  force: z.boolean().optional(),
-}).transform(({ requested_at, draining_since, ...r }): FailoverRequest => ({
-  ...r,
-  requested_at_ms: requested_at,
-  ...(draining_since !== undefined ? { draining_since_ms: draining_since } : {}),
-}));
+const failover = z
+  .object({
+    kind: z.enum(['switchover', 'failover']),
+    from: name.nullable(),
+    to: name.nullable(),
+    requested_at: epochMs,
+    drain_timeout_s: z.number().nonnegative().max(3600).optional(),
+    draining_since: epochMs.optional(),
+    force: z.boolean().optional(),
+  })
+  .transform(({ requested_at, draining_since, ...r }): FailoverRequest => ({
+    ...r,
+    requested_at_ms: requested_at,
+    ...(draining_since !== undefined ? { draining_since_ms: draining_since } : {}),
+  }));
 
 const sync = z.object({
   leader: name,
@@ -121,15 +135,32 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
     const suffix = (dir: string) => key.slice(`${k.root}${dir}/`.length);
     const named = (dir: string, n: string) => (n === suffix(dir) ? undefined : `names ${n}, but the key is ${suffix(dir)}`);
     switch (keyKind(k, key)) {
-      case 'initialize': accept(plain(z.string().regex(/^\d{1,20}$/, 'not a system identifier')), (v) => void (initialize = v)); break;
-      case 'leader': accept(plain(name), (v) => void (leader = { name: v })); break;
-      case 'optime': accept(optime, (v) => void (optimeValue = v)); break;
-      case 'failover': accept(failover, (v) => void (failoverValue = { value: v, revision: rev })); break;
-      case 'sync': accept(sync, (v) => void (syncValue = { value: v, revision: rev })); break;
-      case 'member': accept(member, (m) => named('members', m.name) ?? void members.set(m.name, m)); break;
-      case 'registration': accept(registration, (r) => named('registry', r.name) ?? void registry.set(r.name, r)); break;
-      case 'admin': accept(admin, (a) => void adminStates.set(suffix('admin'), a)); break;
-      default: break;
+      case 'initialize':
+        accept(plain(z.string().regex(/^\d{1,20}$/, 'not a system identifier')), (v) => void (initialize = v));
+        break;
+      case 'leader':
+        accept(plain(name), (v) => void (leader = { name: v }));
+        break;
+      case 'optime':
+        accept(optime, (v) => void (optimeValue = v));
+        break;
+      case 'failover':
+        accept(failover, (v) => void (failoverValue = { value: v, revision: rev }));
+        break;
+      case 'sync':
+        accept(sync, (v) => void (syncValue = { value: v, revision: rev }));
+        break;
+      case 'member':
+        accept(member, (m) => named('members', m.name) ?? void members.set(m.name, m));
+        break;
+      case 'registration':
+        accept(registration, (r) => named('registry', r.name) ?? void registry.set(r.name, r));
+        break;
+      case 'admin':
+        accept(admin, (a) => void adminStates.set(suffix('admin'), a));
+        break;
+      default:
+        break;
     }
   }
   return { kind: 'snapshot', revision, initialize, leader, optime: optimeValue, failover: failoverValue, sync: syncValue, members, registry, admin: adminStates, rejected };

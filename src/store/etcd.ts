@@ -67,10 +67,15 @@ export class EtcdStore implements StateStore {
 
   async refreshLeader(name: string, signal: AbortSignal): Promise<boolean> {
     if (this.lease !== null && (await this.keepaliveLease(this.lease, signal))) {
-      const held = await this.txn('refresh leader', signal, [
-        { key: b(this.k.leader), target: CompareTarget.Value, result: CompareResult.Equal, value: b(name) },
-        { key: b(this.k.leader), target: CompareTarget.Lease, result: CompareResult.Equal, lease: this.lease },
-      ], []);
+      const held = await this.txn(
+        'refresh leader',
+        signal,
+        [
+          { key: b(this.k.leader), target: CompareTarget.Value, result: CompareResult.Equal, value: b(name) },
+          { key: b(this.k.leader), target: CompareTarget.Lease, result: CompareResult.Equal, lease: this.lease },
+        ],
+        [],
+      );
       if (held) return true;
     }
     // A restarted agent finds the key naming it on an older session: it adopts that session.
@@ -142,7 +147,8 @@ export class EtcdStore implements StateStore {
 
   async events(limit: number, signal: AbortSignal): Promise<ClusterEvent[]> {
     const res = await this.call('read events', signal, (o) =>
-      this.client.kv.range({ key: b(this.k.eventsPrefix), range_end: rangeEnd(this.k.eventsPrefix), sort_order: 'Descend', sort_target: 'Key', limit }, o));
+      this.client.kv.range({ key: b(this.k.eventsPrefix), range_end: rangeEnd(this.k.eventsPrefix), sort_order: 'Descend', sort_target: 'Key', limit }, o),
+    );
     return parseEvents(res.kvs.map((kv) => kv.value.toString()).reverse());
   }
 
@@ -154,19 +160,26 @@ export class EtcdStore implements StateStore {
       void watcher?.cancel().catch(() => {});
     });
     // The etcd3 watch manager reconnects by itself and resumes from the last revision it saw + 1.
-    void this.client.watch().prefix(this.k.root).create().then((w) => {
-      if (cancelled) return void w.cancel().catch(() => {});
-      watcher = w;
-      const push = (kv: { key: Buffer; mod_revision: string }) => {
-        const key = kv.key.toString();
-        queue.push({ kind: keyKind(this.k, key), key, revision: Number(kv.mod_revision) });
-      };
-      w.on('put', push);
-      w.on('delete', push);
-      // A reconnect may have missed nothing (the manager resumes), but the caller should re-read.
-      w.on('connected', () => queue.push({ kind: 'other', key: '', revision: 0 }));
-      w.on('error', () => {});
-    }, () => {});
+    void this.client
+      .watch()
+      .prefix(this.k.root)
+      .create()
+      .then(
+        (w) => {
+          if (cancelled) return void w.cancel().catch(() => {});
+          watcher = w;
+          const push = (kv: { key: Buffer; mod_revision: string }) => {
+            const key = kv.key.toString();
+            queue.push({ kind: keyKind(this.k, key), key, revision: Number(kv.mod_revision) });
+          };
+          w.on('put', push);
+          w.on('delete', push);
+          // A reconnect may have missed nothing (the manager resumes), but the caller should re-read.
+          w.on('connected', () => queue.push({ kind: 'other', key: '', revision: 0 }));
+          w.on('error', () => {});
+        },
+        () => {},
+      );
     return queue;
   }
 

@@ -88,10 +88,31 @@ export interface AdminState {
 
 /** Every kind of event the cluster records; `pgwarden cluster events` and the dashboard show them. */
 export const EVENT_KINDS = [
-  'leader_acquired', 'leader_released', 'bootstrap', 'bootstrapped', 'bootstrap_failed', 'clone', 'cloned', 'clone_failed',
-  'rewind', 'rewound', 'rewind_failed', 'started', 'restarted', 'promoted', 'demoted', 'following', 'reaped',
-  'sync_standby_names', 'sync_set', 'switchover_draining', 'failover_cleared', 'failover_requested',
-  'node_detached', 'node_attached', 'store_value_rejected',
+  'leader_acquired',
+  'leader_released',
+  'bootstrap',
+  'bootstrapped',
+  'bootstrap_failed',
+  'clone',
+  'cloned',
+  'clone_failed',
+  'rewind',
+  'rewound',
+  'rewind_failed',
+  'started',
+  'restarted',
+  'promoted',
+  'demoted',
+  'following',
+  'reaped',
+  'sync_standby_names',
+  'sync_set',
+  'switchover_draining',
+  'failover_cleared',
+  'failover_requested',
+  'node_detached',
+  'node_attached',
+  'store_value_rejected',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -134,5 +155,17 @@ export interface ClusterSnapshot {
 }
 
 export function emptySnapshot(): ClusterSnapshot {
-  return { kind: 'snapshot', revision: 0, initialize: null, leader: null, optime: null, failover: null, sync: null, members: new Map(), registry: new Map(), admin: new Map(), rejected: [] };
+  return {
+    kind: 'snapshot',
+    revision: 0,
+    initialize: null,
+    leader: null,
+    optime: null,
+    failover: null,
+    sync: null,
+    members: new Map(),
+    registry: new Map(),
+    admin: new Map(),
+    rejected: [],
+  };
 }

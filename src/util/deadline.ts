@@ -32,16 +32,15 @@ export interface WaitOptions {
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, opts: WaitOptions): Promise<T> {
   const clock = opts.clock ?? systemClock;
   const start = clock.now();
-  let last = '';
   for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      last = '';
-    } catch (err) {
-      last = errorMessage(err);
-    }
-    if (clock.now() - start >= opts.timeoutMs) throw new TimeoutError(what, opts.timeoutMs, last);
+    const tried = await Promise.resolve()
+      .then(check)
+      .then(
+        (value) => ({ value, error: '' }),
+        (err: unknown) => ({ value: undefined, error: errorMessage(err) }),
+      );
+    if (tried.value !== undefined && tried.value !== false) return tried.value;
+    if (clock.now() - start >= opts.timeoutMs) throw new TimeoutError(what, opts.timeoutMs, tried.error);
     await clock.sleep(opts.intervalMs ?? 100, opts.signal);
   }
 }

@@ -14,10 +14,14 @@ describeStateStore('etcd (real server)', async () => {
     handle: make,
     expire: async () => {
       // Real time: the lease (2 s) must run out on the server, taking every key bound to it.
-      await waitFor('the session keys to expire in etcd', async () => {
-        const snap = await probe.load(AbortSignal.timeout(1000));
-        return snap.leader === null && snap.members.size === 0;
-      }, { timeoutMs: 8000, intervalMs: 200 });
+      await waitFor(
+        'the session keys to expire in etcd',
+        async () => {
+          const snap = await probe.load(AbortSignal.timeout(1000));
+          return snap.leader === null && snap.members.size === 0;
+        },
+        { timeoutMs: 8000, intervalMs: 200 },
+      );
     },
     unreachable: (on) => (on ? etcd.pause() : etcd.resume()),
     scope,

@@ -26,11 +26,41 @@ export interface StoreHarness {
 
 const sig = () => AbortSignal.timeout(3000);
 const ev = (n: number): ClusterEvent => ({ at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), node: 'a', kind: 'started', message: `event ${n}` });
-const member = (name: string) => ({ name, role: 'standby' as const, state: 'running' as const, timeline: 1, lsn: 1n, replayed_lsn: 1n, upstream: null, streaming: true, message: 'm', updated_at_ms: Date.now() });
+const member = (name: string) => ({
+  name,
+  role: 'standby' as const,
+  state: 'running' as const,
+  timeline: 1,
+  lsn: 1n,
+  replayed_lsn: 1n,
+  upstream: null,
+  streaming: true,
+  message: 'm',
+  updated_at_ms: Date.now(),
+});
 /** A member status in its stored form, for raw writes. */
 const memberJson = (name: string, over: Record<string, unknown> = {}) =>
-  JSON.stringify({ name, role: 'standby', state: 'running', timeline: 1, lsn: '0/1', replayed_lsn: '0/1', upstream: null, streaming: true, message: 'm', updated_at: new Date().toISOString(), ...over });
-const reg = (name: string, id: number) => ({ name, id, host: '127.0.0.1', port: 5432 + id, api_url: `http://127.0.0.1:${8000 + id}`, tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false } });
+  JSON.stringify({
+    name,
+    role: 'standby',
+    state: 'running',
+    timeline: 1,
+    lsn: '0/1',
+    replayed_lsn: '0/1',
+    upstream: null,
+    streaming: true,
+    message: 'm',
+    updated_at: new Date().toISOString(),
+    ...over,
+  });
+const reg = (name: string, id: number) => ({
+  name,
+  id,
+  host: '127.0.0.1',
+  port: 5432 + id,
+  api_url: `http://127.0.0.1:${8000 + id}`,
+  tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false },
+});
 
 export function describeStateStore(name: string, make: () => Promise<StoreHarness>): void {
   describe(`StateStore contract: ${name}`, () => {
@@ -186,7 +216,10 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
         }
         assert.equal(snap.rejected.length, Object.keys(bad).length);
         const events = await a.events(5, sig());
-        assert.ok(events.every((e) => e.kind !== ('boom' as string)), 'a malformed event is left out of the log');
+        assert.ok(
+          events.every((e) => e.kind !== ('boom' as string)),
+          'a malformed event is left out of the log',
+        );
       } finally {
         for (const key of [...Object.keys(bad), garbageEvent]) await h.deleteRaw(key);
       }
@@ -204,7 +237,10 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
     it('events come back newest-last, limited to the newest N', async () => {
       const a = handle();
       for (let i = 1; i <= 5; i++) await a.appendEvent(ev(i), sig());
-      assert.deepEqual((await a.events(3, sig())).map((e) => e.message), ['event 3', 'event 4', 'event 5']);
+      assert.deepEqual(
+        (await a.events(3, sig())).map((e) => e.message),
+        ['event 3', 'event 4', 'event 5'],
+      );
     });
 
     it('watch reports a leader change', async () => {

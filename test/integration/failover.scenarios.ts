@@ -19,7 +19,7 @@ async function exec(file: string, args: string[]): Promise<{ stdout: string }> {
     return await execP(file, args);
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; code?: number };
-    throw new Error(`pgwarden ${args.slice(1, 3).join(' ')} exited ${e.code}: ${e.stderr ?? ''}${e.stdout ?? ''}`);
+    throw new Error(`pgwarden ${args.slice(1, 3).join(' ')} exited ${e.code}: ${e.stderr ?? ''}${e.stdout ?? ''}`, { cause: err });
   }
 }
 
@@ -44,7 +44,14 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       assert.equal(shown.leader, r.leader);
       for (const m of shown.members) for (const k of ['name', 'role', 'status', 'host', 'port', 'timeline', 'lag_bytes']) assert.ok(k in m, `member has ${k}`);
       const slots = await sqlRows(port(r.leader!), c.cred, "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND active ORDER BY 1");
-      assert.deepEqual(slots.map((s) => s.slot_name), r.members.filter((m) => m.name !== r.leader).map((m) => m.name).sort(), 'every standby streams through its own slot');
+      assert.deepEqual(
+        slots.map((s) => s.slot_name),
+        r.members
+          .filter((m) => m.name !== r.leader)
+          .map((m) => m.name)
+          .sort(),
+        'every standby streams through its own slot',
+      );
     });
 
     it('kill -9 of the primary postmaster: restarted in place, writes resume within seconds', async () => {
@@ -63,10 +70,14 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const leader = await leaderOf();
       const standby = c.endpoints.find((e) => e.name !== leader)!.name;
       const old = c.killPostmaster(standby);
-      await waitFor(`${standby} restarted with a new postmaster`, () => {
-        const pid = c.postmasterPid(standby);
-        return pid !== null && pid !== old;
-      }, { timeoutMs: 15_000 });
+      await waitFor(
+        `${standby} restarted with a new postmaster`,
+        () => {
+          const pid = c.postmasterPid(standby);
+          return pid !== null && pid !== old;
+        },
+        { timeoutMs: 15_000 },
+      );
       const r = await c.waitStable(30_000);
       assert.equal(r.leader, leader, 'no failover for a standby crash');
     });
@@ -87,7 +98,10 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const r0 = await c.report();
       const down = r0.members.find((m) => m.status === '? unreachable');
       assert.ok(down, 'the crashed node is shown as unreachable');
-      const err = await execP(process.execPath, [MAIN, 'cluster', 'show', '-c', c.clientConfigFile]).then(() => null, (e) => e);
+      const err = await execP(process.execPath, [MAIN, 'cluster', 'show', '-c', c.clientConfigFile]).then(
+        () => null,
+        (e) => e,
+      );
       assert.equal(err?.code, 1, 'exit 1 with warnings');
       assert.match(err.stdout, new RegExp(`${down.name}\\s+\\| \\w+\\s+\\| \\? unreachable`));
       assert.match(err.stdout, /WARNING: following issues were detected/);
@@ -118,7 +132,11 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const present = await idsOn(port(to), c.cred);
       const before = writer.acks.filter((a) => a.node === from);
       const lost = before.filter((a) => !present.has(a.id));
-      assert.deepEqual(lost.map((a) => a.id), [], 'ids acknowledged by the old primary are all on the new one');
+      assert.deepEqual(
+        lost.map((a) => a.id),
+        [],
+        'ids acknowledged by the old primary are all on the new one',
+      );
       assert.ok(before.length > 0);
     });
 
@@ -130,7 +148,10 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       try {
         await waitFor(`${leader} to stop accepting writes`, async () => !(await writable(port(leader), c.cred).catch(() => false)), { timeoutMs: c.ttlMs, intervalMs: 100 });
         const fenced = (performance.now() - t0) / 1000;
-        const ack = await waitFor('a write acknowledged on another node', () => writer.firstAckAfter(t0, (a) => a.node !== leader), { timeoutMs: c.ttlMs + 10_000, intervalMs: 50 });
+        const ack = await waitFor('a write acknowledged on another node', () => writer.firstAckAfter(t0, (a) => a.node !== leader), {
+          timeoutMs: c.ttlMs + 10_000,
+          intervalMs: 50,
+        });
         console.log(`# ${backend}: store partition -> old primary fenced after ${fenced.toFixed(2)} s, writes on ${ack.node} after ${((ack.at - t0) / 1000).toFixed(2)} s`);
       } finally {
         c.isolateFromStore(leader, false);
@@ -178,7 +199,11 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       assert.equal((await fetch(`${leader.api_url}/replica`)).status, 503);
       assert.equal((await fetch(`${standby.api_url}/replica?lag=100000000`)).status, 200);
       assert.equal((await fetch(`${leader.api_url}/health`)).status, 200);
-      const denied = await fetch(`${leader.api_url}/switchover`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-123' }, body: '{}' });
+      const denied = await fetch(`${leader.api_url}/switchover`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-123' },
+        body: '{}',
+      });
       assert.equal(denied.status, 401);
       const anonymous = await fetch(`${leader.api_url}/switchover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       assert.equal(anonymous.status, 401);

@@ -46,10 +46,17 @@ describe('proxy under connection churn', { timeout: 300_000 }, () => {
   it('10 000 bad connections: each closed, memory bounded', async () => {
     const [rw, ro, admin] = await freePorts(3);
     writeFileSync(join(dir, 'pw'), 'unused');
-    writeFileSync(join(dir, 'proxy.yaml'), toYaml({
-      store: { type: 'memory' }, listen_rw: `127.0.0.1:${rw}`, listen_ro: `127.0.0.1:${ro}`, admin_listen: `127.0.0.1:${admin}`,
-      failover_wait: 0, health_check: { password_file: join(dir, 'pw') },
-    }));
+    writeFileSync(
+      join(dir, 'proxy.yaml'),
+      toYaml({
+        store: { type: 'memory' },
+        listen_rw: `127.0.0.1:${rw}`,
+        listen_ro: `127.0.0.1:${ro}`,
+        admin_listen: `127.0.0.1:${admin}`,
+        failover_wait: 0,
+        health_check: { password_file: join(dir, 'pw') },
+      }),
+    );
     child = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')], { stdio: 'ignore' });
     await waitFor('the proxy to listen', async () => (await fetch(`http://127.0.0.1:${admin}/nodes`)).ok, { timeoutMs: 10_000, intervalMs: 100 });
     const pid = child.pid!;
@@ -59,12 +66,16 @@ describe('proxy under connection churn', { timeout: 300_000 }, () => {
     await churn(1000);
     // The baseline is taken once the warm-up's memory settled: two readings 250 ms apart within 1 MB.
     let previous = rssKb(pid);
-    const baseline = await waitFor('the proxy RSS to settle after the warm-up', async () => {
-      const now = rssKb(pid);
-      const settled = Math.abs(now - previous) < 1024;
-      previous = now;
-      return settled ? now : false;
-    }, { timeoutMs: 20_000, intervalMs: 250 });
+    const baseline = await waitFor(
+      'the proxy RSS to settle after the warm-up',
+      async () => {
+        const now = rssKb(pid);
+        const settled = Math.abs(now - previous) < 1024;
+        previous = now;
+        return settled ? now : false;
+      },
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
     const t0 = performance.now();
     await churn(10_000);
     const took = (performance.now() - t0) / 1000;
@@ -72,7 +83,9 @@ describe('proxy under connection churn', { timeout: 300_000 }, () => {
     await waitFor('RSS back near the baseline', () => rssKb(pid) <= baseline * 1.25 + 8 * 1024, { timeoutMs: 30_000, intervalMs: 500 }).catch((err) => {
       throw new Error(`${err.message}: baseline ${baseline} kB, now ${rssKb(pid)} kB`);
     });
-    console.log(`# proxy churn: 10000 bad connections in ${took.toFixed(1)} s; RSS baseline ${Math.round(baseline / 1024)} MB, peak ${Math.round(peak / 1024)} MB, after ${Math.round(rssKb(pid) / 1024)} MB`);
+    console.log(
+      `# proxy churn: 10000 bad connections in ${took.toFixed(1)} s; RSS baseline ${Math.round(baseline / 1024)} MB, peak ${Math.round(peak / 1024)} MB, after ${Math.round(rssKb(pid) / 1024)} MB`,
+    );
     assert.equal((await fetch(`http://127.0.0.1:${admin}/nodes`)).ok, true, 'the proxy still serves');
     assert.equal(child.exitCode, null, 'the proxy is still running');
   });

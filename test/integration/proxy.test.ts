@@ -79,8 +79,13 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
   });
 
   it('md5 and SCRAM users authenticate through the proxy, which holds no password', async () => {
-    await one(rw, "SET password_encryption = 'md5'; CREATE ROLE md5_user LOGIN PASSWORD 'md5-secret'; RESET password_encryption; CREATE ROLE scram_user LOGIN PASSWORD 'scram-secret'");
-    await waitFor('the roles on the standbys', async () => (await one(ro, "SELECT count(*)::int AS n FROM pg_roles WHERE rolname IN ('md5_user', 'scram_user')"))[0].n === 2, { timeoutMs: 10_000 });
+    await one(
+      rw,
+      "SET password_encryption = 'md5'; CREATE ROLE md5_user LOGIN PASSWORD 'md5-secret'; RESET password_encryption; CREATE ROLE scram_user LOGIN PASSWORD 'scram-secret'",
+    );
+    await waitFor('the roles on the standbys', async () => (await one(ro, "SELECT count(*)::int AS n FROM pg_roles WHERE rolname IN ('md5_user', 'scram_user')"))[0].n === 2, {
+      timeoutMs: 10_000,
+    });
     for (const port of [rw, ro]) {
       assert.equal((await one(port, 'SELECT current_user AS u', 'md5_user', 'md5-secret'))[0].u, 'md5_user');
       assert.equal((await one(port, 'SELECT current_user AS u', 'scram_user', 'scram-secret'))[0].u, 'scram_user');
@@ -92,8 +97,11 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     const rows = await one(ro, 'SHOW POOL_NODES');
     assert.equal(rows.length, 3);
     assert.deepEqual(Object.keys(rows[0]), ['node_id', 'hostname', 'port', 'status', 'lb_weight', 'role', 'select_cnt', 'load_balance_node', 'replication_delay']);
-    assert.deepEqual(rows.map((r) => r.status), ['up', 'up', 'up']);
-    assert.equal(rows.filter((r) => r.load_balance_node === 'true').length, 1, 'this session\'s node is marked');
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      ['up', 'up', 'up'],
+    );
+    assert.equal(rows.filter((r) => r.load_balance_node === 'true').length, 1, "this session's node is marked");
   });
 
   it('a standby that dies is down within 2 s, reads keep working; back, it is up again by itself', async () => {
@@ -111,10 +119,17 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
 
   it('detach and attach: two proxies agree, because the choice lives in the store', async () => {
     const [a, b2, adm] = await freePorts(3);
-    const second = await startProxy(validate(proxyConfigSchema, {
-      store: { type: 'memory' }, listen_rw: `127.0.0.1:${a}`, listen_ro: `127.0.0.1:${b2}`, admin_listen: `127.0.0.1:${adm}`,
-      health_check: { user: 'postgres', password_env: 'PGW_TEST_PROXY_PW' },
-    }), new MemoryStore(c.up!.backend, 10_000), silentLogger);
+    const second = await startProxy(
+      validate(proxyConfigSchema, {
+        store: { type: 'memory' },
+        listen_rw: `127.0.0.1:${a}`,
+        listen_ro: `127.0.0.1:${b2}`,
+        admin_listen: `127.0.0.1:${adm}`,
+        health_check: { user: 'postgres', password_env: 'PGW_TEST_PROXY_PW' },
+      }),
+      new MemoryStore(c.up!.backend, 10_000),
+      silentLogger,
+    );
     extra.push(second);
     const standby = (await c.report()).members.find((m) => m.role === 'standby')!;
     await exec(process.execPath, [MAIN, 'node', 'detach', standby.name, '-c', c.clientConfigFile]);
@@ -133,13 +148,33 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
   it('TLS: with a certificate the proxy terminates TLS for clients that ask; without one it refuses SSLRequest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgw-proxy-tls-'));
     try {
-      await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      await exec('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]);
       const [a, b2] = await freePorts(2);
-      const tlsProxy = await startProxy(validate(proxyConfigSchema, {
-        store: { type: 'memory' }, listen_rw: `127.0.0.1:${a}`, listen_ro: `127.0.0.1:${b2}`,
-        health_check: { user: 'postgres', password_env: 'PGW_TEST_PROXY_PW' },
-        tls: { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') },
-      }), new MemoryStore(c.up!.backend, 10_000), silentLogger);
+      const tlsProxy = await startProxy(
+        validate(proxyConfigSchema, {
+          store: { type: 'memory' },
+          listen_rw: `127.0.0.1:${a}`,
+          listen_ro: `127.0.0.1:${b2}`,
+          health_check: { user: 'postgres', password_env: 'PGW_TEST_PROXY_PW' },
+          tls: { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') },
+        }),
+        new MemoryStore(c.up!.backend, 10_000),
+        silentLogger,
+      );
       extra.push(tlsProxy);
       // Verified against our certificate: the session really runs over TLS, end to end through the relay.
       const ssl = { ca: readFileSync(join(dir, 'cert.pem')), servername: 'localhost' };
@@ -162,12 +197,21 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     for (const port of [rw, ro]) {
       const cl = await client(port);
       const { processID, secretKey } = cl as unknown as { processID: number; secretKey: number };
-      const running = cl.query('SELECT pg_sleep(30)').then(() => 'finished', (e: { code?: string }) => e.code);
+      const running = cl.query('SELECT pg_sleep(30)').then(
+        () => 'finished',
+        (e: { code?: string }) => e.code,
+      );
       // The backend runs the statement on one of the nodes: cancel once it does.
-      await waitFor(`backend ${processID} to run pg_sleep`, async () => {
-        const rows = await Promise.all(c.up!.ports.map((n) => one(n.pg, `SELECT 1 FROM pg_stat_activity WHERE pid = ${processID} AND state = 'active' AND query LIKE '%pg_sleep%'`)));
-        return rows.some((r) => r.length > 0);
-      }, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor(
+        `backend ${processID} to run pg_sleep`,
+        async () => {
+          const rows = await Promise.all(
+            c.up!.ports.map((n) => one(n.pg, `SELECT 1 FROM pg_stat_activity WHERE pid = ${processID} AND state = 'active' AND query LIKE '%pg_sleep%'`)),
+          );
+          return rows.some((r) => r.length > 0);
+        },
+        { timeoutMs: 10_000, intervalMs: 50 },
+      );
       const packet = Buffer.alloc(16);
       packet.writeInt32BE(16, 0);
       packet.writeInt32BE(80877102, 4);
@@ -226,10 +270,11 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     const before = await c.report();
     const oldPrimary = before.leader!;
     await one(rw, 'CREATE TABLE IF NOT EXISTS drained (v int)');
-    const errorOf = (cl: pg.Client) => new Promise<string>((resolve) => {
-      cl.removeAllListeners('error');
-      cl.on('error', (e: Error & { code?: string }) => resolve(`${e.code ?? ''} ${e.message}`));
-    });
+    const errorOf = (cl: pg.Client) =>
+      new Promise<string>((resolve) => {
+        cl.removeAllListeners('error');
+        cl.on('error', (e: Error & { code?: string }) => resolve(`${e.code ?? ''} ${e.message}`));
+      });
     const idle = await client(rw);
     const idleEnded = errorOf(idle);
     const inTx = await client(rw);
@@ -277,7 +322,16 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     const gone = new Promise<string>((resolve) => held.once('error', (e) => resolve(e.message)));
     await c.crashHost(r.leader!);
     const newConn = one(rw, 'SELECT inet_server_port() AS port, pg_is_in_recovery() AS rec');
-    assert.match(await Promise.race([gone, held.query('SELECT 1').then(() => 'answered', (e) => e.message)]), /terminat|Connection|closed|ended/i);
+    assert.match(
+      await Promise.race([
+        gone,
+        held.query('SELECT 1').then(
+          () => 'answered',
+          (e) => e.message,
+        ),
+      ]),
+      /terminat|Connection|closed|ended/i,
+    );
     const [row] = await newConn;
     assert.equal(row.rec, false);
     const after = await c.report();

@@ -33,11 +33,13 @@ describe('synchronous replication on real PostgreSQL (etcd, synchronous_mode on)
     // Exit 1 (warnings) would still print the table; the table is what is checked here.
     const { stdout } = await execP(process.execPath, [MAIN, 'cluster', 'show', '-c', c.clientConfigFile]).catch((e: { stdout: string }) => e);
     assert.match(stdout, new RegExp(`${sync}\\s+\\| standby .*\\| sync `), 'the Sync column marks it');
-    const { stdout: guc } = await execP('psql', ['-XAtc', 'SHOW synchronous_standby_names', `host=127.0.0.1 port=${port(r.leader!)} user=${c.cred.user} dbname=postgres`], { env: { ...process.env, PGPASSWORD: c.cred.password } });
+    const { stdout: guc } = await execP('psql', ['-XAtc', 'SHOW synchronous_standby_names', `host=127.0.0.1 port=${port(r.leader!)} user=${c.cred.user} dbname=postgres`], {
+      env: { ...process.env, PGPASSWORD: c.cred.password },
+    });
     assert.equal(guc.trim(), `FIRST 1 ("${sync}")`);
   });
 
-  it('the synchronous standby\'s host dies: the other standby becomes synchronous and commits resume', async () => {
+  it("the synchronous standby's host dies: the other standby becomes synchronous and commits resume", async () => {
     const { sync, other, stallMs } = await crashSyncStandby(c, writer);
     console.log(`# synchronous standby ${sync} crashed: ${other} synchronous, longest commit stall ${(stallMs / 1000).toFixed(2)} s`);
     await c.restartHost(sync);
@@ -55,10 +57,14 @@ describe('synchronous replication on real PostgreSQL (etcd, synchronous_mode on)
       const hostCrash = i % 2 === 0;
       if (hostCrash) {
         await c.crashHost(leader);
-        const r = await waitFor('a new leader', async () => {
-          const rep = await c.report();
-          return rep.leader !== null && rep.leader !== leader ? rep : false;
-        }, { timeoutMs: c.ttlMs + 30_000, intervalMs: 100 });
+        const r = await waitFor(
+          'a new leader',
+          async () => {
+            const rep = await c.report();
+            return rep.leader !== null && rep.leader !== leader ? rep : false;
+          },
+          { timeoutMs: c.ttlMs + 30_000, intervalMs: 100 },
+        );
         assert.deepEqual(r.leader, syncStandbys(before)[0], 'only the synchronous standby may be promoted');
         await c.restartHost(leader);
       } else {
@@ -72,7 +78,11 @@ describe('synchronous replication on real PostgreSQL (etcd, synchronous_mode on)
     const present = await idsOn(port(r.leader!), c.cred);
     const lost = writer.acks.filter((a) => !present.has(a.id));
     console.log(`# ${writer.acks.length} acknowledged ids, ${lost.length} lost`);
-    assert.deepEqual(lost.map((a) => a.id), [], 'every acknowledged id is on the final primary');
+    assert.deepEqual(
+      lost.map((a) => a.id),
+      [],
+      'every acknowledged id is on the final primary',
+    );
     await writer.start();
   });
 
@@ -84,7 +94,11 @@ describe('synchronous replication on real PostgreSQL (etcd, synchronous_mode on)
     // The primary and its synchronous standby gone: nobody may be promoted automatically.
     await Promise.all([c.crashHost(leader), c.crashHost(sync!)]);
     await waitFor('the leader lock to expire with nobody taking it', async () => (await c.report()).leader === null, { timeoutMs: c.ttlMs + 20_000, intervalMs: 200 });
-    const cli = (args: string[]) => execP(process.execPath, [MAIN, 'failover', '-c', c.clientConfigFile, '--to', async_, ...args]).then((x) => ({ code: 0, ...x }), (e) => e as { code: number; stdout: string; stderr: string });
+    const cli = (args: string[]) =>
+      execP(process.execPath, [MAIN, 'failover', '-c', c.clientConfigFile, '--to', async_, ...args]).then(
+        (x) => ({ code: 0, ...x }),
+        (e) => e as { code: number; stdout: string; stderr: string },
+      );
     const refused = await cli([]);
     assert.equal(refused.code, 1, 'refused without --force');
     assert.match(refused.stderr, /not in the synchronous set/);

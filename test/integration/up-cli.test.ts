@@ -32,10 +32,14 @@ describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor('pgwarden up to print the table', () => {
-        if (child.exitCode !== null) throw new Error(`pgwarden up exited with ${child.exitCode}`);
-        return out.includes('Ctrl-C stops the cluster');
-      }, { timeoutMs: 120_000, intervalMs: 200 }).catch((err) => {
+      await waitFor(
+        'pgwarden up to print the table',
+        () => {
+          if (child.exitCode !== null) throw new Error(`pgwarden up exited with ${child.exitCode}`);
+          return out.includes('Ctrl-C stops the cluster');
+        },
+        { timeoutMs: 120_000, intervalMs: 200 },
+      ).catch((err) => {
         throw new Error(`${err.message}; it printed:\n${out}`);
       });
       assert.match(out, /\* running/);

@@ -101,10 +101,24 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       const a = lab.addr(h);
       const name = `e${ETCD.indexOf(h) + 1}`;
       startProc(h, h, 'etcd', [
-        '--name', name, '--data-dir', join(dir, h),
-        '--listen-client-urls', `http://${a}:2379`, '--advertise-client-urls', `http://${a}:2379`,
-        '--listen-peer-urls', `http://${a}:2380`, '--initial-advertise-peer-urls', `http://${a}:2380`,
-        '--initial-cluster', etcdCluster, '--initial-cluster-state', 'new', '--log-level', 'error',
+        '--name',
+        name,
+        '--data-dir',
+        join(dir, h),
+        '--listen-client-urls',
+        `http://${a}:2379`,
+        '--advertise-client-urls',
+        `http://${a}:2379`,
+        '--listen-peer-urls',
+        `http://${a}:2380`,
+        '--initial-advertise-peer-urls',
+        `http://${a}:2380`,
+        '--initial-cluster',
+        etcdCluster,
+        '--initial-cluster-state',
+        'new',
+        '--log-level',
+        'error',
       ]);
     };
     ETCD.forEach(startEtcd);
@@ -117,26 +131,29 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     for (const [i, h] of db.entries()) {
       const a = lab.addr(h);
       mkdirSync(join(dir, h), { mode: 0o755 });
-      writeFileSync(join(dir, `${h}.yaml`), toYaml({
-        name: h,
-        id: i + 1,
-        scope: 'lab',
-        data_dir: join(dir, h, 'data'),
-        run_dir: join(dir, h, 'run'),
-        postgresql: {
-          // All addresses of the host: its own eth0 for the cluster, loopback for local checks.
-          listen: '0.0.0.0:5432',
-          connect_address: `${a}:5432`,
-          superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
-          replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
-          parameters: { shared_buffers: '32MB', max_connections: 40 },
-        },
-        api: { listen: `${a}:8008`, connect_address: `${a}:8008`, auth_token_file: join(dir, 'secrets', 'api_token') },
-        store: { type: 'etcd', endpoints },
-        ...timing,
-        ...syncKeys(opts.sync ? { mode: opts.sync } : undefined),
-        log: { level: 'debug', file: join(dir, h, 'agent.log') },
-      }));
+      writeFileSync(
+        join(dir, `${h}.yaml`),
+        toYaml({
+          name: h,
+          id: i + 1,
+          scope: 'lab',
+          data_dir: join(dir, h, 'data'),
+          run_dir: join(dir, h, 'run'),
+          postgresql: {
+            // All addresses of the host: its own eth0 for the cluster, loopback for local checks.
+            listen: '0.0.0.0:5432',
+            connect_address: `${a}:5432`,
+            superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
+            replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
+            parameters: { shared_buffers: '32MB', max_connections: 40 },
+          },
+          api: { listen: `${a}:8008`, connect_address: `${a}:8008`, auth_token_file: join(dir, 'secrets', 'api_token') },
+          store: { type: 'etcd', endpoints },
+          ...timing,
+          ...syncKeys(opts.sync ? { mode: opts.sync } : undefined),
+          log: { level: 'debug', file: join(dir, h, 'agent.log') },
+        }),
+      );
     }
     writeFileSync(join(dir, 'cluster.yaml'), toYaml({ endpoints: db.map((h) => `http://${lab.addr(h)}:8008`), auth_token_file: join(dir, 'secrets', 'api_token') }));
 
@@ -156,11 +173,15 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         return JSON.parse(r.stdout) as ClusterReport;
       },
       waitConverged: (ms, what = 'a leader with every standby streaming, lag 0') =>
-        waitFor(what, async () => {
-          const r = await cluster.report();
-          const ok = r.leader !== null && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming && m.lag_bytes === 0));
-          return ok ? r : false;
-        }, { timeoutMs: ms, intervalMs: 500 }),
+        waitFor(
+          what,
+          async () => {
+            const r = await cluster.report();
+            const ok = r.leader !== null && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming && m.lag_bytes === 0));
+            return ok ? r : false;
+          },
+          { timeoutMs: ms, intervalMs: 500 },
+        ),
       async writableLocally(host) {
         const r = await lab.run(host, '/usr/bin/psql', ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-Atc', 'SELECT NOT pg_is_in_recovery()'], 5000);
         return r.code === 0 && r.stdout.trim() === 't';
@@ -193,10 +214,19 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     // psql inside the namespaces reads the password from the environment, never from argv.
     lab.runEnv = { PGPASSWORD: password, PGCONNECT_TIMEOUT: '2' };
 
-    await waitFor('the 3-member etcd to elect a leader', async () => {
-      const r = await lab.run('client', process.execPath, ['-e', `fetch('${endpoints[0]}/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))`], 5000);
-      return r.code === 0;
-    }, { timeoutMs: 30_000, intervalMs: 300 });
+    await waitFor(
+      'the 3-member etcd to elect a leader',
+      async () => {
+        const r = await lab.run(
+          'client',
+          process.execPath,
+          ['-e', `fetch('${endpoints[0]}/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))`],
+          5000,
+        );
+        return r.code === 0;
+      },
+      { timeoutMs: 30_000, intervalMs: 300 },
+    );
     db.forEach((h) => cluster.startAgent(h));
     await cluster.waitConverged(120_000);
 

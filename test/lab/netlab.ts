@@ -18,7 +18,10 @@ export const ns = (host: string) => `${LAB}-${host}`;
 /** Namespaces left by an earlier run that did not clean up (killed before its teardown ran). */
 export function leftovers(): string[] {
   const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${LAB}-`));
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`${LAB}-`));
 }
 
 function ip(...args: string[]): void {
@@ -93,7 +96,11 @@ export class NetLab {
   /** Runs a command inside a host to completion. */
   async run(host: string, cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-      const { stdout, stderr } = await execP('ip', ['netns', 'exec', ns(host), cmd, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...this.runEnv } });
+      const { stdout, stderr } = await execP('ip', ['netns', 'exec', ns(host), cmd, ...args], {
+        timeout: timeoutMs,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, ...this.runEnv },
+      });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -111,7 +118,10 @@ export class NetLab {
 
   /** Every process running in a host's namespace. */
   pids(host: string): number[] {
-    return execFileSync('ip', ['netns', 'pids', ns(host)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('ip', ['netns', 'pids', ns(host)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   }
 
   /** Power loss: every process of the host killed at once, then its network gone. */

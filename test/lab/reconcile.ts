@@ -15,7 +15,12 @@ export async function reconcile(c: LabCluster): Promise<{ lost: number[]; proble
   const problems: string[] = [];
   const notes: string[] = [];
   if (lost.length && c.sync !== 'off') {
-    problems.push(`synchronous replication lost acknowledged ids: ${lost.map((a) => `${a.id}@${a.node}`).slice(0, 10).join(', ')}`);
+    problems.push(
+      `synchronous replication lost acknowledged ids: ${lost
+        .map((a) => `${a.id}@${a.node}`)
+        .slice(0, 10)
+        .join(', ')}`,
+    );
   } else if (lost.length) {
     // Allowed only as a tail: the last writes a failed primary acknowledged before it lost contact.
     const byNode = new Map<string, number[]>();
@@ -24,7 +29,12 @@ export async function reconcile(c: LabCluster): Promise<{ lost: number[]; proble
       const keptLater = c.acks.some((a) => a.node === node && onPrimary.has(a.id) && a.id > Math.min(...ids));
       if (node === primary || keptLater) problems.push(`acknowledged ids lost in the middle of ${node}'s writes: ${ids.slice(0, 10).join(', ')}`);
     }
-    notes.push(`asynchronous replication: ${lost.length} acknowledged id(s) lost, all the newest writes of a failed primary: ${lost.map((a) => `${a.id}@${a.node}`).slice(0, 10).join(', ')}`);
+    notes.push(
+      `asynchronous replication: ${lost.length} acknowledged id(s) lost, all the newest writes of a failed primary: ${lost
+        .map((a) => `${a.id}@${a.node}`)
+        .slice(0, 10)
+        .join(', ')}`,
+    );
   }
   for (const h of c.db.filter((x) => x !== primary)) {
     const ids = await c.idsOn(h);

@@ -96,7 +96,9 @@ for (const s of ALL.filter((x) => wanted.includes(x.id))) {
   }
   res.duration_s = Math.round((Date.now() - started) / 1000);
   results.push(res);
-  console.log(`  ${res.pass ? 'pass' : 'FAIL'} in ${res.duration_s} s; recover ${res.recover_s ?? '-'} s; acked ${res.acked}, lost ${res.lost_acked}, split-brain samples ${res.split_brain_samples}`);
+  console.log(
+    `  ${res.pass ? 'pass' : 'FAIL'} in ${res.duration_s} s; recover ${res.recover_s ?? '-'} s; acked ${res.acked}, lost ${res.lost_acked}, split-brain samples ${res.split_brain_samples}`,
+  );
   for (const n of res.notes) console.log(`    ${n.replace(/\n/g, '\n    ')}`);
   if (res.error) console.log(`    error: ${res.error}`);
 }
@@ -107,9 +109,13 @@ writeFileSync(resolve(outDir, 'lab-report.json'), `${JSON.stringify({ scenarios:
 const table = [
   '| id | scenario | pass | recover (s) | acked | lost acked | split-brain samples | duration (s) |',
   '|---|---|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.id} | ${r.title} | ${r.pass ? 'yes' : '**no**'} | ${r.recover_s ?? '-'} | ${r.acked} | ${r.lost_acked} | ${r.split_brain_samples} | ${r.duration_s} |`),
+  ...results.map(
+    (r) => `| ${r.id} | ${r.title} | ${r.pass ? 'yes' : '**no**'} | ${r.recover_s ?? '-'} | ${r.acked} | ${r.lost_acked} | ${r.split_brain_samples} | ${r.duration_s} |`,
+  ),
 ];
-const details = results.map((r) => `## ${r.id}: ${r.title}\n\n${r.pass ? 'pass' : `FAIL: ${r.error}`}\n\n${r.notes.map((n) => `- ${n.includes('\n') ? `\n\n\`\`\`\n${n}\n\`\`\`\n` : n}`).join('\n')}\n`);
+const details = results.map(
+  (r) => `## ${r.id}: ${r.title}\n\n${r.pass ? 'pass' : `FAIL: ${r.error}`}\n\n${r.notes.map((n) => `- ${n.includes('\n') ? `\n\n\`\`\`\n${n}\n\`\`\`\n` : n}`).join('\n')}\n`,
+);
 writeFileSync(resolve(outDir, 'lab-report.md'), `# Fault lab report\n\n${table.join('\n')}\n\n${details.join('\n')}`);
 console.log(`\n${table.join('\n')}\n\nreport: ${outDir}/lab-report.md`);
 const failed = results.filter((r) => !r.pass).length;

@@ -28,7 +28,19 @@ export function aRegistration(name: string, id: number, over: Partial<Registrati
 export function aMember(name: string, over: Partial<Omit<MemberStatus, 'lsn' | 'replayed_lsn'>> & { lsn?: string | null; replayed_lsn?: string | null } = {}): MemberStatus {
   const { lsn = '0/3000000', replayed_lsn = '0/3000000', ...rest } = over;
   const l = (t: string | null) => (t === null ? null : parseLsn(t));
-  return { name, role: 'standby', state: 'running', timeline: 1, lsn: l(lsn), replayed_lsn: l(replayed_lsn), upstream: 'n1', streaming: true, message: '', updated_at_ms: WALL, ...rest };
+  return {
+    name,
+    role: 'standby',
+    state: 'running',
+    timeline: 1,
+    lsn: l(lsn),
+    replayed_lsn: l(replayed_lsn),
+    upstream: 'n1',
+    streaming: true,
+    message: '',
+    updated_at_ms: WALL,
+    ...rest,
+  };
 }
 
 export class SnapshotBuilder {
@@ -74,7 +86,10 @@ export class SnapshotBuilder {
   switchover(from: string, to: string | null, requestedAt = WALL - 1000, drain: { timeoutS?: number; since?: number } = {}): this {
     this.s.failover = {
       value: {
-        kind: 'switchover', from, to, requested_at_ms: requestedAt,
+        kind: 'switchover',
+        from,
+        to,
+        requested_at_ms: requestedAt,
         ...(drain.timeoutS !== undefined ? { drain_timeout_s: drain.timeoutS } : {}),
         ...(drain.since !== undefined ? { draining_since_ms: drain.since } : {}),
       },
@@ -86,7 +101,17 @@ export class SnapshotBuilder {
   /** The recorded synchronous set, written by `leader`. */
   sync(members: string[], opts: { mode?: 'on' | 'quorum'; count?: number; leader?: string; narrowing?: { to: string[]; count: number; lsn: string } } = {}): this {
     const count = opts.count ?? 1;
-    this.s.sync = { value: { leader: opts.leader ?? 'n1', members, mode: opts.mode ?? 'on', count, wanted: count, ...(opts.narrowing ? { narrowing: { ...opts.narrowing, lsn: parseLsn(opts.narrowing.lsn) } } : {}) }, revision: 7 };
+    this.s.sync = {
+      value: {
+        leader: opts.leader ?? 'n1',
+        members,
+        mode: opts.mode ?? 'on',
+        count,
+        wanted: count,
+        ...(opts.narrowing ? { narrowing: { ...opts.narrowing, lsn: parseLsn(opts.narrowing.lsn) } } : {}),
+      },
+      revision: 7,
+    };
     return this;
   }
 
@@ -174,7 +199,16 @@ export class ViewBuilder {
   peer(name: string, over: Partial<Omit<PeerStatus, 'lsn'>> & { lsn?: string | null } = {}): this {
     const { lsn, ...rest } = over;
     const peers = new Map(this.v.peers);
-    peers.set(name, { name, reachable: true, running: true, role: 'standby', lsn: lsn === undefined ? parseLsn('0/3000000') : lsn === null ? null : parseLsn(lsn), timeline: 1, tags: defaultConfig.tags, ...rest });
+    peers.set(name, {
+      name,
+      reachable: true,
+      running: true,
+      role: 'standby',
+      lsn: lsn === undefined ? parseLsn('0/3000000') : lsn === null ? null : parseLsn(lsn),
+      timeline: 1,
+      tags: defaultConfig.tags,
+      ...rest,
+    });
     this.v.peers = peers;
     return this;
   }

@@ -54,12 +54,20 @@ function observers(client: ApiClient, dataDir: (name: string) => string) {
   const report = async () => (await client.get<ClusterReport>('/cluster')).body;
   return {
     report,
-    waitStable: (ms: number, syncStandbys?: number) => waitFor(`a leader with every standby streaming${syncStandbys === undefined ? '' : `, ${syncStandbys} of them synchronous`}`, async () => {
-      const r = await report();
-      const ok = r.leader !== null && r.members.length > 0 && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming))
-        && (syncStandbys === undefined || r.members.filter((m) => m.sync === 'sync' || m.sync === 'quorum').length === syncStandbys);
-      return ok ? r : false;
-    }, { timeoutMs: ms, intervalMs: 200 }),
+    waitStable: (ms: number, syncStandbys?: number) =>
+      waitFor(
+        `a leader with every standby streaming${syncStandbys === undefined ? '' : `, ${syncStandbys} of them synchronous`}`,
+        async () => {
+          const r = await report();
+          const ok =
+            r.leader !== null &&
+            r.members.length > 0 &&
+            r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming)) &&
+            (syncStandbys === undefined || r.members.filter((m) => m.sync === 'sync' || m.sync === 'quorum').length === syncStandbys);
+          return ok ? r : false;
+        },
+        { timeoutMs: ms, intervalMs: 200 },
+      ),
     dataDir,
     postmasterPid: (name: string) => readPostmasterPid(dataDir(name)),
     killPostmaster: (name: string) => killPostmaster(dataDir(name), name),
@@ -109,7 +117,11 @@ export async function memoryCluster(opts: { pgHba?: string[] } = {}): Promise<Cl
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const client = new ApiClient(cluster.ports.map((p) => `http://127.0.0.1:${p.api}`), undefined, 3000);
+  const client = new ApiClient(
+    cluster.ports.map((p) => `http://127.0.0.1:${p.api}`),
+    undefined,
+    3000,
+  );
   const dataDir = (name: string) => join(dir, 'nodes', name, 'data');
   return {
     backend: 'memory',
@@ -143,7 +155,9 @@ export async function memoryCluster(opts: { pgHba?: string[] } = {}): Promise<Cl
   };
 }
 
-export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number; parameters?: Record<string, string | number>; sync?: UpOptions['sync'] } = {}): Promise<ClusterHarness> {
+export async function etcdCluster(
+  opts: { timing?: typeof TIMING; nodes?: number; parameters?: Record<string, string | number>; sync?: UpOptions['sync'] } = {},
+): Promise<ClusterHarness> {
   const timing = opts.timing ?? TIMING;
   const count = opts.nodes ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'pgw-etcd-cluster-'));
@@ -177,25 +191,28 @@ export async function etcdCluster(opts: { timing?: typeof TIMING; nodes?: number
       apiUrls.push(`http://127.0.0.1:${apiPort}`);
       mkdirSync(join(dir, name), { mode: 0o755 });
       chmodSync(join(dir, name), 0o755);
-      writeFileSync(join(dir, `${name}.yaml`), toYaml({
-        name,
-        id: i + 1,
-        scope: 'itest',
-        data_dir: dataDir(name),
-        run_dir: join(dir, name, 'run'),
-        postgresql: {
-          listen: `127.0.0.1:${pgPort}`,
-          connect_address: `127.0.0.1:${pgPort}`,
-          superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
-          replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
-          parameters: opts.parameters ?? { shared_buffers: '32MB', max_connections: 40 },
-        },
-        api: { listen: `127.0.0.1:${apiPort}`, connect_address: `127.0.0.1:${apiPort}`, auth_token_file: join(dir, 'secrets', 'api_token') },
-        store: { type: 'etcd', endpoints: [etcd!.endpoint] },
-        ...timing,
-        ...syncKeys(opts.sync),
-        log: { level: 'debug', file: join(dir, name, 'agent.log') },
-      }));
+      writeFileSync(
+        join(dir, `${name}.yaml`),
+        toYaml({
+          name,
+          id: i + 1,
+          scope: 'itest',
+          data_dir: dataDir(name),
+          run_dir: join(dir, name, 'run'),
+          postgresql: {
+            listen: `127.0.0.1:${pgPort}`,
+            connect_address: `127.0.0.1:${pgPort}`,
+            superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
+            replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
+            parameters: opts.parameters ?? { shared_buffers: '32MB', max_connections: 40 },
+          },
+          api: { listen: `127.0.0.1:${apiPort}`, connect_address: `127.0.0.1:${apiPort}`, auth_token_file: join(dir, 'secrets', 'api_token') },
+          store: { type: 'etcd', endpoints: [etcd!.endpoint] },
+          ...timing,
+          ...syncKeys(opts.sync),
+          log: { level: 'debug', file: join(dir, name, 'agent.log') },
+        }),
+      );
     });
     writeFileSync(join(dir, 'cluster.yaml'), toYaml({ endpoints: apiUrls, auth_token_file: join(dir, 'secrets', 'api_token') }));
     const startAgent = (name: string) => {

@@ -24,13 +24,28 @@ export async function startEtcd(): Promise<TestEtcd> {
   const [client, peer] = await freePorts(2);
   const dir = mkdtempSync(join(tmpdir(), 'pgw-etcd-'));
   const endpoint = `http://127.0.0.1:${client}`;
-  const child = spawn(ETCD_BIN, [
-    '--name', 'test', '--data-dir', join(dir, 'data'),
-    '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `test=http://127.0.0.1:${peer}`,
-    '--log-level', 'error',
-  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
+  const child = spawn(
+    ETCD_BIN,
+    [
+      '--name',
+      'test',
+      '--data-dir',
+      join(dir, 'data'),
+      '--listen-client-urls',
+      endpoint,
+      '--advertise-client-urls',
+      endpoint,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `test=http://127.0.0.1:${peer}`,
+      '--log-level',
+      'error',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -43,11 +58,15 @@ export async function startEtcd(): Promise<TestEtcd> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(`etcd to answer on ${endpoint}`, async () => {
-      if (child.exitCode !== null) throw new Error(`etcd exited: ${stderr}`);
-      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
-      return res.ok;
-    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      `etcd to answer on ${endpoint}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`etcd exited: ${stderr}`);
+        const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
+        return res.ok;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
   } catch (err) {
     await stop();
     throw err;

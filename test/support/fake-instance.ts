@@ -61,8 +61,19 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
   }
   async status(): Promise<SqlStatus> {
     if (this.mode !== 'running') throw new PostgresUnavailableError('not accepting connections');
-    return { inRecovery: this.inRecovery, timeline: this.control.timeline, lsn: this.lsn, replayedLsn: this.inRecovery ? this.lsn : null, streaming: this.streaming,
-      receiverHost: null, receiverPort: null, replication: [], sysid: this.control.sysid, syncStandbyNames: '', openTransactions: 0 };
+    return {
+      inRecovery: this.inRecovery,
+      timeline: this.control.timeline,
+      lsn: this.lsn,
+      replayedLsn: this.inRecovery ? this.lsn : null,
+      streaming: this.streaming,
+      receiverHost: null,
+      receiverPort: null,
+      replication: [],
+      sysid: this.control.sysid,
+      syncStandbyNames: '',
+      openTransactions: 0,
+    };
   }
   async promote(): Promise<void> {
     this.calls.push('promote');

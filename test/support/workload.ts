@@ -28,7 +28,16 @@ export interface Ack {
 }
 
 async function connect(port: number, cred: Credentials, timeoutMs: number, host = '127.0.0.1', queryTimeoutMs = 2000): Promise<pg.Client> {
-  const c = new pg.Client({ host, port, user: cred.user, password: cred.password, database: 'postgres', connectionTimeoutMillis: timeoutMs, query_timeout: queryTimeoutMs, statement_timeout: queryTimeoutMs });
+  const c = new pg.Client({
+    host,
+    port,
+    user: cred.user,
+    password: cred.password,
+    database: 'postgres',
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: queryTimeoutMs,
+    statement_timeout: queryTimeoutMs,
+  });
   c.on('error', () => {});
   await c.connect();
   return c;
@@ -49,7 +58,11 @@ export class Writer {
   private done: Promise<void> | null = null;
   private next = 1;
 
-  constructor(private readonly nodes: () => readonly Endpoint[], private readonly cred: Credentials, private readonly table = 'pgw_acked') {}
+  constructor(
+    private readonly nodes: () => readonly Endpoint[],
+    private readonly cred: Credentials,
+    private readonly table = 'pgw_acked',
+  ) {}
 
   async start(): Promise<void> {
     const primary = await this.findPrimary();
@@ -138,7 +151,11 @@ export class Sampler {
   private done: Promise<void> | null = null;
   private readonly clients = new Map<string, pg.Client>();
 
-  constructor(private readonly nodes: () => readonly Endpoint[], private readonly cred: Credentials, private readonly everyMs = 150) {}
+  constructor(
+    private readonly nodes: () => readonly Endpoint[],
+    private readonly cred: Credentials,
+    private readonly everyMs = 150,
+  ) {}
 
   start(): void {
     this.running = true;
@@ -180,7 +197,7 @@ export class Sampler {
   }
 }
 
-export async function sqlRows(port: number, cred: Credentials, text: string): Promise<any[]> {
+export async function sqlRows(port: number, cred: Credentials, text: string): Promise<Record<string, unknown>[]> {
   const c = await connect(port, cred, 2000);
   try {
     return (await c.query(text)).rows;

@@ -38,6 +38,12 @@ export function registerCluster(program: Command): void {
       const res = await client.get<ClusterEvent[]>(`/events?limit=${Number(opts.limit) || 50}`).catch((err) => fail(err, 2));
       if (res.status !== 200) fail(new Error(JSON.stringify(res.body)), 2);
       if (opts.json) console.log(JSON.stringify(res.body, null, 2));
-      else console.log(renderTable(['Time', 'Node', 'Event', 'Details'], res.body.map((e) => [e.at, e.node, e.kind, e.message])));
+      else
+        console.log(
+          renderTable(
+            ['Time', 'Node', 'Event', 'Details'],
+            res.body.map((e) => [e.at, e.node, e.kind, e.message]),
+          ),
+        );
     });
 }

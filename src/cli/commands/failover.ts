@@ -15,7 +15,9 @@ import { clientFrom, fail } from '../common.js';
 export function describePreview(p: FailoverPreview): string[] {
   const lines = [`${p.to} is at ${p.target_lsn ?? 'an unknown position'}.`];
   if (p.furthest && p.gap_bytes) {
-    lines.push(`The furthest position known is ${p.furthest.lsn} (${p.furthest.name}, ${p.furthest.source}): at least ${p.gap_bytes} bytes of WAL beyond ${p.to}'s position, acknowledged commits among them, would be lost.`);
+    lines.push(
+      `The furthest position known is ${p.furthest.lsn} (${p.furthest.name}, ${p.furthest.source}): at least ${p.gap_bytes} bytes of WAL beyond ${p.to}'s position, acknowledged commits among them, would be lost.`,
+    );
   } else if (p.gap_bytes === 0) {
     lines.push(`No known position is ahead of ${p.to}; commits the old primary wrote after it last published its position (every loop_wait) may still be missing.`);
   }
@@ -58,10 +60,14 @@ export function registerFailover(program: Command): void {
       if (res.status !== 202) fail(new Error(`failover refused: ${res.body.error ?? res.status}`), 1);
       say(`failover requested: promoting ${opts.to}`);
       const started = Date.now();
-      await waitFor(`${opts.to} to hold the leader lock and run as primary`, async () => {
-        const r = (await client.get<ClusterReport>('/cluster')).body;
-        return r.leader === opts.to && r.members.find((m) => m.name === opts.to)?.role === 'primary';
-      }, { timeoutMs: Number(opts.timeout) * 1000, intervalMs: 250 }).catch((err) => fail(err, 1));
+      await waitFor(
+        `${opts.to} to hold the leader lock and run as primary`,
+        async () => {
+          const r = (await client.get<ClusterReport>('/cluster')).body;
+          return r.leader === opts.to && r.members.find((m) => m.name === opts.to)?.role === 'primary';
+        },
+        { timeoutMs: Number(opts.timeout) * 1000, intervalMs: 250 },
+      ).catch((err) => fail(err, 1));
       const took = (Date.now() - started) / 1000;
       if (opts.json) console.log(JSON.stringify({ to: opts.to, forced: opts.force === true, preview, seconds: took }));
       else say(`failover done in ${took.toFixed(1)} s: ${opts.to} is the primary`);

@@ -42,9 +42,17 @@ export function registerProxy(program: Command): void {
       } catch (err) {
         fail(err, 2);
       }
-      const rows = await fetch(url, { signal: deadlineSignal(5000) }).then((r) => r.json() as Promise<PoolNodeRow[]>).catch((err) => fail(err, 2));
+      const rows = await fetch(url, { signal: deadlineSignal(5000) })
+        .then((r) => r.json() as Promise<PoolNodeRow[]>)
+        .catch((err) => fail(err, 2));
       if (opts.json) console.log(JSON.stringify(rows, null, 2));
-      else console.log(renderTable([...POOL_NODES_COLUMNS], rows.map((r) => POOL_NODES_COLUMNS.map((c) => String(r[c] ?? '')))));
+      else
+        console.log(
+          renderTable(
+            [...POOL_NODES_COLUMNS],
+            rows.map((r) => POOL_NODES_COLUMNS.map((c) => String(r[c] ?? ''))),
+          ),
+        );
     });
 
   const node = program.command('node').description('operator actions on one node');

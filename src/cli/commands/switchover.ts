@@ -31,18 +31,22 @@ export function registerSwitchover(program: Command): void {
       const from = res.body.from!;
       say(`switchover requested: ${from} -> ${res.body.to ?? '(healthiest standby)'}`);
       const started = Date.now();
-      const report = await waitFor(`a new primary other than ${from}, with ${from} back as a streaming standby`, async () => {
-        const r = (await client.get<ClusterReport>('/cluster')).body;
-        if (r.leader === from && r.pending === null) {
-          // The leader cleared the request without handing over: it refused, and said why.
-          const events = (await client.get<ClusterEvent[]>('/events?limit=50')).body;
-          const why = [...events].reverse().find((e) => e.kind === 'failover_cleared')?.message ?? 'the leader cleared the request';
-          fail(new Error(why), 1);
-        }
-        if (!r.leader || r.leader === from) return false;
-        const old = r.members.find((m) => m.name === from);
-        return old?.role === 'standby' && old.status === 'running' && old.streaming ? r : false;
-      }, { timeoutMs: Number(opts.timeout) * 1000, intervalMs: 250 }).catch((err) => fail(err, 1));
+      const report = await waitFor(
+        `a new primary other than ${from}, with ${from} back as a streaming standby`,
+        async () => {
+          const r = (await client.get<ClusterReport>('/cluster')).body;
+          if (r.leader === from && r.pending === null) {
+            // The leader cleared the request without handing over: it refused, and said why.
+            const events = (await client.get<ClusterEvent[]>('/events?limit=50')).body;
+            const why = [...events].reverse().find((e) => e.kind === 'failover_cleared')?.message ?? 'the leader cleared the request';
+            fail(new Error(why), 1);
+          }
+          if (!r.leader || r.leader === from) return false;
+          const old = r.members.find((m) => m.name === from);
+          return old?.role === 'standby' && old.status === 'running' && old.streaming ? r : false;
+        },
+        { timeoutMs: Number(opts.timeout) * 1000, intervalMs: 250 },
+      ).catch((err) => fail(err, 1));
       const took = (Date.now() - started) / 1000;
       if (opts.json) console.log(JSON.stringify({ from, to: report.leader, seconds: took }));
       else say(`switchover done in ${took.toFixed(1)} s: ${report.leader} is the primary, ${from} streams from it`);

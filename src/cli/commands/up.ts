@@ -20,7 +20,9 @@ export function registerUp(program: Command): void {
       if (!['off', 'on', 'quorum'].includes(opts.sync)) fail(new Error(`--sync: expected off, on or quorum (got ${opts.sync})`), 2);
       const { up } = await import('../../local/up.js');
       const sync = { mode: opts.sync as 'off' | 'on' | 'quorum' };
-      const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined, sync }).catch((err) => fail(err, 1));
+      const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined, sync }).catch(
+        (err) => fail(err, 1),
+      );
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
@@ -51,7 +53,9 @@ export function registerUp(program: Command): void {
       for (const p of cluster.ports) console.log(`  ${p.name}: PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${p.pg} user=postgres dbname=postgres'`);
       console.log(`  proxy: read-write port ${cluster.proxyPorts.rw} (always the primary), read-only port ${cluster.proxyPorts.ro} (standbys by weight)`);
       console.log(`         PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${cluster.proxyPorts.rw} user=postgres dbname=postgres'`);
-      console.log(`\nOperate:  pgwarden cluster show -c ${cluster.clusterFile}   |   pgwarden switchover -c ${cluster.clusterFile}   |   pgwarden show nodes -c ${cluster.proxyFile}`);
+      console.log(
+        `\nOperate:  pgwarden cluster show -c ${cluster.clusterFile}   |   pgwarden switchover -c ${cluster.clusterFile}   |   pgwarden show nodes -c ${cluster.proxyFile}`,
+      );
       console.log('Ctrl-C stops the cluster. Events:');
       cluster.onEvent((e) => console.log(`  ${e.at}  ${e.node.padEnd(8)} ${e.kind.padEnd(16)} ${e.message}`));
     });

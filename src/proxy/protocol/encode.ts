@@ -17,10 +17,14 @@ const cstr = (s: string) => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([
 /** ErrorResponse with severity, SQLSTATE and message (and FATAL when the connection will close). */
 export function errorResponse(sqlstate: string, text: string, severity: 'ERROR' | 'FATAL' = 'FATAL'): Buffer {
   const fields = Buffer.concat([
-    Buffer.from('S'), cstr(severity),
-    Buffer.from('V'), cstr(severity),
-    Buffer.from('C'), cstr(sqlstate),
-    Buffer.from('M'), cstr(text),
+    Buffer.from('S'),
+    cstr(severity),
+    Buffer.from('V'),
+    cstr(severity),
+    Buffer.from('C'),
+    cstr(sqlstate),
+    Buffer.from('M'),
+    cstr(text),
     Buffer.from([0]),
   ]);
   return message(BackendCode.ErrorResponse, fields);

@@ -10,7 +10,7 @@ import { assertThat, leaderOf, seconds, sleep, type Scenario } from '../scenario
 
 export const L1: Scenario = {
   id: 'L1',
-  title: 'seed 000: the standby\'s interface goes down for 30 s',
+  title: "seed 000: the standby's interface goes down for 30 s",
   dbHosts: 2,
   async run(c, ctx) {
     const before = await c.report();
@@ -20,10 +20,18 @@ export const L1: Scenario = {
     const timeline = before.members.find((m) => m.name === primary)!.timeline;
     const t0 = Date.now();
     c.lab.linkDown(standby);
-    const shown = await waitFor(`cluster show on ${primary} to flag ${standby}`, async () => {
-      const r = await c.show(primary);
-      return r.code === 1 && new RegExp(`\\| ${standby} +\\| standby +\\| \\? unreachable`).test(r.stdout) && r.stdout.includes(`node "${standby}" (ID: ${id}) is registered as an active standby but is unreachable`) ? r : false;
-    }, { timeoutMs: 5000, intervalMs: 250 });
+    const shown = await waitFor(
+      `cluster show on ${primary} to flag ${standby}`,
+      async () => {
+        const r = await c.show(primary);
+        return r.code === 1 &&
+          new RegExp(`\\| ${standby} +\\| standby +\\| \\? unreachable`).test(r.stdout) &&
+          r.stdout.includes(`node "${standby}" (ID: ${id}) is registered as an active standby but is unreachable`)
+          ? r
+          : false;
+      },
+      { timeoutMs: 5000, intervalMs: 250 },
+    );
     ctx.note(`cluster show flagged ${standby} after ${seconds(t0)} s:\n${shown.stdout}`);
     while (Date.now() - t0 < 30_000) {
       const r = await c.report();
@@ -36,18 +44,29 @@ export const L1: Scenario = {
     const backlogEnd = parseLsn((await c.report()).members.find((m) => m.name === primary)!.lsn!);
     const t1 = Date.now();
     c.lab.linkUp(standby);
-    const caughtUp = await waitFor(`${standby} streaming again, caught up with the primary`, async () => {
-      const r = await c.report();
-      const m = r.members.find((x) => x.name === standby)!;
-      return r.leader === primary && m.status === 'running' && m.streaming && m.lsn !== null && parseLsn(m.lsn) >= backlogEnd ? m : false;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
+    const caughtUp = await waitFor(
+      `${standby} streaming again, caught up with the primary`,
+      async () => {
+        const r = await c.report();
+        const m = r.members.find((x) => x.name === standby)!;
+        return r.leader === primary && m.status === 'running' && m.streaming && m.lsn !== null && parseLsn(m.lsn) >= backlogEnd ? m : false;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     ctx.recovered(seconds(t1));
     ctx.note(`${standby} streaming and caught up ${seconds(t1)} s after its link returned (lag now ${caughtUp.lag_bytes} bytes behind a primary still taking writes)`);
 
     // Seed 000, note 2: a crashed standby PostgreSQL is restarted by itself; an agent crash and
     // restart on the standby disturbs nothing.
     const killed = c.killPostgres(standby);
-    await waitFor(`${standby}'s PostgreSQL restarted`, () => { const pid = c.postmasterPid(standby); return pid !== null && pid !== killed; }, { timeoutMs: 15_000 });
+    await waitFor(
+      `${standby}'s PostgreSQL restarted`,
+      () => {
+        const pid = c.postmasterPid(standby);
+        return pid !== null && pid !== killed;
+      },
+      { timeoutMs: 15_000 },
+    );
     await c.waitConverged(30_000, `${standby} streaming again after its crash`);
     c.killAgent(standby);
     c.startAgent(standby);

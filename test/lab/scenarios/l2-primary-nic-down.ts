@@ -8,7 +8,7 @@ import { assertThat, seconds, waitForWrite, type Scenario } from '../scenario.js
 
 export const L2: Scenario = {
   id: 'L2',
-  title: 'the primary\'s interface goes down',
+  title: "the primary's interface goes down",
   dbHosts: 3,
   async run(c, ctx) {
     const primary = (await c.report()).leader!;

@@ -6,7 +6,7 @@ import { assertThat, seconds, waitForWrite, type Scenario } from '../scenario.js
 
 export const L3: Scenario = {
   id: 'L3',
-  title: 'power loss of the primary\'s host',
+  title: "power loss of the primary's host",
   dbHosts: 3,
   async run(c, ctx) {
     const primary = (await c.report()).leader!;

@@ -14,10 +14,13 @@ export const L4: Scenario = {
     const primary = (await c.report()).leader!;
     const etcd = ['etcd1', 'etcd2', 'etcd3'].map((h) => c.addr(h)).join(', ');
     const t0 = Date.now();
-    c.lab.nft(primary, `table inet pgwlab {
+    c.lab.nft(
+      primary,
+      `table inet pgwlab {
   chain out { type filter hook output priority 0; ip daddr { ${etcd} } drop; }
   chain in { type filter hook input priority 0; ip saddr { ${etcd} } drop; }
-}`);
+}`,
+    );
     await waitFor(`${primary} to demote`, async () => !(await c.writableLocally(primary)), { timeoutMs: c.timing.ttl * 1000, intervalMs: 250 });
     ctx.note(`${primary} demoted after ${seconds(t0)} s (behaviour: demote, no failsafe mode)`);
     const ack = await waitForWrite(c, t0, (c.timing.ttl + 10) * 1000, (a) => a.node !== primary);

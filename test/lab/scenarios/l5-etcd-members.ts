@@ -30,10 +30,14 @@ export const L5: Scenario = {
     const t1 = Date.now();
     // Without quorum etcd cannot expire the lock either (that needs its leader), so nobody else
     // can be promoted: the bound is loop_wait + 2 × retry_timeout plus the demotion itself.
-    await waitFor('every node to stop accepting writes (quorum lost)', async () => {
-      for (const h of c.db) if (await c.writableLocally(h)) return false;
-      return true;
-    }, { timeoutMs: (c.timing.loop_wait + 2 * c.timing.retry_timeout + 3) * 1000, intervalMs: 250 });
+    await waitFor(
+      'every node to stop accepting writes (quorum lost)',
+      async () => {
+        for (const h of c.db) if (await c.writableLocally(h)) return false;
+        return true;
+      },
+      { timeoutMs: (c.timing.loop_wait + 2 * c.timing.retry_timeout + 3) * 1000, intervalMs: 250 },
+    );
     ctx.note(`quorum lost: no node accepts writes after ${seconds(t1)} s`);
     await sleep(5000);
     for (const h of c.db) assertThat(!(await c.writableLocally(h)), `${h} accepts writes without a store quorum`);

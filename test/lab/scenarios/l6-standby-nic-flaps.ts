@@ -5,7 +5,7 @@ import { assertThat, seconds, sleep, type Scenario } from '../scenario.js';
 
 export const L6: Scenario = {
   id: 'L6',
-  title: 'a standby\'s interface flaps 5 times in 30 s',
+  title: "a standby's interface flaps 5 times in 30 s",
   dbHosts: 3,
   async run(c, ctx) {
     const before = await c.report();

@@ -20,13 +20,18 @@ export const L7: Scenario = {
     relay.stdout!.on('data', (d: Buffer) => (relayed += d.toString().split('connection').length - 1));
     try {
       // Replication connections (made as the postgres user) go through the relay: 100 ms each way.
-      c.lab.nft(standby, `table inet pgwlab {
+      c.lab.nft(
+        standby,
+        `table inet pgwlab {
   chain nat_out { type nat hook output priority -100; ip daddr ${p} tcp dport 5432 meta skuid postgres redirect to :15432; }
   chain loss_in { type filter hook input priority 0; ip saddr ${p} numgen random mod 100 < 5 drop; }
   chain loss_out { type filter hook output priority 0; ip daddr ${p} numgen random mod 100 < 5 drop; }
-}`);
+}`,
+      );
       // Make the walreceiver reconnect through the relay.
-      const pid = Number((await c.lab.run(standby, '/usr/bin/psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-Atc', 'SELECT pid FROM pg_stat_wal_receiver'])).stdout.trim());
+      const pid = Number(
+        (await c.lab.run(standby, '/usr/bin/psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-Atc', 'SELECT pid FROM pg_stat_wal_receiver'])).stdout.trim(),
+      );
       if (pid) process.kill(pid, 'SIGTERM');
       await waitFor('the walreceiver to reconnect through the delaying relay', () => relayed > 0, { timeoutMs: 15_000, intervalMs: 100 });
       const t0 = Date.now();
@@ -35,10 +40,14 @@ export const L7: Scenario = {
         assertThat(r.leader === primary, `false failover under latency and loss (leader ${r.leader})`);
         await sleep(2000);
       }
-      const r = await waitFor(`${standby} streaming through the slow link`, async () => {
-        const rep = await c.report();
-        return rep.members.find((m) => m.name === standby)?.streaming ? rep : false;
-      }, { timeoutMs: 20_000, intervalMs: 500 });
+      const r = await waitFor(
+        `${standby} streaming through the slow link`,
+        async () => {
+          const rep = await c.report();
+          return rep.members.find((m) => m.name === standby)?.streaming ? rep : false;
+        },
+        { timeoutMs: 20_000, intervalMs: 500 },
+      );
       ctx.note(`under 200 ms RTT (${relayed} replication connection(s) through the relay) and 5 % loss for 30 s: leader ${r.leader} unchanged, ${standby} streaming`);
     } finally {
       c.lab.clearNft(standby);

@@ -8,14 +8,18 @@ import { assertThat, seconds, waitForWrite, type Scenario } from '../scenario.js
 
 export const L8: Scenario = {
   id: 'L8',
-  title: 'synchronous mode: the primary\'s interface goes down while writing',
+  title: "synchronous mode: the primary's interface goes down while writing",
   dbHosts: 3,
   sync: 'on',
   async run(c, ctx) {
-    const r0 = await waitFor('a synchronous standby recorded', async () => {
-      const r = await c.report();
-      return r.members.some((m) => m.sync === 'sync') ? r : false;
-    }, { timeoutMs: 30_000, intervalMs: 500 });
+    const r0 = await waitFor(
+      'a synchronous standby recorded',
+      async () => {
+        const r = await c.report();
+        return r.members.some((m) => m.sync === 'sync') ? r : false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
     const primary = r0.leader!;
     const sync = r0.members.find((m) => m.sync === 'sync')!.name;
     await waitFor('the writer to commit', () => c.acks.length > 20, { timeoutMs: 30_000, intervalMs: 100 });

@@ -6,7 +6,8 @@ import { parseLsn } from '../../../src/util/lsn.js';
 import { aMember, aSnapshot } from '../../support/builders.js';
 
 const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false };
-const answering = (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
+const answering =
+  (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
   async (reg) => {
     const r = rows[reg.name];
     return r ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, ...r, lsn: r.lsn === null ? null : parseLsn(r.lsn) } : null;
@@ -15,13 +16,19 @@ const answering = (rows: Record<string, { running: boolean; role: 'primary' | 's
 describe('cluster show (report and table)', () => {
   it('seed 000: a standby that does not answer is "? unreachable", named in two warnings; no failover implied', async () => {
     const snap = aSnapshot().build();
-    const report = await buildClusterReport(snap, answering({
-      n1: { running: true, role: 'primary', lsn: '0/3000100', timeline: 1 },
-      n2: null,
-      n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-    }));
+    const report = await buildClusterReport(
+      snap,
+      answering({
+        n1: { running: true, role: 'primary', lsn: '0/3000100', timeline: 1 },
+        n2: null,
+        n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+      }),
+    );
     assert.equal(report.leader, 'n1');
-    assert.deepEqual(report.members.map((m) => m.status), ['* running', '? unreachable', 'running']);
+    assert.deepEqual(
+      report.members.map((m) => m.status),
+      ['* running', '? unreachable', 'running'],
+    );
     assert.deepEqual(report.warnings, ['unable to connect to node "n2" (ID: 2)', 'node "n2" (ID: 2) is registered as an active standby but is unreachable']);
     assert.equal(report.members[2]!.lag_bytes, 256);
     const text = renderCluster(report);
@@ -36,37 +43,55 @@ describe('cluster show (report and table)', () => {
       n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
     });
     const sync = await buildClusterReport(aSnapshot().sync(['n2']).build(), live);
-    assert.deepEqual(sync.members.map((m) => m.sync), [null, 'sync', 'async']);
+    assert.deepEqual(
+      sync.members.map((m) => m.sync),
+      [null, 'sync', 'async'],
+    );
     assert.deepEqual(sync.warnings, []);
     const quorum = await buildClusterReport(aSnapshot().sync(['n2', 'n3'], { mode: 'quorum' }).build(), live);
-    assert.deepEqual(quorum.members.map((m) => m.sync), [null, 'quorum', 'quorum']);
+    assert.deepEqual(
+      quorum.members.map((m) => m.sync),
+      [null, 'quorum', 'quorum'],
+    );
     const snap = aSnapshot().build();
     const below = await buildClusterReport({ ...snap, sync: { revision: 1, value: { leader: 'n1', members: ['n2'], mode: 'on', count: 1, wanted: 2 } } }, live);
     assert.deepEqual(below.warnings, ['synchronous replication runs below the configured count: 1 synchronous standby(s) of 2 wanted']);
     const none = await buildClusterReport({ ...snap, sync: { revision: 1, value: { leader: 'n1', members: [], mode: 'on', count: 0, wanted: 1 } } }, live);
     assert.match(none.warnings.join('\n'), /runs asynchronously: no eligible standby/);
-    assert.match(renderCluster(sync), /^ 2 +\| n2 +\| standby \|   running +\| n1 +\| sync /m);
+    assert.match(renderCluster(sync), /^ 2 +\| n2 +\| standby \| {3}running +\| n1 +\| sync /m);
   });
 
   it('an agent that answers with PostgreSQL down is "! failed"; one that is cloning is "stopped"', async () => {
-    const snap = aSnapshot().member(aMember('n2', { state: 'crashed' })).member(aMember('n3', { state: 'cloning' })).build();
-    const report = await buildClusterReport(snap, answering({
-      n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
-      n2: { running: false, role: null, lsn: null, timeline: 1 },
-      n3: { running: false, role: null, lsn: null, timeline: null },
-    }));
-    assert.deepEqual(report.members.map((m) => m.status), ['* running', '! failed', 'stopped']);
+    const snap = aSnapshot()
+      .member(aMember('n2', { state: 'crashed' }))
+      .member(aMember('n3', { state: 'cloning' }))
+      .build();
+    const report = await buildClusterReport(
+      snap,
+      answering({
+        n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+        n2: { running: false, role: null, lsn: null, timeline: 1 },
+        n3: { running: false, role: null, lsn: null, timeline: null },
+      }),
+    );
+    assert.deepEqual(
+      report.members.map((m) => m.status),
+      ['* running', '! failed', 'stopped'],
+    );
     assert.match(report.warnings.join('\n'), /node "n2" \(ID: 2\) is registered as an active standby but PostgreSQL is not running/);
     assert.match(report.warnings.join('\n'), /node "n3" \(ID: 3\) is not running yet: cloning/);
   });
 
   it('warns when nobody holds the lock, and when a primary runs without it', async () => {
     const snap = aSnapshot().leader(null).build();
-    const report = await buildClusterReport(snap, answering({
-      n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
-      n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-      n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-    }));
+    const report = await buildClusterReport(
+      snap,
+      answering({
+        n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+        n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+        n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+      }),
+    );
     assert.match(report.warnings[0]!, /no node holds the leader lock/);
     assert.match(report.warnings.join('\n'), /node "n1" \(ID: 1\) runs as a primary but does not hold the leader lock/);
   });

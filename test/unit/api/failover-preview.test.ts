@@ -14,11 +14,12 @@ import { aSnapshot } from '../../support/builders.js';
 const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false };
 const MB = 1_048_576n;
 // The primary n1 is gone; n2 and n3 run as standbys.
-const standbys = (n2: string, n3: string) => new Map<string, NodeReport | null>([
-  ['n1', null],
-  ['n2', { name: 'n2', tags, running: true, role: 'standby', streaming: false, timeline: 1, lsn: parseLsn(n2) }],
-  ['n3', { name: 'n3', tags, running: true, role: 'standby', streaming: false, timeline: 1, lsn: parseLsn(n3) }],
-]);
+const standbys = (n2: string, n3: string) =>
+  new Map<string, NodeReport | null>([
+    ['n1', null],
+    ['n2', { name: 'n2', tags, running: true, role: 'standby', streaming: false, timeline: 1, lsn: parseLsn(n2) }],
+    ['n3', { name: 'n3', tags, running: true, role: 'standby', streaming: false, timeline: 1, lsn: parseLsn(n3) }],
+  ]);
 
 describe('failover preview', () => {
   it('the gap runs to the furthest known position: the last primary position published', () => {
@@ -54,7 +55,7 @@ describe('failover preview', () => {
     assert.deepEqual(p.sync_members, ['n2']);
   });
 
-  it('a node tagged nofailover is refused with the election\'s reason', () => {
+  it("a node tagged nofailover is refused with the election's reason", () => {
     const snap = aSnapshot().leader(null).optime('0/3000000').build();
     const live = standbys('0/3000000', '0/3000000');
     const n2 = live.get('n2')!;

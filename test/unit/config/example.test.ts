@@ -26,7 +26,10 @@ describe('shipped example and check-config', () => {
     try {
       const file = join(dir, 'bad.yaml');
       writeFileSync(file, 'name: n1\ndata_dir: /x\npostgresql: {listen: nope}\n');
-      const err = await exec(process.execPath, [MAIN, 'check-config', '-c', file]).then(() => null, (e) => e);
+      const err = await exec(process.execPath, [MAIN, 'check-config', '-c', file]).then(
+        () => null,
+        (e) => e,
+      );
       assert.ok(err, 'check-config must fail');
       assert.equal(err.code, 2);
       assert.match(err.stderr, /config error: postgresql\.listen: expected host:port/);

@@ -60,8 +60,8 @@ describe('node config', () => {
   });
 
   it('refuses an inline password: credentials come from a file or the environment', () => {
-    const raw: any = valid();
-    raw.postgresql.superuser = { username: 'postgres', password: 'hunter2' };
+    const base = valid();
+    const raw = { ...base, postgresql: { ...base.postgresql, superuser: { username: 'postgres', password: 'hunter2' } } };
     const err = configError(raw);
     assert.deepEqual(err.path.slice(0, 2), ['postgresql', 'superuser']);
     assert.doesNotMatch(err.message, /hunter2/, 'the error never echoes a secret');
@@ -82,9 +82,15 @@ describe('proxy TLS files', () => {
   it('a missing certificate names tls.cert_file; a file that is not a key names tls', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgw-tls-'));
     try {
-      assert.throws(() => loadTlsContext({ cert_file: join(dir, 'none.pem'), key_file: join(dir, 'none.key') }, ['tls']), (err: ConfigError) => err.path.join('.') === 'tls.cert_file' && /cannot read/.test(err.message));
+      assert.throws(
+        () => loadTlsContext({ cert_file: join(dir, 'none.pem'), key_file: join(dir, 'none.key') }, ['tls']),
+        (err: ConfigError) => err.path.join('.') === 'tls.cert_file' && /cannot read/.test(err.message),
+      );
       writeFileSync(join(dir, 'bad.pem'), 'not a certificate');
-      assert.throws(() => loadTlsContext({ cert_file: join(dir, 'bad.pem'), key_file: join(dir, 'bad.pem') }, ['tls']), (err: ConfigError) => err.path.join('.') === 'tls' && /not usable/.test(err.message));
+      assert.throws(
+        () => loadTlsContext({ cert_file: join(dir, 'bad.pem'), key_file: join(dir, 'bad.pem') }, ['tls']),
+        (err: ConfigError) => err.path.join('.') === 'tls' && /not usable/.test(err.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

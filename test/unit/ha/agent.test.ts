@@ -15,7 +15,15 @@ const backends: MemoryBackend[] = [];
 afterEach(() => backends.splice(0).forEach((b) => b.close()));
 
 function anAgent(clock: FakeClock, backend: MemoryBackend, pg: FakeInstance) {
-  return new Agent({ name: 'n2', config: defaultConfig, store: new MemoryStore(backend, defaultConfig.ttlMs), pg, clock, log: silentLogger, registration: wantedRegistration('n2') });
+  return new Agent({
+    name: 'n2',
+    config: defaultConfig,
+    store: new MemoryStore(backend, defaultConfig.ttlMs),
+    pg,
+    clock,
+    log: silentLogger,
+    registration: wantedRegistration('n2'),
+  });
 }
 
 describe('agent cycles on a fake clock', () => {
@@ -26,7 +34,11 @@ describe('agent cycles on a fake clock', () => {
     const pg = new FakeInstance();
     const agent = anAgent(clock, backend, pg);
     const first = await agent.runCycle();
-    assert.deepEqual(first.actions.map((a) => a.type), ['acquire_leader', 'promote', 'register', 'publish_member'], first.message);
+    assert.deepEqual(
+      first.actions.map((a) => a.type),
+      ['acquire_leader', 'promote', 'register', 'publish_member'],
+      first.message,
+    );
     assert.ok(pg.calls.includes('promote'));
     assert.equal(agent.status().isLeader, true);
     clock.advance(defaultConfig.loopWaitMs);

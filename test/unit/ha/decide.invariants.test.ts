@@ -40,7 +40,15 @@ const arbView = fc
     const b = aView()
       .self(g.self)
       .cluster(snap)
-      .local({ dataDir: g.dataDir, postmaster: g.postmaster, role: g.role, streaming: g.streaming, wasPrimary: g.wasPrimary, lsn: g.localLsn, downSince: g.downSince === null ? null : NOW - g.downSince })
+      .local({
+        dataDir: g.dataDir,
+        postmaster: g.postmaster,
+        role: g.role,
+        streaming: g.streaming,
+        wasPrimary: g.wasPrimary,
+        lsn: g.localLsn,
+        downSince: g.downSince === null ? null : NOW - g.downSince,
+      })
       .lease({ mine: g.lease.mine, validUntil: NOW + g.lease.validFor, lastAttemptFailed: g.lease.lastAttemptFailed })
       .tags({ nofailover: g.nofailover });
     names.filter((n) => n !== g.self).forEach((n, i) => b.peer(n, { lsn: g.peerLsn[i]!, role: g.peerRole[i]! }));
@@ -53,47 +61,65 @@ const types = (v: View) => decide(v).actions.map((a) => a.type);
 
 describe('decide() invariants', () => {
   it('promote is always preceded by acquire_leader or refresh_leader in the same decision', () => {
-    fc.assert(fc.property(arbView, (v) => {
-      const t = types(v);
-      const p = t.indexOf('promote');
-      return p === -1 || t.slice(0, p).some((x) => x === 'acquire_leader' || x === 'refresh_leader');
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(arbView, (v) => {
+        const t = types(v);
+        const p = t.indexOf('promote');
+        return p === -1 || t.slice(0, p).some((x) => x === 'acquire_leader' || x === 'refresh_leader');
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('never promotes or takes the lock while another node holds it', () => {
-    fc.assert(fc.property(arbView, (v) => {
-      const other = v.cluster.kind === 'snapshot' && v.cluster.leader !== null && v.cluster.leader.name !== v.self;
-      const acts = decide(v).actions;
-      return !other || !acts.some((a) => a.type === 'promote' || a.type === 'acquire_leader' || (a.type === 'start' && a.as === 'primary'));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(arbView, (v) => {
+        const other = v.cluster.kind === 'snapshot' && v.cluster.leader !== null && v.cluster.leader.name !== v.self;
+        const acts = decide(v).actions;
+        return !other || !acts.some((a) => a.type === 'promote' || a.type === 'acquire_leader' || (a.type === 'start' && a.as === 'primary'));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('never promotes and follows in the same decision', () => {
-    fc.assert(fc.property(arbView, (v) => {
-      const t = types(v);
-      return !(t.includes('promote') && t.includes('follow'));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(arbView, (v) => {
+        const t = types(v);
+        return !(t.includes('promote') && t.includes('follow'));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('without the store, never promotes, takes the lock or starts a primary', () => {
-    fc.assert(fc.property(arbView, (v) => {
-      if (v.cluster.kind !== 'unavailable') return true;
-      const acts = decide(v).actions;
-      return !acts.some((a) => a.type === 'promote' || a.type === 'acquire_leader' || (a.type === 'start' && a.as === 'primary'));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(arbView, (v) => {
+        if (v.cluster.kind !== 'unavailable') return true;
+        const acts = decide(v).actions;
+        return !acts.some((a) => a.type === 'promote' || a.type === 'acquire_leader' || (a.type === 'start' && a.as === 'primary'));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('a node tagged nofailover never takes the lock to promote', () => {
-    fc.assert(fc.property(arbView, (v) => {
-      const t = types(v);
-      return !v.config.tags.nofailover || !(t.includes('acquire_leader') && t.includes('promote'));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(arbView, (v) => {
+        const t = types(v);
+        return !v.config.tags.nofailover || !(t.includes('acquire_leader') && t.includes('promote'));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('every decision says what it decided in one sentence', () => {
-    fc.assert(fc.property(arbView, (v) => {
-      const m = decide(v).message;
-      assert.ok(m.length > 10 && !m.includes('\n'), m);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(arbView, (v) => {
+        const m = decide(v).message;
+        assert.ok(m.length > 10 && !m.includes('\n'), m);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

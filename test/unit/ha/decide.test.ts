@@ -28,7 +28,9 @@ const rows: Row[] = [
   },
   {
     name: 'no leader, equal positions: the higher priority wins',
-    view: aView().cluster(aSnapshot().leader(null)).peer('n3', { tags: { priority: 200, location: 'x', nofailover: false, noloadbalance: false, nosync: false } }),
+    view: aView()
+      .cluster(aSnapshot().leader(null))
+      .peer('n3', { tags: { priority: 200, location: 'x', nofailover: false, noloadbalance: false, nosync: false } }),
     actions: [],
     message: /n3 is a better candidate \(higher priority\)/,
   },
@@ -83,13 +85,19 @@ const rows: Row[] = [
   },
   {
     name: 'standby pointed at an old leader: follows the new one',
-    view: aView().cluster(aSnapshot().leader('n3').member(aMember('n3', { role: 'primary' }))),
+    view: aView().cluster(
+      aSnapshot()
+        .leader('n3')
+        .member(aMember('n3', { role: 'primary' })),
+    ),
     actions: ['follow'],
     message: /following n3, the new leader/,
   },
   {
     name: 'standby not streaming from a leader on a newer timeline for a while: rewinds',
-    view: aView().cluster(aSnapshot().member(aMember('n1', { role: 'primary', timeline: 2 }))).local({ streaming: false, timeline: 1, notStreamingSince: NOW - REWIND_AFTER_MS }),
+    view: aView()
+      .cluster(aSnapshot().member(aMember('n1', { role: 'primary', timeline: 2 })))
+      .local({ streaming: false, timeline: 1, notStreamingSince: NOW - REWIND_AFTER_MS }),
     actions: ['rewind'],
     message: /rewinding: not streaming from n1 .* timeline 2 is ahead of mine \(1\)/,
   },
@@ -108,7 +116,9 @@ const rows: Row[] = [
   },
   {
     name: 'primary lost its lock (refresh failed): demotes',
-    view: aView().primaryWithLock().lease({ mine: false, validUntil: NOW + 5000, lastAttemptFailed: true }),
+    view: aView()
+      .primaryWithLock()
+      .lease({ mine: false, validUntil: NOW + 5000, lastAttemptFailed: true }),
     actions: ['demote'],
     message: /could not refresh the leader lock/,
   },
@@ -120,7 +130,9 @@ const rows: Row[] = [
   },
   {
     name: 'holding the lock while running as a standby: promotes after refreshing',
-    view: aView().self('n1').lease({ mine: true, validUntil: NOW + 5000, lastAttemptFailed: false }),
+    view: aView()
+      .self('n1')
+      .lease({ mine: true, validUntil: NOW + 5000, lastAttemptFailed: false }),
     actions: ['refresh_leader', 'promote'],
     message: /promoting: I hold the leader lock but run as a standby/,
   },
@@ -146,25 +158,39 @@ const rows: Row[] = [
   },
   {
     name: 'local PostgreSQL crashed on the primary: restarts it in place, keeping the lock',
-    view: aView().primaryWithLock().local({ postmaster: 'stopped', downSince: NOW - 500 }),
+    view: aView()
+      .primaryWithLock()
+      .local({ postmaster: 'stopped', downSince: NOW - 500 }),
     actions: ['refresh_leader', 'start'],
     message: /restarting PostgreSQL as primary/,
   },
   {
     name: 'crashed primary not back within primary_start_timeout: releases the lock',
-    view: aView().primaryWithLock().local({ postmaster: 'starting', downSince: NOW - 10_000 }),
+    view: aView()
+      .primaryWithLock()
+      .local({ postmaster: 'starting', downSince: NOW - 10_000 }),
     actions: ['demote', 'release_leader'],
     message: /did not accept writes within 10 s/,
   },
   {
     name: 'primary_start_timeout 0: a crashed primary releases the lock at once',
-    view: aView().primaryWithLock().config({ primaryStartTimeoutMs: 0 }).local({ postmaster: 'stopped', downSince: NOW - 100 }),
+    view: aView()
+      .primaryWithLock()
+      .config({ primaryStartTimeoutMs: 0 })
+      .local({ postmaster: 'stopped', downSince: NOW - 100 }),
     actions: ['release_leader'],
     message: /primary_start_timeout is 0/,
   },
   {
     name: 'an old primary coming back while another node leads: rewinds before rejoining',
-    view: aView().self('n1').cluster(aSnapshot().leader('n2').member(aMember('n2', { role: 'primary', timeline: 2 }))).local({ postmaster: 'stopped', role: 'primary', wasPrimary: true }),
+    view: aView()
+      .self('n1')
+      .cluster(
+        aSnapshot()
+          .leader('n2')
+          .member(aMember('n2', { role: 'primary', timeline: 2 })),
+      )
+      .local({ postmaster: 'stopped', role: 'primary', wasPrimary: true }),
     actions: ['rewind'],
     message: /rejoining as a standby of n2: rewinding first/,
   },
@@ -176,7 +202,10 @@ const rows: Row[] = [
   },
   {
     name: 'a primary that crashed and gave up its lock does not take it back (no preemption)',
-    view: aView().self('n1').cluster(aSnapshot().leader(null)).local({ postmaster: 'stopped', role: 'primary', wasPrimary: true, downSince: NOW - 20_000 }),
+    view: aView()
+      .self('n1')
+      .cluster(aSnapshot().leader(null))
+      .local({ postmaster: 'stopped', role: 'primary', wasPrimary: true, downSince: NOW - 20_000 }),
     actions: [],
     message: /waiting for a new leader/,
   },
@@ -202,37 +231,56 @@ const rows: Row[] = [
   // --- switchover ---
   {
     name: 'switchover accepted by the leader: first announces the drain (proxies stop sending new work)',
-    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n2', WALL - 1000, { timeoutS: 10 })),
+    view: aView()
+      .primaryWithLock()
+      .cluster(aSnapshot().switchover('n1', 'n2', WALL - 1000, { timeoutS: 10 })),
     actions: ['refresh_leader', 'start_drain'],
     message: /switching over to n2: draining; open transactions get up to 10 s/,
   },
   {
     name: 'switchover draining with open transactions and time left: waits, keeps the lock',
-    view: aView().primaryWithLock().local({ openTransactions: 2 }).cluster(aSnapshot().switchover('n1', 'n2', WALL - 3000, { timeoutS: 10, since: WALL - 2000 })),
+    view: aView()
+      .primaryWithLock()
+      .local({ openTransactions: 2 })
+      .cluster(aSnapshot().switchover('n1', 'n2', WALL - 3000, { timeoutS: 10, since: WALL - 2000 })),
     actions: ['refresh_leader'],
     message: /waiting for 2 open transaction\(s\) to finish \(8 s left\)/,
   },
   {
     name: 'switchover drained (no open transaction): stops cleanly, then releases',
-    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n2', WALL - 3000, { timeoutS: 10, since: WALL - 2000 })),
+    view: aView()
+      .primaryWithLock()
+      .cluster(aSnapshot().switchover('n1', 'n2', WALL - 3000, { timeoutS: 10, since: WALL - 2000 })),
     actions: ['refresh_leader', 'demote', 'release_leader'],
     message: /switching over to n2: drained; stopping cleanly/,
   },
   {
     name: 'switchover drain timeout passed with a transaction still open: stops anyway',
-    view: aView().primaryWithLock().local({ openTransactions: 1 }).cluster(aSnapshot().switchover('n1', 'n2', WALL - 12_000, { timeoutS: 10, since: WALL - 11_000 })),
+    view: aView()
+      .primaryWithLock()
+      .local({ openTransactions: 1 })
+      .cluster(aSnapshot().switchover('n1', 'n2', WALL - 12_000, { timeoutS: 10, since: WALL - 11_000 })),
     actions: ['refresh_leader', 'demote', 'release_leader'],
     message: /drain timeout passed, 1 open transaction\(s\) are cut/,
   },
   {
     name: 'a switchover draining longer than 30 s (long drain timeout) still binds',
-    view: aView().primaryWithLock().local({ openTransactions: 1 }).cluster(aSnapshot().switchover('n1', 'n2', WALL - 45_000, { timeoutS: 60, since: WALL - 44_000 })),
+    view: aView()
+      .primaryWithLock()
+      .local({ openTransactions: 1 })
+      .cluster(aSnapshot().switchover('n1', 'n2', WALL - 45_000, { timeoutS: 60, since: WALL - 44_000 })),
     actions: ['refresh_leader'],
     message: /waiting for 1 open transaction/,
   },
   {
     name: 'switchover to a standby that is not streaming: refused, request cleared, cluster unchanged',
-    view: aView().primaryWithLock().cluster(aSnapshot().switchover('n1', 'n3').member(aMember('n3', { streaming: false }))),
+    view: aView()
+      .primaryWithLock()
+      .cluster(
+        aSnapshot()
+          .switchover('n1', 'n3')
+          .member(aMember('n3', { streaming: false })),
+      ),
     actions: ['refresh_leader', 'clear_failover'],
     message: /switchover refused: n3 is not a healthy streaming standby/,
   },
@@ -256,7 +304,15 @@ const rows: Row[] = [
   },
   {
     name: 'a stale switchover request no longer binds the election',
-    view: aView().self('n3').cluster(aSnapshot().leader(null).switchover('n1', 'n2', WALL - 60_000)).local({ lsn: '0/3000100' }).peer('n2', { lsn: '0/3000000' }),
+    view: aView()
+      .self('n3')
+      .cluster(
+        aSnapshot()
+          .leader(null)
+          .switchover('n1', 'n2', WALL - 60_000),
+      )
+      .local({ lsn: '0/3000100' })
+      .peer('n2', { lsn: '0/3000000' }),
     actions: ['acquire_leader', 'promote', 'clear_failover'],
     message: /best candidate/,
   },
@@ -278,19 +334,29 @@ describe('decide()', () => {
 describe('decide(): reaping, registering and publishing are decisions too', () => {
   it('every decision on a readable store ends by publishing our live status', () => {
     const d = decide(aView().build());
-    assert.deepEqual(d.actions.map((a) => a.type), ['publish_member']);
+    assert.deepEqual(
+      d.actions.map((a) => a.type),
+      ['publish_member'],
+    );
   });
 
   it('without the store there is nothing to publish to', () => {
     const d = decide(aView().storeUnavailable().build());
-    assert.equal(d.actions.some((a) => REPORTING_ACTIONS.has(a.type)), false);
+    assert.equal(
+      d.actions.some((a) => REPORTING_ACTIONS.has(a.type)),
+      false,
+    );
   });
 
   it('registers when the store has no registration for us, taking the next free id', () => {
     const snap = aSnapshot().build();
     const registry = new Map(snap.registry);
     registry.delete('n2');
-    const d = decide(aView().cluster({ ...snap, registry }).build());
+    const d = decide(
+      aView()
+        .cluster({ ...snap, registry })
+        .build(),
+    );
     const reg = d.actions.find((a) => a.type === 'register');
     assert.ok(reg && reg.type === 'register');
     assert.deepEqual({ name: reg.registration.name, id: reg.registration.id }, { name: 'n2', id: 4 });
@@ -308,6 +374,9 @@ describe('decide(): reaping, registering and publishing are decisions too', () =
   it('a crashed instance that left processes behind is reaped before anything else', () => {
     const d = decide(aView().local({ postmaster: 'stopped', orphans: true, downSince: NOW }).build());
     assert.equal(d.actions[0]?.type, 'reap');
-    assert.ok(d.actions.some((a) => a.type === 'start'), d.message);
+    assert.ok(
+      d.actions.some((a) => a.type === 'start'),
+      d.message,
+    );
   });
 });

@@ -9,19 +9,28 @@ const rules = { optimeLsn: 200n, maximumLag: 150n, exclude: new Set<string>(), s
 describe('election ranking', () => {
   it('ranks by running primary, then LSN, then priority, then name', () => {
     const r = rank([c('b'), c('a'), c('c', { lsn: 150n }), c('d', { tags: { ...defaultConfig.tags, priority: 200 } }), c('e', { role: 'primary', lsn: 60n })], rules);
-    assert.deepEqual(r.ranked.map((x) => x.name), ['e', 'c', 'd', 'a', 'b']);
+    assert.deepEqual(
+      r.ranked.map((x) => x.name),
+      ['e', 'c', 'd', 'a', 'b'],
+    );
   });
 
   it('excludes, with a reason each: not running, nofailover, unknown position, lag over the limit, switched-away leader', () => {
-    const r = rank([
-      c('down', { running: false }),
-      c('nofo', { tags: { ...defaultConfig.tags, nofailover: true } }),
-      c('unknown', { lsn: null }),
-      c('behind', { lsn: 10n }),
-      c('old', {}),
-      c('ok'),
-    ], { ...rules, exclude: new Set(['old']) });
-    assert.deepEqual(r.ranked.map((x) => x.name), ['ok']);
+    const r = rank(
+      [
+        c('down', { running: false }),
+        c('nofo', { tags: { ...defaultConfig.tags, nofailover: true } }),
+        c('unknown', { lsn: null }),
+        c('behind', { lsn: 10n }),
+        c('old', {}),
+        c('ok'),
+      ],
+      { ...rules, exclude: new Set(['old']) },
+    );
+    assert.deepEqual(
+      r.ranked.map((x) => x.name),
+      ['ok'],
+    );
     assert.deepEqual(Object.fromEntries(r.excluded.map((e) => [e.name, e.reason])), {
       down: 'PostgreSQL is not running',
       nofo: 'is tagged nofailover',

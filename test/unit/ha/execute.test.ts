@@ -34,7 +34,10 @@ describe('executor', () => {
     const r = await run(executor, { type: 'acquire_leader' });
     assert.deepEqual(r, { ok: true, lease: { mine: true, validUntil: sent + defaultConfig.ttlMs, lastAttemptFailed: false } });
     assert.equal((await store.load(AbortSignal.timeout(1000))).leader?.name, 'n2');
-    assert.deepEqual((await store.events(10, AbortSignal.timeout(1000))).map((e) => e.kind), ['leader_acquired']);
+    assert.deepEqual(
+      (await store.events(10, AbortSignal.timeout(1000))).map((e) => e.kind),
+      ['leader_acquired'],
+    );
   });
 
   it('a lost compare-and-set stops the decision and wakes the loop; the reporting actions still run', async () => {
@@ -92,6 +95,9 @@ describe('executor', () => {
     const snap = await store.load(AbortSignal.timeout(1000));
     assert.deepEqual(snap.registry.get('n2'), reg);
     assert.equal(snap.members.get('n2')?.state, 'running');
-    assert.deepEqual((await store.events(10, AbortSignal.timeout(1000))).map((e) => e.kind), ['reaped']);
+    assert.deepEqual(
+      (await store.events(10, AbortSignal.timeout(1000))).map((e) => e.kind),
+      ['reaped'],
+    );
   });
 });

@@ -61,8 +61,20 @@ describe('probeLocal', () => {
 });
 
 const state = (over: Partial<ProbedState>): ProbedState => ({
-  dataDir: 'valid', postmaster: 'running', role: 'standby', timeline: 1, lsn: 0n, replayedLsn: 0n, upstream: 'n1', streaming: true,
-  wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [], orphans: false, ...over,
+  dataDir: 'valid',
+  postmaster: 'running',
+  role: 'standby',
+  timeline: 1,
+  lsn: 0n,
+  replayedLsn: 0n,
+  upstream: 'n1',
+  streaming: true,
+  wasPrimary: false,
+  openTransactions: 0,
+  syncStandbyNames: '',
+  replicas: [],
+  orphans: false,
+  ...over,
 });
 const ctx = { stoppedOnPurpose: false, inFlight: false };
 

@@ -20,7 +20,10 @@ describe('files pgwarden writes for PostgreSQL', () => {
   });
 
   it('a standby gets its upstream, slot and a passfile, never a password', () => {
-    const conf = renderPostgresqlConf({ ...base, standby: { upstream: { name: 'n1', host: '10.0.0.1', port: 5432 }, slot: 'n2', replicationUser: 'repl', passfile: '/run/pgw/pgpass', appName: 'n2' } });
+    const conf = renderPostgresqlConf({
+      ...base,
+      standby: { upstream: { name: 'n1', host: '10.0.0.1', port: 5432 }, slot: 'n2', replicationUser: 'repl', passfile: '/run/pgw/pgpass', appName: 'n2' },
+    });
     assert.match(conf, /^primary_conninfo = 'host=10\.0\.0\.1 port=5432 user=repl passfile=\/run\/pgw\/pgpass application_name=n2 /m);
     assert.match(conf, /^primary_slot_name = 'n2'$/m);
     assert.doesNotMatch(conf, /password=/);
@@ -35,7 +38,12 @@ describe('files pgwarden writes for PostgreSQL', () => {
   it('pg_hba puts operator lines first and requires scram-sha-256 everywhere else', () => {
     const hba = renderPgHba(['host all all 10.0.0.0/8 trust'], 'postgres', 'repl').split('\n');
     assert.equal(hba[1], 'host all all 10.0.0.0/8 trust');
-    assert.ok(hba.slice(2).filter(Boolean).every((l) => l.endsWith('scram-sha-256')));
+    assert.ok(
+      hba
+        .slice(2)
+        .filter(Boolean)
+        .every((l) => l.endsWith('scram-sha-256')),
+    );
   });
 
   it('synchronous_standby_names is read back as written (a fresh agent keeps it for a restarted primary)', () => {
@@ -60,7 +68,7 @@ describe('files pgwarden writes for PostgreSQL', () => {
     assert.equal(parseProgress('waiting for checkpoint'), null);
   });
 
-  it('SCRAM verifiers have PostgreSQL\'s stored format and a fresh salt each time', () => {
+  it("SCRAM verifiers have PostgreSQL's stored format and a fresh salt each time", () => {
     const v = scramVerifier('secret');
     assert.match(v, /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
     assert.notEqual(v, scramVerifier('secret'));

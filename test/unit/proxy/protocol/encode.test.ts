@@ -20,8 +20,19 @@ describe('messages the proxy sends', () => {
   });
 
   it('a result set is RowDescription, one DataRow per row, CommandComplete', () => {
-    const msgs = new Framer(1 << 20, false).push(resultSet(['node_id', 'status'], [['0', 'up'], ['1', null]]));
-    assert.deepEqual(msgs.map((m) => String.fromCharCode(m.type!)), ['T', 'D', 'D', 'C']);
+    const msgs = new Framer(1 << 20, false).push(
+      resultSet(
+        ['node_id', 'status'],
+        [
+          ['0', 'up'],
+          ['1', null],
+        ],
+      ),
+    );
+    assert.deepEqual(
+      msgs.map((m) => String.fromCharCode(m.type!)),
+      ['T', 'D', 'D', 'C'],
+    );
     assert.equal(msgs[3]!.body.toString('utf8', 0, msgs[3]!.body.length - 1), 'SELECT 2');
     assert.equal(msgs[2]!.body.readInt32BE(2 + 4 + 1), -1, 'NULL is length -1');
   });

@@ -40,7 +40,10 @@ const golden = Buffer.concat([
 describe('protocol framer', () => {
   it('splits a session stream into its messages, startup phase then typed', () => {
     const msgs = frameAll([golden]);
-    assert.deepEqual(msgs.map((m) => (m.type === null ? 'startup' : String.fromCharCode(m.type))), ['startup', 'startup', 'Q', 'Q', 'P', 'S', 'X']);
+    assert.deepEqual(
+      msgs.map((m) => (m.type === null ? 'startup' : String.fromCharCode(m.type))),
+      ['startup', 'startup', 'Q', 'Q', 'P', 'S', 'X'],
+    );
   });
 
   it('gives the same messages whatever the chunking: split at every byte offset', () => {
@@ -96,21 +99,24 @@ describe('protocol framer', () => {
   });
 
   it('random bytes either frame or raise ProtocolError: never anything else', () => {
-    fc.assert(fc.property(fc.boolean(), fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (startup, chunks) => {
-      const f = new Framer(4096, startup);
-      try {
-        for (const c of chunks) {
-          for (const m of f.push(Buffer.from(c))) {
-            if (m.type === null) {
-              parseStartupPacket(m.body);
-              f.startNormalPhase();
-              f.drain();
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (startup, chunks) => {
+        const f = new Framer(4096, startup);
+        try {
+          for (const c of chunks) {
+            for (const m of f.push(Buffer.from(c))) {
+              if (m.type === null) {
+                parseStartupPacket(m.body);
+                f.startNormalPhase();
+                f.drain();
+              }
             }
           }
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
         }
-      } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
-      }
-    }), { numRuns: 5000 });
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

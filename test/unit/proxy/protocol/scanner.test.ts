@@ -17,7 +17,10 @@ function scan(chunks: Buffer[]) {
 describe('relay scanner', () => {
   it('reports every message with its type, length and first bytes', () => {
     const seen = scan([stream]);
-    assert.deepEqual(seen.map((x) => x.slice(0, 2)), ['Q:', 'D:', 'Z:', 'S:', 'Z:']);
+    assert.deepEqual(
+      seen.map((x) => x.slice(0, 2)),
+      ['Q:', 'D:', 'Z:', 'S:', 'Z:'],
+    );
     assert.equal(seen[0], 'Q:13:SELECT 1\0');
     assert.equal(seen[2], 'Z:5:T');
     assert.equal(seen[4], 'Z:5:I');
