@@ -1,0 +1,26 @@
+/**
+ * GET /status is read from peers over the network: what comes back is validated once, at the
+ * client, and anything else counts as no answer.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nodeReportJson, parseNodeReport, type NodeReport } from '../../../src/client/node-report.js';
+import { parseLsn } from '../../../src/util/lsn.js';
+
+const tags = { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false };
+const report: NodeReport = { name: 'n2', running: true, role: 'standby', lsn: parseLsn('0/3000060'), streaming: true, timeline: 2, tags };
+
+describe('the GET /status contract', () => {
+  it('round-trips through its JSON form, LSN as text on the wire', () => {
+    const wire = JSON.parse(JSON.stringify(nodeReportJson(report)));
+    assert.equal(wire.lsn, '0/3000060');
+    assert.deepEqual(parseNodeReport(wire), report);
+  });
+
+  it('refuses what is not a report: a malformed LSN, wrong types, garbage', () => {
+    const wire = nodeReportJson(report);
+    for (const bad of [{ ...wire, lsn: '0/XYZ' }, { ...wire, running: 'yes' }, { ...wire, role: 'leader' }, null, 'ok', [], {}]) {
+      assert.equal(parseNodeReport(bad), null, JSON.stringify(bad));
+    }
+  });
+});
