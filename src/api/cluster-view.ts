@@ -4,7 +4,7 @@
  */
 import { fetchNodeReport } from '../client/api-client.js';
 import type { NodeReport } from '../client/node-report.js';
-import { failoverJson } from '../store/codec.js';
+import { failoverJson, type FailoverRequestJson } from '../store/codec.js';
 import type { ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
 import { formatLsn, lagBytes } from '../util/lsn.js';
 
@@ -34,7 +34,7 @@ export interface MemberRow {
 export interface ClusterReport {
   readonly leader: string | null;
   /** A switchover or failover request not yet carried out, in its stored form. */
-  readonly pending: unknown;
+  readonly pending: FailoverRequestJson | null;
   readonly members: readonly MemberRow[];
   readonly warnings: readonly string[];
 }

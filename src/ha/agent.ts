@@ -47,6 +47,8 @@ export class Agent {
   private loopDone: Promise<void> | null = null;
   private last: { view: View; decision: Decision; sql: SqlStatus | null } | null = null;
   private lastExitWake = -Infinity;
+  /** Bad store values already reported, by key and revision. */
+  private readonly rejectedSeen = new Set<string>();
   private readonly onPostmasterExit = () => {
     // React to a postmaster exit at once, but pace a crash loop to one restart per loop_wait.
     if (this.o.clock.now() - this.lastExitWake < this.o.config.loopWaitMs) return;
@@ -98,6 +100,7 @@ export class Agent {
   /** Ends the HA loop (PostgreSQL and the lock are left as they are). Idempotent. */
   async halt(): Promise<void> {
     this.abort.abort();
+    this.wake();
     this.o.pg.off('exit', this.onPostmasterExit);
     await this.loopDone;
   }
@@ -131,8 +134,6 @@ export class Agent {
     return dec;
   }
 
-  private readonly rejectedSeen = new Set<string>();
-
   /** A malformed store value is reported once per write (key and revision), then ignored. */
   private reportRejected(r: { key: string; revision: number; reason: string }): void {
     const id = `${r.key}@${r.revision}`;
@@ -150,7 +151,7 @@ export class Agent {
         this.o.log.error({ err: errorMessage(err) }, 'unexpected error in the HA loop, please report it');
       }
       if (this.abort.signal.aborted || wakeup.signal.aborted) continue;
-      await this.o.clock.sleep(this.o.config.loopWaitMs, AbortSignal.any([wakeup.signal, this.abort.signal])).catch(() => {});
+      await this.o.clock.sleep(this.o.config.loopWaitMs, wakeup.signal).catch(() => {});
     }
   }
 

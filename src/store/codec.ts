@@ -190,5 +190,8 @@ export const serialize = {
   event: (e: ClusterEvent) => JSON.stringify(e),
 };
 
-/** The stored (JSON) form of a failover request, for API output. */
-export const failoverJson = (r: FailoverRequest): unknown => JSON.parse(serialize.failover(r));
+/** A failover request in its stored (JSON) form. */
+export type FailoverRequestJson = z.input<typeof failover>;
+
+/** The stored form of a failover request, for API output. */
+export const failoverJson = (r: FailoverRequest): FailoverRequestJson => JSON.parse(serialize.failover(r)) as FailoverRequestJson;
