@@ -2,13 +2,10 @@
  * The proxy's configuration file (proxy.yaml).
  */
 import { z } from 'zod';
-import { hostPort, storeSchema } from './schema.js';
+import { hostPort, memberName, storeSchema } from './schema.js';
 
 export const proxyConfigSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/)
-    .default('proxy'),
+  name: memberName.default('proxy'),
   scope: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/)

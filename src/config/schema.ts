@@ -27,6 +27,9 @@ const credentials = z
   })
   .refine((s) => (s.password_file === undefined) !== (s.password_env === undefined), 'give exactly one of password_file or password_env');
 
+/** A node's (or proxy's) name: it appears in store keys, slot names and application_name. */
+export const memberName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (max 63), starting with a letter or digit');
+
 const seconds = (def: number) => z.number().nonnegative().default(def);
 
 export const tagsSchema = z.strictObject({
@@ -50,7 +53,7 @@ export const storeSchema = z.discriminatedUnion('type', [
 ]);
 
 export const nodeConfigSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (max 63), starting with a letter or digit'),
+  name: memberName,
   /** Numeric id shown by `cluster show`; assigned at registration when absent. */
   id: z.number().int().positive().optional(),
   /** Cluster name: the store key prefix, so several clusters can share one etcd. */

@@ -77,7 +77,7 @@ function standbysOf(self: string, c: ClusterSnapshot): SwitchoverCandidate[] {
     .map((r) => {
       const m = c.members.get(r.name);
       const role = m?.role === 'primary' || m?.role === 'standby' ? m.role : null;
-      return { name: r.name, running: m?.state === 'running', role, lsn: m?.lsn ?? null, tags: r.tags, streaming: m?.streaming ?? false, registered: true };
+      return { name: r.name, running: m?.state === 'running', role, lsn: m?.lsn ?? null, tags: r.tags, streaming: m?.streaming ?? false };
     });
 }
 

@@ -131,64 +131,61 @@ export interface SyncCandidate {
 /** A standby silent this long (it reports every second) is taken for cut off. */
 export const SILENT_STANDBY_MS = 3000;
 
+/** Why a standby may not be synchronous now, or null. */
+function syncIneligibility(s: SyncCandidate, reg: Registration): string | null {
+  if (s.state !== 'streaming') return `is not streaming (${s.state})`;
+  if ((s.replyAgeMs ?? 0) > SILENT_STANDBY_MS) return `has not replied for ${s.replyAgeMs} ms`;
+  if (reg.tags.nosync) return 'is tagged nosync';
+  return null;
+}
+
 /**
  * Standbys that may be synchronous, best first: connected and streaming (caught up), heard from
  * lately, registered, not tagged nosync; ordered by priority, then the most WAL flushed, then name.
  */
 export function rankSyncStandbys(standbys: readonly SyncCandidate[]): Ranking {
   const excluded: Refusal[] = [];
-  const eligible: SyncCandidate[] = [];
+  const eligible: Candidate[] = [];
   for (const s of standbys) {
-    const reason =
-      s.state !== 'streaming'
-        ? `is not streaming (${s.state})`
-        : (s.replyAgeMs ?? 0) > SILENT_STANDBY_MS
-          ? `has not replied for ${s.replyAgeMs} ms`
-          : !s.registration
-            ? 'is not a registered member'
-            : s.registration.tags.nosync
-              ? 'is tagged nosync'
-              : null;
-    if (reason) excluded.push({ name: s.name, reason });
-    else eligible.push(s);
+    const reg = s.registration;
+    const reason = reg ? syncIneligibility(s, reg) : 'is not a registered member';
+    if (reg && !reason) eligible.push({ name: s.name, running: true, role: 'standby', lsn: s.flushLsn, tags: reg.tags });
+    else excluded.push({ name: s.name, reason: reason ?? '' });
   }
   eligible.sort((a, b) => {
-    const prio = (b.registration!.tags.priority ?? 0) - (a.registration!.tags.priority ?? 0);
+    const prio = (b.tags?.priority ?? 0) - (a.tags?.priority ?? 0);
     if (prio) return prio;
-    if (a.flushLsn !== b.flushLsn) return (b.flushLsn ?? 0n) > (a.flushLsn ?? 0n) ? 1 : -1;
+    if (a.lsn !== b.lsn) return (b.lsn ?? 0n) > (a.lsn ?? 0n) ? 1 : -1;
     return a.name < b.name ? -1 : 1;
   });
-  const ranked = eligible.map((s) => ({ name: s.name, running: true, role: 'standby' as const, lsn: s.flushLsn, tags: s.registration!.tags }));
-  return { ranked, excluded };
+  return { ranked: eligible, excluded };
 }
 
 /** A standby as the store shows it, for a switchover. */
 export interface SwitchoverCandidate extends Candidate {
   readonly streaming: boolean;
-  readonly registered: boolean;
+}
+
+/** Why a standby may not take over in a switchover, or null. */
+function switchoverIneligibility(s: SwitchoverCandidate): string | null {
+  if (!s.running) return 'PostgreSQL is not running';
+  if (s.role !== 'standby') return 'does not run as a standby';
+  if (!s.streaming) return 'is not streaming';
+  if (s.tags?.nofailover) return 'is tagged nofailover';
+  return null;
 }
 
 /**
  * The standby a switchover hands over to: the named one if it qualifies, else the best by the
- * promotion order. A string says why not. The old leader is never a candidate.
+ * promotion order. `standbys`: every registered member but the old leader. A string says why not.
  */
 export function switchoverTarget(standbys: readonly SwitchoverCandidate[], to: string | null): Candidate | string {
-  const refusal = (s: SwitchoverCandidate) =>
-    !s.running
-      ? 'PostgreSQL is not running'
-      : s.role !== 'standby'
-        ? 'does not run as a standby'
-        : !s.streaming
-          ? 'is not streaming'
-          : s.tags?.nofailover
-            ? 'is tagged nofailover'
-            : null;
   if (to) {
     const s = standbys.find((x) => x.name === to);
-    if (!s?.registered) return `${to} is not a member of the cluster`;
-    const why = refusal(s);
+    if (!s) return `${to} is not a member of the cluster`;
+    const why = switchoverIneligibility(s);
     return why ? `${to} is not a healthy streaming standby: ${why}` : s;
   }
-  const best = standbys.filter((s) => s.registered && refusal(s) === null).sort(compareForPromotion)[0];
+  const best = standbys.filter((s) => switchoverIneligibility(s) === null).sort(compareForPromotion)[0];
   return best ?? 'no healthy streaming standby to hand over to';
 }

@@ -6,11 +6,12 @@
  * so they cannot drift.
  */
 import { z } from 'zod';
-import { tagsSchema } from '../config/schema.js';
+import { memberName as name, tagsSchema } from '../config/schema.js';
 import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 import { keyKind, type Keys } from './keys.js';
 import {
   EVENT_KINDS,
+  MEMBER_STATES,
   type AdminState,
   type ClusterEvent,
   type ClusterSnapshot,
@@ -24,7 +25,6 @@ import {
   type Versioned,
 } from './types.js';
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'not a member name');
 const lsn = z.string().transform((s, ctx): Lsn => {
   try {
     return parseLsn(s);
@@ -50,7 +50,7 @@ const member = z
   .object({
     name,
     role: z.enum(['primary', 'standby', 'unknown']),
-    state: z.enum(['running', 'starting', 'stopped', 'crashed', 'cloning', 'rewinding', 'promoting', 'demoting', 'bootstrapping']),
+    state: z.enum(MEMBER_STATES),
     timeline: z.number().int().positive().nullable(),
     lsn: lsn.nullable(),
     replayed_lsn: lsn.nullable(),

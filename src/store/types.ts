@@ -18,7 +18,8 @@ export interface Registration {
 
 export type MemberRole = 'primary' | 'standby' | 'unknown';
 /** What the agent is doing with its PostgreSQL right now. */
-export type MemberState = 'running' | 'starting' | 'stopped' | 'crashed' | 'cloning' | 'rewinding' | 'promoting' | 'demoting' | 'bootstrapping';
+export const MEMBER_STATES = ['running', 'starting', 'stopped', 'crashed', 'cloning', 'rewinding', 'promoting', 'demoting', 'bootstrapping'] as const;
+export type MemberState = (typeof MEMBER_STATES)[number];
 
 /** Live status of a member, published every cycle and bound to the agent's session (TTL). */
 export interface MemberStatus {

@@ -180,7 +180,7 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       const a = handle();
       const k = keys(h.scope);
       const bad: Record<string, [string, RegExp]> = {
-        [k.leader]: ['', /not a member name/],
+        [k.leader]: ['', /letters, digits/],
         [k.initialize]: ['not-a-sysid', /not a system identifier/],
         [k.optime]: ['{"name":"a","lsn":"zz/1","timeline":1}', /lsn: not an LSN/],
         [k.failover]: ['{"kind":"switchover","from":"a","to":"b","requested_at":"yesterday"}', /requested_at/],

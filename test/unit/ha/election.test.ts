@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rank, type Candidate } from '../../../src/ha/election.js';
-import { defaultConfig } from '../../support/builders.js';
+import { rank, rankSyncStandbys, switchoverTarget, type Candidate, type SwitchoverCandidate, type SyncCandidate } from '../../../src/ha/election.js';
+import type { Tags } from '../../../src/config/schema.js';
+import { aRegistration, defaultConfig } from '../../support/builders.js';
 
 const c = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, running: true, role: 'standby', lsn: 100n, tags: defaultConfig.tags, ...over });
 const rules = { optimeLsn: 200n, maximumLag: 150n, exclude: new Set<string>(), sync: null };
@@ -46,5 +47,57 @@ describe('election ranking', () => {
     const b = rank([...all].reverse(), { ...rules, optimeLsn: null }).ranked.map((x) => x.name);
     assert.deepEqual(a, b);
     assert.deepEqual(a, ['n2', 'n3', 'n1']);
+  });
+});
+
+describe('who may be synchronous', () => {
+  const reg = (name: string, tags: Partial<Tags> = {}) => aRegistration(name, 1, { tags: { ...defaultConfig.tags, ...tags } });
+  const standby = (name: string, over: Partial<SyncCandidate> = {}): SyncCandidate => ({
+    name,
+    state: 'streaming',
+    flushLsn: 100n,
+    replyAgeMs: 10,
+    registration: reg(name),
+    ...over,
+  });
+
+  it('ranks by priority, then the most WAL flushed, then name; refuses with a reason each', () => {
+    const r = rankSyncStandbys([
+      standby('a'),
+      standby('b', { flushLsn: 200n }),
+      standby('c', { registration: reg('c', { priority: 200 }) }),
+      standby('catching', { state: 'catchup' }),
+      standby('silent', { replyAgeMs: 4000 }),
+      standby('stranger', { registration: undefined }),
+      standby('nosync', { registration: reg('nosync', { nosync: true }) }),
+    ]);
+    assert.deepEqual(
+      r.ranked.map((x) => x.name),
+      ['c', 'b', 'a'],
+    );
+    assert.deepEqual(Object.fromEntries(r.excluded.map((e) => [e.name, e.reason])), {
+      catching: 'is not streaming (catchup)',
+      silent: 'has not replied for 4000 ms',
+      stranger: 'is not a registered member',
+      nosync: 'is tagged nosync',
+    });
+  });
+});
+
+describe('switchover target', () => {
+  const s = (name: string, over: Partial<SwitchoverCandidate> = {}): SwitchoverCandidate => ({ ...c(name), streaming: true, ...over });
+
+  it('the named standby when it is healthy and streaming; otherwise why not', () => {
+    const all = [s('n2'), s('n3', { streaming: false }), s('n4', { tags: { ...defaultConfig.tags, nofailover: true } })];
+    assert.equal((switchoverTarget(all, 'n2') as Candidate).name, 'n2');
+    assert.equal(switchoverTarget(all, 'n3'), 'n3 is not a healthy streaming standby: is not streaming');
+    assert.equal(switchoverTarget(all, 'n4'), 'n4 is not a healthy streaming standby: is tagged nofailover');
+    assert.equal(switchoverTarget(all, 'n9'), 'n9 is not a member of the cluster');
+  });
+
+  it('without a name, the best by the promotion order', () => {
+    const all = [s('n2', { lsn: 100n }), s('n3', { lsn: 300n }), s('n4', { lsn: 300n, tags: { ...defaultConfig.tags, priority: 200 } }), s('n5', { lsn: 900n, running: false })];
+    assert.equal((switchoverTarget(all, null) as Candidate).name, 'n4');
+    assert.equal(switchoverTarget([s('n2', { streaming: false })], null), 'no healthy streaming standby to hand over to');
   });
 });
