@@ -3,24 +3,16 @@
  * loop_wait, cut short by a store watch event, a wakeup from the executor or a postmaster exit.
  */
 import type { NodeReport } from '../client/node-report.js';
-import type { LocalInstance, SqlStatus } from '../postgres/controller.js';
-import type { StateStore } from '../store/store.js';
-import type { Clock } from '../util/clock.js';
+import type { SqlStatus } from '../postgres/controller.js';
 import { errorMessage } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
 import type { Decision } from './actions.js';
 import { decide } from './decide.js';
+import type { HaDeps } from './deps.js';
 import { Executor, NO_LEASE } from './execute.js';
 import { Observer, probeLocal } from './observe.js';
-import type { HaConfig, InFlight, Lease, View, WantedRegistration } from './view.js';
+import type { InFlight, Lease, View, WantedRegistration } from './view.js';
 
-export interface AgentOptions {
-  readonly name: string;
-  readonly config: HaConfig;
-  readonly store: StateStore;
-  readonly pg: LocalInstance;
-  readonly clock: Clock;
-  readonly log: Logger;
+export interface AgentOptions extends HaDeps {
   /** Where peers and the CLI reach this node, and its fixed id if the config has one. */
   readonly registration: WantedRegistration;
 }

@@ -7,24 +7,16 @@
  * What a run changes of the lease is returned in its result; what the executor is doing to
  * PostgreSQL (a long action, a stop on purpose) is its own state, read through `state()`.
  */
-import { slotName, type LocalInstance, type Upstream } from '../postgres/controller.js';
-import type { StateStore } from '../store/store.js';
+import { slotName, type Upstream } from '../postgres/controller.js';
 import type { ClusterSnapshot, EventKind, MemberState, MemberStatus } from '../store/types.js';
-import type { Clock } from '../util/clock.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { StoreUnavailableError, errorMessage } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
 import { REPORTING_ACTIONS, type Action, type Decision } from './actions.js';
+import type { HaDeps } from './deps.js';
 import type { ExecutorState } from './observe.js';
-import type { HaConfig, InFlight, InFlightKind, Lease, LocalState, View } from './view.js';
+import type { InFlight, InFlightKind, Lease, LocalState, View } from './view.js';
 
-export interface ExecutorDeps {
-  readonly name: string;
-  readonly config: HaConfig;
-  readonly store: StateStore;
-  readonly pg: LocalInstance;
-  readonly clock: Clock;
-  readonly log: Logger;
+export interface ExecutorDeps extends HaDeps {
   /** Re-run the loop now (a long action ended, a CAS was lost). */
   readonly wake: () => void;
 }

@@ -10,7 +10,8 @@ import type { ClusterSnapshot } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
-import type { ClusterView, HaConfig, InFlight, Lease, LocalState, PeerStatus, View, WantedRegistration } from './view.js';
+import type { HaDeps } from './deps.js';
+import type { ClusterView, InFlight, Lease, LocalState, PeerStatus, View, WantedRegistration } from './view.js';
 
 /**
  * Reads the store, retrying for up to `timeoutMs`: one failed call (an etcd member down, a leader
@@ -139,13 +140,8 @@ export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: nu
   return new Map(results.map((p) => [p.name, p]));
 }
 
-export interface ObserverDeps {
-  readonly name: string;
-  readonly config: HaConfig;
+export interface ObserverDeps extends Omit<HaDeps, 'log'> {
   readonly registration: WantedRegistration;
-  readonly store: StateStore;
-  readonly pg: LocalInstance;
-  readonly clock: Clock;
 }
 
 /** What the executor holds that the next view shows. */
