@@ -72,7 +72,7 @@ describe('agent cycles on a fake clock', () => {
     const events = await new MemoryStore(backend, 10_000).events(50, AbortSignal.timeout(1000));
     const rejected = events.filter((e) => e.kind === 'store_value_rejected');
     assert.equal(rejected.length, 1, 'once per bad write');
-    assert.match(rejected[0]!.message, /\/agent\/optime .*lsn: not an LSN/);
+    assert.match(rejected[0]?.message ?? '', /\/agent\/optime .*lsn: not an LSN/);
     assert.equal(agent.status().isLeader, true, 'the decision went on without the bad value');
   });
 });

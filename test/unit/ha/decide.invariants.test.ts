@@ -27,8 +27,7 @@ const arbView = fc
     downSince: fc.option(fc.integer({ min: 0, max: 30_000 }), { nil: null }),
     lease: fc.record({ mine: fc.boolean(), validFor: fc.integer({ min: -5000, max: 10_000 }), lastAttemptFailed: fc.boolean() }),
     localLsn: lsn,
-    peerLsn: fc.array(lsn, { minLength: 2, maxLength: 2 }),
-    peerRole: fc.array(fc.constantFrom<'primary' | 'standby'>('primary', 'standby'), { minLength: 2, maxLength: 2 }),
+    peers: fc.array(fc.record({ lsn, role: fc.constantFrom<'primary' | 'standby'>('primary', 'standby') }), { minLength: 2, maxLength: 2 }),
     nofailover: fc.boolean(),
     inFlight: fc.option(fc.constantFrom<'bootstrap' | 'clone' | 'rewind'>('bootstrap', 'clone', 'rewind'), { nil: null }),
     optime: lsn,
@@ -51,7 +50,12 @@ const arbView = fc
       })
       .lease({ mine: g.lease.mine, validUntil: NOW + g.lease.validFor, lastAttemptFailed: g.lease.lastAttemptFailed })
       .tags({ nofailover: g.nofailover });
-    names.filter((n) => n !== g.self).forEach((n, i) => b.peer(n, { lsn: g.peerLsn[i]!, role: g.peerRole[i]! }));
+    names
+      .filter((n) => n !== g.self)
+      .forEach((n, i) => {
+        const peer = g.peers[i];
+        if (peer) b.peer(n, peer);
+      });
     if (!g.storeUp) b.storeUnavailable();
     if (g.inFlight) b.inFlight(g.inFlight);
     return b.build();
