@@ -27,6 +27,9 @@ const credentials = z
   })
   .refine((s) => (s.password_file === undefined) !== (s.password_env === undefined), 'give exactly one of password_file or password_env');
 
+/** Where Debian's postgresql-15 puts its programs. */
+export const DEFAULT_BIN_DIR = '/usr/lib/postgresql/15/bin';
+
 /** A node's (or proxy's) name: it appears in store keys, slot names and application_name. */
 export const memberName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (max 63), starting with a letter or digit');
 
@@ -62,7 +65,7 @@ export const nodeConfigSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_.-]+$/)
     .default('pgwarden'),
   data_dir: z.string().min(1),
-  bin_dir: z.string().default('/usr/lib/postgresql/15/bin'),
+  bin_dir: z.string().default(DEFAULT_BIN_DIR),
   /** OS user that runs PostgreSQL. Default: the current user, or `postgres` when started as root. */
   os_user: z.string().optional(),
   /** Where this node's private runtime files (pgpass, logs) go. Default: next to data_dir. */

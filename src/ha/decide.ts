@@ -15,7 +15,8 @@ import type { View } from './view.js';
 export function decide(v: View): Decision {
   const d = situation(v);
   // A crashed postmaster's orphaned backends can still commit: nothing goes before killing them.
-  const first: Action[] = v.local.orphans ? [{ type: 'reap' }] : [];
+  // Not while a long action runs: initdb's and pg_rewind's own postgres run in the data directory.
+  const first: Action[] = v.local.orphans && !v.inFlight ? [{ type: 'reap' }] : [];
   const last: Action[] = v.cluster.kind === 'snapshot' ? [...registration(v, v.cluster), { type: 'publish_member' }] : [];
   return first.length + last.length ? decision(d.message, ...first, ...d.actions, ...last) : d;
 }

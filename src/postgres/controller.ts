@@ -13,7 +13,8 @@ import { PostgresUnavailableError } from '../util/errors.js';
 import { parseLsn, type Lsn } from '../util/lsn.js';
 import { clone, type CloneProgress } from './clone.js';
 import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
-import { groupAlive, hasPgVersion, isAlive, killGroup, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
+import { hasPgVersion, isAlive, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
+import { instancePids, killInstance, type InstanceId } from './instance-procs.js';
 import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
 import { LocalSql, type SqlStatus } from './queries.js';
 import { rewind } from './rewind.js';
@@ -148,24 +149,26 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     return this.spawned !== null && isAlive(this.spawned) ? this.spawned : null;
   }
 
-  /**
-   * Read-only: postmaster.pid names a process that is gone (a crash) while processes of its group
-   * are still alive. Those orphaned backends can still commit.
-   */
-  hasOrphans(): boolean {
-    const pid = readPostmasterPid(this.o.dataDir);
-    return pid !== null && !isAlive(pid) && groupAlive(pid);
+  /** This instance's processes, as /proc shows them (instance-procs.ts). */
+  private get instance(): InstanceId {
+    return { dataDir: this.o.dataDir, binary: join(this.o.binDir, 'postgres') };
   }
 
   /**
-   * A postmaster.pid whose process is gone means a crash; its orphaned backends may still be alive
-   * and able to commit, so the whole process group is killed before anything else happens.
+   * Read-only: no postmaster runs, yet processes of the instance are alive (a crash left them:
+   * backends setsid() and outlive it). Those orphaned backends can still commit.
+   */
+  hasOrphans(): boolean {
+    return this.postmasterPid() === null && instancePids(this.instance).length > 0;
+  }
+
+  /**
+   * With no postmaster running, kills every process the instance left behind (they could still
+   * commit), before anything else happens. Returns whether there was any.
    */
   reapCrashed(): boolean {
-    const pid = readPostmasterPid(this.o.dataDir);
-    if (pid === null || isAlive(pid)) return false;
-    killGroup(pid);
-    return true;
+    if (this.postmasterPid() !== null) return false;
+    return killInstance(this.instance) > 0;
   }
 
   async controlData(): Promise<ControlData> {
@@ -217,8 +220,9 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     this.o.log.info({ pid, standby: runAs.standby, upstream: runAs.upstream?.name ?? null }, 'postgres started');
     void exited.then(() => {
       if (this.spawned === pid) this.spawned = null;
-      // A crash leaves backends behind that could still commit; take them down with the group.
-      killGroup(pid);
+      // A crash leaves backends behind that could still commit: take them down, unless a newer
+      // postmaster already runs on this data directory.
+      this.reapCrashed();
       this.emit('exit');
     });
   }
@@ -238,7 +242,8 @@ export class PgController extends EventEmitter<PgControllerEvents> {
 
   /**
    * Stops the instance: `fast` (clean, every connected standby receives the shutdown checkpoint)
-   * escalating to `immediate` after the stop timeout. Leftover processes are killed with the group.
+   * escalating to `immediate` after the stop timeout, then a kill of every process of the
+   * instance. Leftover processes are killed too.
    */
   async stop(mode: StopMode): Promise<void> {
     await this.sql.close();
@@ -254,9 +259,9 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     } catch {
       this.o.log.warn({ pid }, `postgres did not stop with ${mode} in time; stopping immediately`);
       process.kill(pid, 'SIGQUIT');
-      await waitFor(`postmaster ${pid} to stop (immediate)`, gone, { timeoutMs: 10_000, intervalMs: 50 }).catch(() => killGroup(pid));
+      await waitFor(`postmaster ${pid} to stop (immediate)`, gone, { timeoutMs: 10_000, intervalMs: 50 }).catch(() => killInstance(this.instance));
     }
-    killGroup(pid);
+    killInstance(this.instance);
     this.o.log.info({ mode }, 'postgres stopped');
   }
 

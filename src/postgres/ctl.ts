@@ -66,25 +66,6 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Some process of group `pgid` is alive. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Kills every process of the postmaster's group: what a host crash does to an instance. */
-export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 /**
  * Spawns the postmaster detached (own session and process group), with its log appended to
  * `logFile`. Returns its pid and a promise that settles when it exits (only while we are its parent).

@@ -4,15 +4,26 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
+import pg from 'pg';
+import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
+import { instancePids } from '../../src/postgres/instance-procs.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
 import { checkedCluster } from '../support/checked-cluster.js';
 import { idsOn, sqlRows, writable, type Writer } from '../support/workload.js';
 
 const execP = promisify(execFile);
+const readlinkOrNull = (path: string) => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+};
 /** Runs the CLI; a failure carries what it printed. */
 async function exec(file: string, args: string[]): Promise<{ stdout: string }> {
   try {
@@ -54,16 +65,29 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       );
     });
 
-    it('kill -9 of the primary postmaster: restarted in place, writes resume within seconds', async () => {
+    it('kill -9 of the primary postmaster: its orphans are killed, it is restarted in place, writes resume within seconds', async () => {
       const leader = await leaderOf();
+      // A backend busy in a loop never notices its postmaster's death: an orphan that could still
+      // commit, and whose shared memory would keep a new postmaster from starting.
+      const busy = new pg.Client({ host: '127.0.0.1', port: port(leader), user: c.cred.user, password: c.cred.password, database: 'postgres' });
+      busy.on('error', () => {});
+      await busy.connect();
+      const orphan = Number((await busy.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+      const looping = busy.query('DO $$BEGIN LOOP PERFORM 1; END LOOP; END$$').catch(() => 'ended');
       const acked = writer.acks.length;
       await waitFor('the writer to commit', () => writer.acks.length > acked + 3, { timeoutMs: 10_000 });
       const t0 = performance.now();
       c.killPostmaster(leader);
+      await waitFor(`orphaned backend ${orphan} to be killed`, () => readlinkOrNull(`/proc/${orphan}/cwd`) === null, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
+      assert.equal(await looping, 'ended');
       // Only a connection opened after the kill proves the restarted postmaster takes writes.
       const ack = await waitFor('a write acknowledged by the restarted primary', () => writer.firstAckAfter(t0, (a) => a.connectedAt > t0), { timeoutMs: 20_000, intervalMs: 50 });
       console.log(`# ${backend}: postmaster kill -> first write after ${((ack.at - t0) / 1000).toFixed(2)} s on ${ack.node}`);
       await c.waitStable(30_000);
+      await busy.end().catch(() => {});
     });
 
     it('a standby postmaster killed: restarted and streaming again by itself', async () => {
@@ -173,11 +197,10 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
         const pid = c.postmasterPid(e.name)!;
         const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
         if (process.getuid?.() === 0) assert.notEqual(uid, 0, `${e.name}'s postmaster does not run as root`);
-        const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]);
-        for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+        const procs = instancePids({ dataDir: c.dataDir(e.name), binary: join(DEFAULT_BIN_DIR, 'postgres') });
+        assert.ok(procs.length > 3, `${e.name}: the postmaster and its children are found`);
+        for (const p of procs) {
           try {
-            const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-            if (Number(stat.split(') ')[1]?.split(' ')[2]) !== pgid) continue;
             assert.ok(!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(c.cred.password), `no password in the title of ${p}`);
           } catch (err) {
             if (err instanceof assert.AssertionError) throw err;

@@ -8,19 +8,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
+import { isAlive, readPostmasterPid } from '../../src/postgres/ctl.js';
 import { waitFor } from '../../src/util/deadline.js';
-import { MAIN } from '../support/cluster.js';
+import { killInstance, MAIN } from '../support/cluster.js';
 import { freePortBase } from '../support/ports.js';
 
 describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgw-up-cli-'));
   const dataDirs = ['node1', 'node2'].map((n) => join(dir, 'nodes', n, 'data'));
   after(() => {
-    for (const d of dataDirs) {
-      const pid = readPostmasterPid(d);
-      if (pid !== null) killGroup(pid);
-    }
+    for (const d of dataDirs) killInstance(d);
     rmSync(dir, { recursive: true, force: true });
   });
 

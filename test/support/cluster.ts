@@ -14,7 +14,9 @@ import { ApiClient } from '../../src/client/api-client.js';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { syncKeys, up, type UpCluster, type UpOptions } from '../../src/local/up.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { isAlive, killGroup, readPostmasterPid } from '../../src/postgres/ctl.js';
+import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
+import { isAlive, readPostmasterPid } from '../../src/postgres/ctl.js';
+import { killInstance as killAll } from '../../src/postgres/instance-procs.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
 import { freePortBase, freePorts } from './ports.js';
@@ -75,20 +77,11 @@ function observers(client: ApiClient, dataDir: (name: string) => string) {
 }
 
 /**
- * A host crash takes every process of the instance at once: the postmaster's process group. It is
- * read from /proc, because a postmaster started through setsid (Patroni does) leads no group of
- * its own pid.
+ * A host crash takes every process of the instance at once, found by its data directory in /proc
+ * (backends setsid(), so no process group holds them all; the same for pgwarden and Patroni).
  */
 export function killInstance(dataDir: string): void {
-  const pid = readPostmasterPid(dataDir);
-  if (pid === null) return;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    killGroup(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]));
-  } catch {
-    // already gone
-  }
-  killGroup(pid);
+  killAll({ dataDir, binary: join(DEFAULT_BIN_DIR, 'postgres') });
 }
 
 /** kill -9 of an instance's postmaster alone; returns its pid. */

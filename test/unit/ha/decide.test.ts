@@ -379,4 +379,12 @@ describe('decide(): reaping, registering and publishing are decisions too', () =
       d.message,
     );
   });
+
+  it('never reaps while a long action runs its own postgres in the data directory (initdb, pg_rewind)', () => {
+    const d = decide(aView().local({ postmaster: 'stopped', orphans: true }).inFlight('rewind').build());
+    assert.equal(
+      d.actions.some((a) => a.type === 'reap'),
+      false,
+    );
+  });
 });
