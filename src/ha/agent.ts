@@ -77,7 +77,7 @@ export class Agent {
 
   /** The live report peers read during an election: asks PostgreSQL now, not a cycle ago. */
   async report(): Promise<NodeReport> {
-    const s = (await probeLocal(this.o.pg, 1000)).state;
+    const s = (await probeLocal(this.o.pg, 1000, (ms) => this.o.pg.liveStatus(ms))).state;
     return {
       name: this.o.name,
       running: s.postmaster === 'running',

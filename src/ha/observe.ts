@@ -42,12 +42,16 @@ export interface LocalProbe {
 
 const notRunning = { timeline: null, lsn: null, replayedLsn: null, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } as const;
 
-export async function probeLocal(pg: LocalInstance, timeoutMs: number): Promise<LocalProbe> {
+/**
+ * The local instance's state. `status` is the SQL status query to use: the HA loop's own by
+ * default; the REST API passes its own connection's (`liveStatus`) so that it never delays the loop.
+ */
+export async function probeLocal(pg: LocalInstance, timeoutMs: number, status = (ms: number) => pg.status(ms)): Promise<LocalProbe> {
   const upstream = pg.currentRunAs()?.upstream?.name ?? null;
   if (pg.dataDirState() !== 'valid') return { sql: null, state: { ...notRunning, dataDir: 'empty', postmaster: 'stopped', role: 'standby', upstream, orphans: false } };
   if (pg.postmasterPid() !== null) {
     try {
-      const s = await pg.status(timeoutMs);
+      const s = await status(timeoutMs);
       return {
         sql: s,
         state: {

@@ -16,7 +16,7 @@ import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type
 import { hasPgVersion, isAlive, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
 import { instancePids, killInstance, type InstanceId } from './instance-procs.js';
 import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
-import { LocalSql, type SqlStatus } from './queries.js';
+import { LocalSql, type ConnParams, type SqlStatus } from './queries.js';
 import { rewind } from './rewind.js';
 import { scramVerifier } from './scram.js';
 
@@ -84,6 +84,7 @@ export type LocalInstance = Pick<
   | 'waitReady'
   | 'stop'
   | 'status'
+  | 'liveStatus'
   | 'promote'
   | 'setSyncStandbyNames'
   | 'follow'
@@ -108,13 +109,23 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   private syncNames = '';
   /** The postmaster we spawned, until it exits. */
   private spawned: number | null = null;
+  /**
+   * The REST API's own connection: an HTTP client can never queue work in front of the HA loop's
+   * (`sql`). Concurrent API callers share the one status query in flight, so a hung PostgreSQL
+   * costs at most one waiting query however fast they ask.
+   */
+  private readonly apiSql: LocalSql;
+  private apiStatus: Promise<SqlStatus> | null = null;
+  private readonly connParams: () => ConnParams;
 
   constructor(private readonly o: PgControllerOptions) {
     super();
     this.passfile = join(o.runDir, 'pgpass');
     this.logFile = join(o.runDir, 'postgresql.log');
     const connectHost = o.listenHost === '*' || o.listenHost === '0.0.0.0' ? '127.0.0.1' : (o.listenHost.split(',')[0] ?? '').trim();
-    this.sql = new LocalSql(() => ({ host: connectHost, port: o.port, user: o.superuser.username, password: o.superuser.password }));
+    this.connParams = () => ({ host: connectHost, port: o.port, user: o.superuser.username, password: o.superuser.password });
+    this.sql = new LocalSql(this.connParams);
+    this.apiSql = new LocalSql(this.connParams);
     this.syncNames = readSyncStandbyNames(o.dataDir);
   }
 
@@ -246,7 +257,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    * instance. Leftover processes are killed too.
    */
   async stop(mode: StopMode): Promise<void> {
-    await this.sql.close();
+    await this.close();
     const pid = this.postmasterPid();
     if (pid === null) {
       this.reapCrashed();
@@ -269,6 +280,14 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     return this.sql.status(timeoutMs);
   }
 
+  /** The status for the REST API, on its own connection; never delays the HA loop's queries. */
+  liveStatus(timeoutMs: number): Promise<SqlStatus> {
+    this.apiStatus ??= this.apiSql.status(timeoutMs).finally(() => {
+      this.apiStatus = null;
+    });
+    return this.apiStatus;
+  }
+
   /**
    * Promotes and waits for the end of recovery. Then requests a checkpoint in the background:
    * until the first checkpoint on the new timeline, pg_control still names the old one, and a
@@ -278,7 +297,12 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     const { rows } = await this.sql.query('SELECT pg_promote(true, $1) AS ok', [Math.ceil(timeoutMs / 1000)], timeoutMs + 1000);
     if (!rows[0]?.ok) throw new Error('pg_promote did not complete in time');
     this.writeConfig({ standby: false, upstream: null });
-    void this.sql.query('CHECKPOINT', [], 600_000).catch((err) => this.o.log.warn({ err: String(err) }, 'checkpoint after promotion failed'));
+    // On a connection of its own: a long checkpoint must not hold up the HA loop's queries.
+    const background = new LocalSql(this.connParams);
+    void background
+      .query('CHECKPOINT', [], 600_000)
+      .catch((err) => this.o.log.warn({ err: String(err) }, 'checkpoint after promotion failed'))
+      .finally(() => background.close());
   }
 
   /**
@@ -390,7 +414,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   }
 
   async close(): Promise<void> {
-    await this.sql.close();
+    await Promise.all([this.sql.close(), this.apiSql.close()]);
   }
 
   private writeConfig(runAs: RunAs): void {

@@ -75,6 +75,9 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
       openTransactions: 0,
     };
   }
+  liveStatus(): Promise<SqlStatus> {
+    return this.status();
+  }
   async promote(): Promise<void> {
     this.calls.push('promote');
     this.inRecovery = false;
