@@ -19,7 +19,7 @@ import { waitFor } from '../src/util/deadline.js';
 import { etcdCluster, MAIN, type ClusterHarness } from '../test/support/cluster.js';
 import { freePorts } from '../test/support/ports.js';
 import { wholeNumbers } from './args.js';
-import { pgbench, prepareDatabase, sql, type PgbenchResult } from './pgbench.js';
+import { pgbench, prepareDatabase, sql, type PgbenchResult } from '../test/support/pgbench.js';
 import { cpuSeconds, ensurePeers, Peers, processGroup, rssMb } from './proxy-peers.js';
 import { median } from './stats.js';
 

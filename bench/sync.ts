@@ -13,7 +13,7 @@ import { etcdCluster, type ClusterHarness } from '../test/support/cluster.js';
 import { crashSyncStandby } from '../test/support/sync-faults.js';
 import { Writer } from '../test/support/workload.js';
 import { wholeNumbers } from './args.js';
-import { pgbench, prepareDatabase, type PgbenchResult } from './pgbench.js';
+import { pgbench, prepareDatabase, type PgbenchResult } from '../test/support/pgbench.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, kills: { type: 'string', default: '5' }, scale: { type: 'string', default: '10' } } });

@@ -90,7 +90,16 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
 export function haConfigFrom(
   cfg: Pick<
     NodeConfig,
-    'loop_wait' | 'ttl' | 'retry_timeout' | 'maximum_lag_on_failover' | 'primary_start_timeout' | 'tags' | 'synchronous_mode' | 'synchronous_node_count' | 'synchronous_mode_strict'
+    | 'loop_wait'
+    | 'ttl'
+    | 'retry_timeout'
+    | 'maximum_lag_on_failover'
+    | 'primary_start_timeout'
+    | 'primary_hang_timeout'
+    | 'tags'
+    | 'synchronous_mode'
+    | 'synchronous_node_count'
+    | 'synchronous_mode_strict'
   >,
 ): HaConfig {
   return {
@@ -99,6 +108,7 @@ export function haConfigFrom(
     retryTimeoutMs: cfg.retry_timeout * 1000,
     maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),
     primaryStartTimeoutMs: cfg.primary_start_timeout * 1000,
+    primaryHangTimeoutMs: cfg.primary_hang_timeout * 1000,
     tags: cfg.tags,
     sync: { mode: cfg.synchronous_mode, count: cfg.synchronous_node_count, strict: cfg.synchronous_mode_strict },
   };

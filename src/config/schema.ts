@@ -97,6 +97,12 @@ export const nodeConfigSchema = z.strictObject({
   maximum_lag_on_failover: z.number().int().nonnegative().default(1048576),
   /** Seconds a crashed primary gets to accept writes again before the lock is released; 0 = at once. */
   primary_start_timeout: seconds(10),
+  /**
+   * Seconds the leader's PostgreSQL may fail the write probe (a commit on the agent's own
+   * connection, every cycle) after it had answered, before it is taken for hung: killed, then the
+   * lock is given up and a standby takes over.
+   */
+  primary_hang_timeout: seconds(5),
   /** Seconds a switchover lets open transactions on the old primary finish (default for the request). */
   drain_timeout: seconds(10),
   /** off; on: FIRST k of the best standbys; quorum: ANY k of every eligible standby. */

@@ -9,6 +9,7 @@ export interface Timing {
   loop_wait: number;
   ttl: number;
   retry_timeout: number;
+  primary_hang_timeout: number;
 }
 
 /** Returns the first broken rule as a ConfigError, or null. */
@@ -18,6 +19,12 @@ export function checkTiming(t: Timing): ConfigError | null {
   if (t.ttl < 2) return new ConfigError(['ttl'], `must be at least 2 s (got ${t.ttl})`);
   if (t.loop_wait + 2 * t.retry_timeout > t.ttl) {
     return new ConfigError(['ttl'], `loop_wait + 2 × retry_timeout must not exceed ttl: ${t.loop_wait} + 2 × ${t.retry_timeout} = ${t.loop_wait + 2 * t.retry_timeout} > ${t.ttl}`);
+  }
+  if (t.primary_hang_timeout < t.retry_timeout) {
+    return new ConfigError(
+      ['primary_hang_timeout'],
+      `must be at least retry_timeout (${t.retry_timeout} s), or one slow probe would count as a hang (got ${t.primary_hang_timeout})`,
+    );
   }
   return null;
 }

@@ -31,6 +31,11 @@ export type Action =
   | { readonly type: 'set_sync_record'; readonly revision: number; readonly state: SyncState | null }
   /** Switchover accepted: store the request again with `draining_since` set, iff still at `revision`. */
   | { readonly type: 'start_drain'; readonly revision: number; readonly request: FailoverRequest }
+  /**
+   * Kill every process of a hung instance: like a crash, not a stop on purpose, so the node waits
+   * for a new leader instead of taking the lock back.
+   */
+  | { readonly type: 'fence' }
   /** Kill what is left of a crashed instance (orphaned backends can still commit). */
   | { readonly type: 'reap' }
   /** Create or update our durable registration. */

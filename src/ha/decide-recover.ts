@@ -14,6 +14,15 @@ export function recover(v: View, c: ClusterSnapshot): Decision {
   const startTimeout = v.config.primaryStartTimeoutMs;
 
   if (leader === v.self) {
+    const hungFor = l.hungSince === null ? 0 : v.now - l.hungSince;
+    if (l.postmaster === 'starting' && l.hungSince !== null && hungFor >= v.config.primaryHangTimeoutMs) {
+      // Killed before the lock goes: the moment another node may promote, this one cannot commit.
+      return decision(
+        `fencing: PostgreSQL has not committed my write probe for ${Math.round(hungFor / 1000)} s (primary_hang_timeout ${v.config.primaryHangTimeoutMs / 1000} s); killing it, then releasing the leader lock`,
+        { type: 'fence' },
+        { type: 'release_leader' },
+      );
+    }
     if (startTimeout === 0 || (l.downSince !== null && downFor >= startTimeout)) {
       const why = startTimeout === 0 ? 'primary_start_timeout is 0' : `it did not accept writes within ${startTimeout / 1000} s`;
       const stop = l.postmaster === 'starting' ? [{ type: 'demote', mode: 'immediate' } as const] : [];

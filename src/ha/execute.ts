@@ -136,6 +136,11 @@ export class Executor {
         await this.event('promoted', why);
         if (snap) await this.syncSlots(snap);
         return true;
+      case 'fence':
+        // Not a stop on purpose: the next view sees a crashed primary, which waits for a new leader.
+        await pg.kill();
+        await this.event('fenced', why);
+        return true;
       case 'demote':
         this.stoppedOnPurpose = true;
         await pg.stop(a.mode === 'graceful' ? 'fast' : 'immediate');

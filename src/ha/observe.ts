@@ -9,7 +9,7 @@ import type { StateStore } from '../store/store.js';
 import type { ClusterSnapshot } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import { deadlineSignal } from '../util/deadline.js';
-import { errorMessage } from '../util/errors.js';
+import { PostgresTimeoutError, errorMessage } from '../util/errors.js';
 import type { HaDeps } from './deps.js';
 import type { ClusterView, InFlight, Lease, LocalState, PeerStatus, View, WantedRegistration } from './view.js';
 
@@ -32,7 +32,7 @@ export async function loadCluster(store: StateStore, timeoutMs: number, clock: C
 }
 
 /** The local state as one probe sees it; the edges (since when) are tracked across probes. */
-export type ProbedState = Omit<LocalState, 'downSince' | 'notStreamingSince' | 'noReplicaSince'>;
+export type ProbedState = Omit<LocalState, 'downSince' | 'notStreamingSince' | 'noReplicaSince' | 'hungSince'>;
 
 export interface LocalProbe {
   readonly state: ProbedState;
@@ -40,7 +40,18 @@ export interface LocalProbe {
   readonly sql: SqlStatus | null;
 }
 
-const notRunning = { timeline: null, lsn: null, replayedLsn: null, streaming: false, wasPrimary: false, openTransactions: 0, syncStandbyNames: '', replicas: [] } as const;
+const notRunning = {
+  timeline: null,
+  lsn: null,
+  replayedLsn: null,
+  streaming: false,
+  wasPrimary: false,
+  openTransactions: 0,
+  syncStandbyNames: '',
+  replicas: [],
+  pid: null,
+  unresponsive: false,
+} as const;
 
 /**
  * The local instance's state. `status` is the SQL status query to use: the HA loop's own by
@@ -49,7 +60,8 @@ const notRunning = { timeline: null, lsn: null, replayedLsn: null, streaming: fa
 export async function probeLocal(pg: LocalInstance, timeoutMs: number, status = (ms: number) => pg.status(ms)): Promise<LocalProbe> {
   const upstream = pg.currentRunAs()?.upstream?.name ?? null;
   if (pg.dataDirState() !== 'valid') return { sql: null, state: { ...notRunning, dataDir: 'empty', postmaster: 'stopped', role: 'standby', upstream, orphans: false } };
-  if (pg.postmasterPid() !== null) {
+  const pid = pg.postmasterPid();
+  if (pid !== null) {
     try {
       const s = await status(timeoutMs);
       return {
@@ -68,10 +80,17 @@ export async function probeLocal(pg: LocalInstance, timeoutMs: number, status = 
           syncStandbyNames: s.syncStandbyNames,
           replicas: s.replication.map((r) => ({ name: r.application_name, state: r.state, flushLsn: r.flush_lsn, replyAgeMs: r.reply_age_ms })),
           orphans: false,
+          pid,
+          unresponsive: false,
         },
       };
-    } catch {
-      return { sql: null, state: { ...notRunning, dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', upstream, orphans: false } };
+    } catch (err) {
+      // No answer at all, as opposed to a refusal such as "the database system is starting up".
+      const unresponsive = err instanceof PostgresTimeoutError;
+      return {
+        sql: null,
+        state: { ...notRunning, dataDir: 'valid', postmaster: 'starting', role: pg.isConfiguredAsStandby() ? 'standby' : 'primary', upstream, orphans: false, pid, unresponsive },
+      };
     }
   }
   const cd = await pg.controlData().catch(() => null);
@@ -101,9 +120,12 @@ export interface Edges {
   readonly downSince: number | null;
   readonly notStreamingSince: number | null;
   readonly noReplicaSince: number | null;
+  /** The postmaster that last answered the probe. */
+  readonly answeredPid: number | null;
+  readonly hungSince: number | null;
 }
 
-export const NO_EDGES: Edges = { seenRunning: false, downSince: null, notStreamingSince: null, noReplicaSince: null };
+export const NO_EDGES: Edges = { seenRunning: false, downSince: null, notStreamingSince: null, noReplicaSince: null, answeredPid: null, hungSince: null };
 
 /**
  * Pure: the edges after a probe at `now`. Down counts as a crash only when PostgreSQL ran before,
@@ -119,11 +141,18 @@ export function trackEdges(prev: Edges, s: ProbedState, now: number, ctx: { read
   }
   const notStreaming = s.postmaster === 'running' && s.role === 'standby' && !s.streaming;
   const noReplica = s.postmaster === 'running' && s.role === 'primary' && !s.replicas.some((r) => r.state === 'streaming');
+  // Hung: the postmaster that answered before is alive but no longer answers at all. A fresh
+  // postmaster still starting is not hung (primary_start_timeout covers it), nor is one that
+  // answers "starting up" or "in recovery" (it is working: a crash of one backend resets them all).
+  const answeredPid = s.postmaster === 'running' ? s.pid : s.pid === prev.answeredPid ? prev.answeredPid : null;
+  const hung = s.postmaster === 'starting' && s.unresponsive && s.pid !== null && s.pid === prev.answeredPid;
   return {
     seenRunning,
     downSince,
     notStreamingSince: notStreaming ? (prev.notStreamingSince ?? now) : null,
     noReplicaSince: noReplica ? (prev.noReplicaSince ?? now) : null,
+    answeredPid,
+    hungSince: hung ? (prev.hungSince ?? now) : null,
   };
 }
 
@@ -167,8 +196,8 @@ export class Observer {
     const now = clock.now();
     const s = probe.state;
     this.edges = trackEdges(this.edges, s, now, { stoppedOnPurpose: exec.stoppedOnPurpose, inFlight: exec.inFlight !== null });
-    const { downSince, notStreamingSince, noReplicaSince } = this.edges;
-    const local: LocalState = { ...s, downSince, notStreamingSince, noReplicaSince };
+    const { downSince, notStreamingSince, noReplicaSince, hungSince } = this.edges;
+    const local: LocalState = { ...s, downSince, notStreamingSince, noReplicaSince, hungSince };
     const peers =
       cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running'
         ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs))

@@ -23,6 +23,8 @@ export interface HaConfig {
   readonly retryTimeoutMs: number;
   readonly maximumLagOnFailover: bigint;
   readonly primaryStartTimeoutMs: number;
+  /** A leader's PostgreSQL that stops committing the write probe for this long is hung. */
+  readonly primaryHangTimeoutMs: number;
   readonly tags: Tags;
   readonly sync: SyncConfig;
 }
@@ -46,6 +48,12 @@ export interface LocalState {
   readonly notStreamingSince: number | null;
   /** Since when a running primary has had no streaming standby at all; null otherwise. */
   readonly noReplicaSince: number | null;
+  /** The live postmaster's pid; null when none runs. */
+  readonly pid: number | null;
+  /** The last probe got no answer within its deadline (a refusal, such as "starting up", is an answer). */
+  readonly unresponsive: boolean;
+  /** Since when a postmaster that had answered stops answering (or committing the write probe); null otherwise. */
+  readonly hungSince: number | null;
   /** pg_controldata says this data directory last ran as a primary: it may have diverged from a new leader. */
   readonly wasPrimary: boolean;
   /** Client sessions inside a transaction (0 unless running). */

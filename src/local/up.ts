@@ -21,7 +21,7 @@ export interface UpOptions {
   readonly nodes?: number;
   readonly portBase?: number;
   /** Overrides of the HA timings (tests use shorter ones). */
-  readonly timing?: { loop_wait?: number; ttl?: number; retry_timeout?: number; primary_start_timeout?: number };
+  readonly timing?: { loop_wait?: number; ttl?: number; retry_timeout?: number; primary_start_timeout?: number; primary_hang_timeout?: number };
   /** Extra pg_hba.conf lines for every node. */
   readonly pgHba?: readonly string[];
   /** Synchronous replication for every node (default off). */

@@ -63,6 +63,8 @@ export interface ControlData {
 }
 
 const SIGNAL_FOR: Record<StopMode, NodeJS.Signals> = { fast: 'SIGINT', immediate: 'SIGQUIT' };
+/** How long an immediate shutdown may take before every process of the instance is killed. */
+const IMMEDIATE_GRACE_MS = 2000;
 
 /** The events of a controller: `exit` when a postmaster we spawned exits, so the HA loop can react at once. */
 export interface PgControllerEvents {
@@ -83,6 +85,7 @@ export type LocalInstance = Pick<
   | 'start'
   | 'waitReady'
   | 'stop'
+  | 'kill'
   | 'status'
   | 'liveStatus'
   | 'promote'
@@ -253,8 +256,9 @@ export class PgController extends EventEmitter<PgControllerEvents> {
 
   /**
    * Stops the instance: `fast` (clean, every connected standby receives the shutdown checkpoint)
-   * escalating to `immediate` after the stop timeout, then a kill of every process of the
-   * instance. Leftover processes are killed too.
+   * escalating to `immediate` after the stop timeout; an immediate shutdown that has not ended
+   * within IMMEDIATE_GRACE_MS becomes a kill of every process of the instance (frozen or hung on
+   * I/O). Leftover processes are killed too.
    */
   async stop(mode: StopMode): Promise<void> {
     await this.close();
@@ -263,21 +267,58 @@ export class PgController extends EventEmitter<PgControllerEvents> {
       this.reapCrashed();
       return;
     }
-    process.kill(pid, SIGNAL_FOR[mode]);
     const gone = () => !isAlive(pid);
-    try {
-      await waitFor(`postmaster ${pid} to stop (${mode})`, gone, { timeoutMs: this.o.stopTimeoutMs, intervalMs: 50 });
-    } catch {
-      this.o.log.warn({ pid }, `postgres did not stop with ${mode} in time; stopping immediately`);
-      process.kill(pid, 'SIGQUIT');
-      await waitFor(`postmaster ${pid} to stop (immediate)`, gone, { timeoutMs: 10_000, intervalMs: 50 }).catch(() => killInstance(this.instance));
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // exited meanwhile
+      }
+    };
+    const exited = (ms: number, what: string) =>
+      waitFor(`postmaster ${pid} to stop (${what})`, gone, { timeoutMs: ms, intervalMs: 50 }).then(
+        () => true,
+        () => false,
+      );
+    signal(SIGNAL_FOR[mode]);
+    // A clean stop may take stop_timeout (the shutdown checkpoint); an immediate one takes a moment,
+    // so a postmaster still there after IMMEDIATE_GRACE_MS is stuck (frozen, or hung on I/O).
+    if (!(await exited(mode === 'fast' ? this.o.stopTimeoutMs : IMMEDIATE_GRACE_MS, mode)) && mode === 'fast') {
+      this.o.log.warn({ pid }, 'postgres did not stop cleanly in time; stopping immediately');
+      signal('SIGQUIT');
+      await exited(IMMEDIATE_GRACE_MS, 'immediate');
+    }
+    if (!gone()) {
+      this.o.log.warn({ pid }, 'postgres did not stop with an immediate shutdown; killing every process of the instance');
+      killInstance(this.instance);
+      await exited(10_000, 'kill');
     }
     killInstance(this.instance);
     this.o.log.info({ mode }, 'postgres stopped');
   }
 
+  /**
+   * Fencing a hung instance: SIGKILL to every process at once (an immediate shutdown would wait on
+   * a postmaster that does not run), then waits until the postmaster is gone.
+   */
+  async kill(): Promise<void> {
+    await this.close();
+    const pid = this.postmasterPid();
+    killInstance(this.instance);
+    if (pid !== null) await waitFor(`postmaster ${pid} to die`, () => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20 });
+    this.o.log.warn({ pid }, 'postgres killed (fenced)');
+  }
+
+  /**
+   * The HA loop's view of the instance. On a primary it includes the write probe: health is a
+   * committed write within the deadline, not "the port answers" (a full disk or a stuck WAL
+   * device answers reads but commits nothing).
+   */
   async status(timeoutMs: number): Promise<SqlStatus> {
-    return this.sql.status(timeoutMs);
+    const deadline = performance.now() + timeoutMs;
+    const s = await this.sql.status(timeoutMs);
+    if (!s.inRecovery) await this.sql.query('SELECT txid_current()', [], Math.max(100, deadline - performance.now()));
+    return s;
   }
 
   /** The status for the REST API, on its own connection; never delays the HA loop's queries. */

@@ -3,7 +3,7 @@
  * failures are mapped to PostgresUnavailableError here, at the boundary.
  */
 import pg from 'pg';
-import { PostgresUnavailableError, errorMessage } from '../util/errors.js';
+import { PostgresTimeoutError, PostgresUnavailableError, errorMessage } from '../util/errors.js';
 import { parseLsn, type Lsn } from '../util/lsn.js';
 
 export interface ReplicationRow {
@@ -84,6 +84,9 @@ interface ReplicationJson {
   readonly reply_age_ms: number | null;
 }
 
+/** How long a graceful close may wait for the server before the socket is destroyed. */
+const CLOSE_GRACE_MS = 200;
+
 export class LocalSql {
   private client: pg.Client | null = null;
   private tail: Promise<unknown> = Promise.resolve();
@@ -147,16 +150,29 @@ export class LocalSql {
     return Number.isFinite(tli) ? tli : fallback;
   }
 
+  /**
+   * Closes the connection. A graceful end waits for the server to close its side, which a frozen
+   * or hung server never does: after a moment the socket is destroyed, so no caller (the HA loop
+   * above all) waits on a server that does not answer.
+   */
   async close(): Promise<void> {
     const c = this.client;
     this.client = null;
-    await c?.end().catch(() => {});
+    if (!c) return;
+    const ended = c.end().catch(() => {});
+    // node-postgres keeps its socket as connection.stream; it has no public way to drop it.
+    const socket = (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+    const timer = setTimeout(() => socket?.destroy(), CLOSE_GRACE_MS);
+    await ended;
+    clearTimeout(timer);
   }
 
   private async connect(timeoutMs: number): Promise<pg.Client> {
     if (this.client) return this.client;
     const p = this.params();
-    const client = new pg.Client({ ...p, database: 'postgres', connectionTimeoutMillis: timeoutMs, application_name: 'pgwarden' });
+    // The agent's own commits (the write probe) never wait for a synchronous standby: the agent is
+    // the one that changes synchronous_standby_names when a standby is gone.
+    const client = new pg.Client({ ...p, database: 'postgres', connectionTimeoutMillis: timeoutMs, application_name: 'pgwarden', options: '-c synchronous_commit=local' });
     client.on('error', () => {
       if (this.client === client) this.client = null;
     });
@@ -174,6 +190,8 @@ export class LocalSql {
 /** Connection-level failures mean "not available"; SQL errors pass through. */
 function mapError(err: unknown): Error {
   const code = (err as { code?: string }).code;
+  // node-postgres reports its query_timeout and connectionTimeoutMillis as plain errors.
+  if (code === undefined && /timeout/i.test(errorMessage(err))) return new PostgresTimeoutError(`local PostgreSQL did not answer: ${errorMessage(err)}`, { cause: err });
   if (code === undefined || code.startsWith('08') || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01') {
     return new PostgresUnavailableError(`local PostgreSQL: ${errorMessage(err)}`, { cause: err });
   }

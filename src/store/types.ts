@@ -104,6 +104,7 @@ export const EVENT_KINDS = [
   'restarted',
   'promoted',
   'demoted',
+  'fenced',
   'following',
   'reaped',
   'sync_standby_names',

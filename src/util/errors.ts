@@ -29,6 +29,9 @@ export class PostgresUnavailableError extends PgwardenError {
   }
 }
 
+/** The local PostgreSQL accepted the connection or the query but did not answer within the deadline. */
+export class PostgresTimeoutError extends PostgresUnavailableError {}
+
 /** A configuration mistake; `path` names the key, e.g. ['postgresql', 'listen']. */
 export class ConfigError extends PgwardenError {
   constructor(

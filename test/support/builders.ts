@@ -16,6 +16,7 @@ export const defaultConfig: HaConfig = {
   retryTimeoutMs: 3000,
   maximumLagOnFailover: 1_048_576n,
   primaryStartTimeoutMs: 10_000,
+  primaryHangTimeoutMs: 5000,
   tags: { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false },
   sync: { mode: 'off', count: 1, strict: false },
 };
@@ -139,6 +140,9 @@ const standbyLocal: LocalState = {
   syncStandbyNames: '',
   replicas: [],
   orphans: false,
+  pid: 4242,
+  unresponsive: false,
+  hungSince: null,
 };
 
 /** The registration a node wants: what aRegistration gives it, with no fixed id. */

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ControlData, LocalInstance, PgControllerEvents, RunAs, SqlStatus } from '../../src/postgres/controller.js';
-import { PostgresUnavailableError } from '../../src/util/errors.js';
+import { PostgresTimeoutError, PostgresUnavailableError } from '../../src/util/errors.js';
 import { parseLsn } from '../../src/util/lsn.js';
 
 export type FakeMode = 'empty' | 'stopped' | 'starting' | 'running';
@@ -17,6 +17,8 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
   lsn = parseLsn('0/3000000');
   streaming = false;
   orphans = false;
+  /** Running, but answers nothing within any deadline (frozen). */
+  hung = false;
   control: ControlData = { state: 'in archive recovery', timeline: 1, checkpointLsn: parseLsn('0/2000000'), sysid: '7000000000000000001' };
   runAs: RunAs | null = null;
   readonly calls: string[] = [];
@@ -59,7 +61,12 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
     this.calls.push(`stop ${mode}`);
     this.mode = 'stopped';
   }
+  async kill(): Promise<void> {
+    this.calls.push('kill');
+    this.mode = 'stopped';
+  }
   async status(): Promise<SqlStatus> {
+    if (this.hung) throw new PostgresTimeoutError('did not answer within the deadline');
     if (this.mode !== 'running') throw new PostgresUnavailableError('not accepting connections');
     return {
       inRecovery: this.inRecovery,

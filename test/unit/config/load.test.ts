@@ -73,6 +73,12 @@ describe('node config', () => {
     assert.match(err.message, /loop_wait \+ 2 × retry_timeout must not exceed ttl: 5 \+ 2 × 3 = 11 > 10/);
   });
 
+  it('refuses a primary_hang_timeout shorter than retry_timeout: one slow probe is no hang', () => {
+    const err = configError({ ...valid(), retry_timeout: 3, primary_hang_timeout: 2 });
+    assert.deepEqual(err.path, ['primary_hang_timeout']);
+    assert.match(err.message, /must be at least retry_timeout/);
+  });
+
   it('refuses an etcd store without endpoints', () => {
     assert.deepEqual(configError({ ...valid(), store: { type: 'etcd', endpoints: [] } }).path, ['store', 'endpoints']);
   });

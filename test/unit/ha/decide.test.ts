@@ -173,6 +173,28 @@ const rows: Row[] = [
     message: /did not accept writes within 10 s/,
   },
   {
+    name: 'a primary that answered, then stops committing the write probe, is hung after primary_hang_timeout: killed, then the lock released',
+    view: aView()
+      .primaryWithLock()
+      .local({ postmaster: 'starting', hungSince: NOW - 5000 }),
+    actions: ['fence', 'release_leader'],
+    message: /fencing: PostgreSQL has not committed my write probe for 5 s \(primary_hang_timeout 5 s\)/,
+  },
+  {
+    name: 'a primary not answering for less than primary_hang_timeout keeps the lock and waits',
+    view: aView()
+      .primaryWithLock()
+      .local({ postmaster: 'starting', hungSince: NOW - 4000 }),
+    actions: ['refresh_leader'],
+    message: /waiting for PostgreSQL to accept writes; keeping the leader lock/,
+  },
+  {
+    name: 'a hung standby is no threat to anyone: it waits',
+    view: aView().local({ postmaster: 'starting', hungSince: NOW - 60_000 }),
+    actions: [],
+    message: /waiting for PostgreSQL to accept connections/,
+  },
+  {
     name: 'primary_start_timeout 0: a crashed primary releases the lock at once',
     view: aView()
       .primaryWithLock()

@@ -35,6 +35,15 @@ describe('probeLocal', () => {
     assert.deepEqual({ postmaster: state.postmaster, role: state.role, lsn: state.lsn }, { postmaster: 'starting', role: 'standby', lsn: null });
   });
 
+  it('a postmaster that answers nothing within the deadline is unresponsive; one that refuses (starting up) is not', async () => {
+    const pg = new FakeInstance();
+    pg.hung = true;
+    assert.deepEqual(await probeLocal(pg, 1000).then((p) => [p.state.postmaster, p.state.unresponsive]), ['starting', true]);
+    pg.hung = false;
+    pg.mode = 'starting';
+    assert.deepEqual(await probeLocal(pg, 1000).then((p) => [p.state.postmaster, p.state.unresponsive]), ['starting', false]);
+  });
+
   it('stopped: the position is the last checkpoint; a primary that crashed (in production) was a primary', async () => {
     const pg = new FakeInstance();
     pg.mode = 'stopped';
@@ -74,11 +83,25 @@ const state = (over: Partial<ProbedState>): ProbedState => ({
   syncStandbyNames: '',
   replicas: [],
   orphans: false,
+  pid: 4242,
+  unresponsive: false,
   ...over,
 });
 const ctx = { stoppedOnPurpose: false, inFlight: false };
 
 describe('trackEdges', () => {
+  it('hung: the postmaster that answered stops answering; a fresh postmaster still starting is not hung', () => {
+    const answered = trackEdges(NO_EDGES, state({ role: 'primary', pid: 10 }), 100, ctx);
+    const mute = { role: 'primary', postmaster: 'starting', unresponsive: true } as const;
+    const silent = trackEdges(answered, state({ ...mute, pid: 10 }), 200, ctx);
+    assert.equal(silent.hungSince, 200);
+    assert.equal(trackEdges(silent, state({ ...mute, pid: 10 }), 900, ctx).hungSince, 200, 'since it first went silent');
+    assert.equal(trackEdges(silent, state({ role: 'primary', pid: 10 }), 1000, ctx).hungSince, null, 'it answers again');
+    assert.equal(trackEdges(silent, state({ ...mute, pid: 11 }), 1000, ctx).hungSince, null, 'a new postmaster starting up');
+    assert.equal(trackEdges(NO_EDGES, state({ ...mute, pid: 10 }), 100, ctx).hungSince, null, 'never answered under this agent');
+    assert.equal(trackEdges(answered, state({ ...mute, unresponsive: false, pid: 10 }), 200, ctx).hungSince, null, 'it answers "starting up": working, not hung');
+  });
+
   it('down counts as a crash only after PostgreSQL ran under this agent', () => {
     const first = trackEdges(NO_EDGES, state({ postmaster: 'stopped' }), 100, ctx);
     assert.equal(first.downSince, null, 'a first start is no crash');

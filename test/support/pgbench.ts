@@ -1,11 +1,11 @@
 /**
- * pgbench for the benchmarks: a database prepared on a cluster's primary (and replayed by every
+ * pgbench for the benchmarks and load tests: a database prepared on a cluster's primary (and replayed by every
  * standby), and timed runs parsed into TPS and average latency.
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { waitFor } from '../src/util/deadline.js';
-import type { ClusterHarness } from '../test/support/cluster.js';
+import { waitFor } from '../../src/util/deadline.js';
+import type { ClusterHarness } from './cluster.js';
 
 export interface PgbenchResult {
   tps: number;
