@@ -192,7 +192,10 @@ export class Observer {
 
   async observe(exec: ExecutorState): Promise<{ view: View; sql: SqlStatus | null }> {
     const { config, clock } = this.d;
-    const [cluster, probe] = await Promise.all([loadCluster(this.d.store, config.retryTimeoutMs, clock), probeLocal(this.d.pg, Math.min(2000, config.retryTimeoutMs))]);
+    // The store first: only the lock holder's primary commits the write probe (see PgController.status).
+    const cluster = await loadCluster(this.d.store, config.retryTimeoutMs, clock);
+    const writeProbe = cluster.kind === 'snapshot' && cluster.leader?.name === this.d.name;
+    const probe = await probeLocal(this.d.pg, Math.min(2000, config.retryTimeoutMs), (ms) => this.d.pg.status(ms, { writeProbe }));
     const now = clock.now();
     const s = probe.state;
     this.edges = trackEdges(this.edges, s, now, { stoppedOnPurpose: exec.stoppedOnPurpose, inFlight: exec.inFlight !== null });

@@ -310,14 +310,16 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   }
 
   /**
-   * The HA loop's view of the instance. On a primary it includes the write probe: health is a
-   * committed write within the deadline, not "the port answers" (a full disk or a stuck WAL
-   * device answers reads but commits nothing).
+   * The HA loop's view of the instance. With `writeProbe`, a primary must also commit within the
+   * deadline: health is a committed write, not "the port answers" (a stuck WAL device answers
+   * reads but commits nothing). The caller asks for it only while it holds the leader lock: a
+   * probe committed by a primary cut off from its standbys would make its WAL diverge from them
+   * for nothing, and cost a pg_rewind when it rejoins.
    */
-  async status(timeoutMs: number): Promise<SqlStatus> {
+  async status(timeoutMs: number, opts: { writeProbe?: boolean } = {}): Promise<SqlStatus> {
     const deadline = performance.now() + timeoutMs;
     const s = await this.sql.status(timeoutMs);
-    if (!s.inRecovery) await this.sql.query('SELECT txid_current()', [], Math.max(100, deadline - performance.now()));
+    if (opts.writeProbe && !s.inRecovery) await this.sql.query('SELECT txid_current()', [], Math.max(100, deadline - performance.now()));
     return s;
   }
 

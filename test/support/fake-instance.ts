@@ -65,7 +65,10 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
     this.calls.push('kill');
     this.mode = 'stopped';
   }
-  async status(): Promise<SqlStatus> {
+  /** Whether the last status call asked for the write probe. */
+  writeProbe: boolean | undefined;
+  async status(_timeoutMs = 0, opts: { writeProbe?: boolean } = {}): Promise<SqlStatus> {
+    this.writeProbe = opts.writeProbe;
     if (this.hung) throw new PostgresTimeoutError('did not answer within the deadline');
     if (this.mode !== 'running') throw new PostgresUnavailableError('not accepting connections');
     return {
@@ -83,7 +86,7 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
     };
   }
   liveStatus(): Promise<SqlStatus> {
-    return this.status();
+    return this.status(0, {});
   }
   async promote(): Promise<void> {
     this.calls.push('promote');

@@ -34,6 +34,7 @@ describe('agent cycles on a fake clock', () => {
     const pg = new FakeInstance();
     const agent = anAgent(clock, backend, pg);
     const first = await agent.runCycle();
+    assert.equal(pg.writeProbe, false, 'no write probe without the lock');
     assert.deepEqual(
       first.actions.map((a) => a.type),
       ['acquire_leader', 'promote', 'register', 'publish_member'],
@@ -43,6 +44,7 @@ describe('agent cycles on a fake clock', () => {
     assert.equal(agent.status().isLeader, true);
     clock.advance(defaultConfig.loopWaitMs);
     const second = await agent.runCycle();
+    assert.equal(pg.writeProbe, true, 'the lock holder proves its primary with a committed write');
     assert.equal(second.actions[0]?.type, 'refresh_leader', second.message);
     assert.match(second.message, /I am n2, the leader with the lock/);
     const snap = await new MemoryStore(backend, 10_000).load(AbortSignal.timeout(1000));
