@@ -10,7 +10,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
+import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
 import { readPostmasterPid } from '../../src/postgres/ctl.js';
+import { instancePids } from '../../src/postgres/instance-procs.js';
 import { syncKeys } from '../../src/local/up.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { NetLab } from './netlab.js';
@@ -24,9 +26,11 @@ export interface LabTiming {
   ttl: number;
   retry_timeout: number;
   primary_start_timeout: number;
+  primary_hang_timeout: number;
 }
 
-export const LAB_TIMING: LabTiming = { loop_wait: 1, ttl: 10, retry_timeout: 3, primary_start_timeout: 10 };
+/** The node defaults, so the lab measures what a user gets. */
+export const LAB_TIMING: LabTiming = { loop_wait: 1, ttl: 10, retry_timeout: 3, primary_start_timeout: 10, primary_hang_timeout: 5 };
 
 export interface Ack {
   id: number;
@@ -57,6 +61,10 @@ export interface LabCluster {
   /** kill -9 of the host's postmaster; returns its pid. */
   killPostgres(host: string): number;
   postmasterPid(host: string): number | null;
+  /** Stops (true) or resumes (false) every process of the host's PostgreSQL; returns the pids it signalled. */
+  freezePostgres(host: string, on: boolean): number[];
+  /** The cluster's event log, as the client host reads it. */
+  events(): Promise<{ at: string; node: string; kind: string; message: string }[]>;
   startEtcd(name: string): void;
   stopChecker(): Promise<void>;
   /** Ids present on a host (asked from the client host). */
@@ -197,6 +205,16 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         return pid;
       },
       postmasterPid: (h) => readPostmasterPid(join(dir, h, 'data')),
+      freezePostgres(h, on) {
+        const pids = instancePids({ dataDir: join(dir, h, 'data'), binary: join(DEFAULT_BIN_DIR, 'postgres') });
+        for (const p of pids) process.kill(p, on ? 'SIGSTOP' : 'SIGCONT');
+        return pids;
+      },
+      async events() {
+        const r = await lab.run('client', process.execPath, [MAIN, 'cluster', 'events', '-c', join(dir, 'cluster.yaml'), '--json', '-n', '500']);
+        if (r.code !== 0) throw new Error(`cluster events: ${r.stderr.trim()}`);
+        return JSON.parse(r.stdout) as { at: string; node: string; kind: string; message: string }[];
+      },
       startEtcd,
       async stopChecker() {
         if (!checker || checker.exitCode !== null) return;

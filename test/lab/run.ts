@@ -21,8 +21,9 @@ import { L5 } from './scenarios/l5-etcd-members.js';
 import { L6 } from './scenarios/l6-standby-nic-flaps.js';
 import { L7 } from './scenarios/l7-latency-loss.js';
 import { L8 } from './scenarios/l8-sync-primary-cut.js';
+import { L11 } from './scenarios/l11-primary-postgres-frozen.js';
 
-const ALL: Scenario[] = [L1, L2, L3, L4, L5, L6, L7, L8];
+const ALL: Scenario[] = [L1, L2, L3, L4, L5, L6, L7, L8, L11];
 
 export interface ScenarioResult {
   id: string;
