@@ -4,6 +4,7 @@
  */
 import type { NodeReport } from '../client/node-report.js';
 import type { SqlStatus } from '../postgres/controller.js';
+import type { RejectedValue } from '../store/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { Decision } from './actions.js';
 import { decide } from './decide.js';
@@ -40,7 +41,7 @@ export class Agent {
   private last: { view: View; decision: Decision; sql: SqlStatus | null } | null = null;
   private lastExitWake = -Infinity;
   /** Bad store values already reported, by key and revision. */
-  private readonly rejectedSeen = new Set<string>();
+  private rejectedSeen: ReadonlySet<string> = new Set<string>();
   private readonly onPostmasterExit = () => {
     // React to a postmaster exit at once, but pace a crash loop to one restart per loop_wait.
     if (this.o.clock.now() - this.lastExitWake < this.o.config.loopWaitMs) return;
@@ -119,19 +120,25 @@ export class Agent {
     if (dec.message !== this.last?.decision.message) this.o.log.info({ actions: dec.actions.map((a) => a.type) }, dec.message);
     this.last = { view, decision: dec, sql };
     if (this.abort.signal.aborted) return dec;
-    for (const r of view.cluster.kind === 'snapshot' ? view.cluster.rejected : []) this.reportRejected(r);
+    if (view.cluster.kind === 'snapshot') this.reportRejected(view.cluster.rejected);
     const result = await this.executor.run(dec, view);
     this.lease = result.lease;
     if (!result.ok) this.o.log.debug(result.failed, 'decision stopped early');
     return dec;
   }
 
-  /** A malformed store value is reported once per write (key and revision), then ignored. */
-  private reportRejected(r: { key: string; revision: number; reason: string }): void {
-    const id = `${r.key}@${r.revision}`;
-    if (this.rejectedSeen.has(id)) return;
-    this.rejectedSeen.add(id);
-    void this.executor.event('store_value_rejected', `ignoring the value of ${r.key} (revision ${r.revision}): ${r.reason}`);
+  /**
+   * A malformed store value is reported once per write (key and revision), then ignored. Only the
+   * values still in the store are remembered, so a writer of garbage cannot grow this set.
+   */
+  private reportRejected(rejected: readonly RejectedValue[]): void {
+    const seen = new Set<string>();
+    for (const r of rejected) {
+      const id = `${r.key}@${r.revision}`;
+      seen.add(id);
+      if (!this.rejectedSeen.has(id)) void this.executor.event('store_value_rejected', `ignoring the value of ${r.key} (revision ${r.revision}): ${r.reason}`);
+    }
+    this.rejectedSeen = seen;
   }
 
   private async loop(): Promise<void> {

@@ -290,8 +290,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     }
     if (!gone()) {
       this.o.log.warn({ pid }, 'postgres did not stop with an immediate shutdown; killing every process of the instance');
-      killInstance(this.instance);
-      await exited(10_000, 'kill');
+      await this.killAll(pid).catch(() => {});
     }
     killInstance(this.instance);
     this.o.log.info({ mode }, 'postgres stopped');
@@ -304,9 +303,14 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   async kill(): Promise<void> {
     await this.close();
     const pid = this.postmasterPid();
+    await this.killAll(pid);
+    this.o.log.warn({ pid }, 'postgres killed (fenced)');
+  }
+
+  /** SIGKILL to every process of the instance; resolves once `pid` (the postmaster) is gone, rejects if it is not within 10 s. */
+  private async killAll(pid: number | null): Promise<void> {
     killInstance(this.instance);
     if (pid !== null) await waitFor(`postmaster ${pid} to die`, () => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20 });
-    this.o.log.warn({ pid }, 'postgres killed (fenced)');
   }
 
   /**
