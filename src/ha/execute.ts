@@ -13,8 +13,7 @@ import { deadlineSignal } from '../util/deadline.js';
 import { StoreUnavailableError, errorMessage } from '../util/errors.js';
 import { REPORTING_ACTIONS, type Action, type Decision } from './actions.js';
 import type { HaDeps } from './deps.js';
-import type { ExecutorState } from './observe.js';
-import type { InFlight, InFlightKind, Lease, LocalState, View } from './view.js';
+import type { ExecutorState, InFlight, InFlightKind, Lease, LocalState, View } from './view.js';
 
 export interface ExecutorDeps extends HaDeps {
   /** Re-run the loop now (a long action ended, a CAS was lost). */

@@ -11,7 +11,7 @@ import type { Clock } from '../util/clock.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { PostgresTimeoutError, errorMessage } from '../util/errors.js';
 import type { HaDeps } from './deps.js';
-import type { ClusterView, InFlight, Lease, LocalState, PeerStatus, View, WantedRegistration } from './view.js';
+import type { ClusterView, ExecutorState, LocalState, PeerStatus, View, WantedRegistration } from './view.js';
 
 /**
  * Reads the store, retrying for up to `timeoutMs`: one failed call (an etcd member down, a leader
@@ -175,13 +175,6 @@ export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: nu
 
 export interface ObserverDeps extends Omit<HaDeps, 'log'> {
   readonly registration: WantedRegistration;
-}
-
-/** What the executor holds that the next view shows. */
-export interface ExecutorState {
-  readonly lease: Lease;
-  readonly inFlight: InFlight | null;
-  readonly stoppedOnPurpose: boolean;
 }
 
 /** Builds one View per cycle and keeps the edges between cycles; the only state it holds. */

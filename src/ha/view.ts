@@ -93,6 +93,13 @@ export interface Lease {
   readonly lastAttemptFailed: boolean;
 }
 
+/** What the executor holds that the next view shows. */
+export interface ExecutorState {
+  readonly lease: Lease;
+  readonly inFlight: InFlight | null;
+  readonly stoppedOnPurpose: boolean;
+}
+
 export type ClusterView = ClusterSnapshot | { readonly kind: 'unavailable'; readonly error: string };
 
 /** How this node wants to be registered; `id` null: take the registered one, or the next free. */

@@ -244,10 +244,10 @@ export class Session {
       MAX_SERVER_MESSAGE,
       (type, head, headLength) => {
         if (type === BackendCode.ReadyForQuery) {
-          this.txStatus = readyStatus(head.subarray(0, headLength));
+          this.txStatus = readyStatus(head, headLength);
           this.owed--;
         } else if (type === BackendCode.BackendKeyData) {
-          const key = backendKey(head.subarray(0, headLength));
+          const key = backendKey(head, headLength);
           this.cancelKey = `${key.pid}:${key.secret}`;
         }
       },

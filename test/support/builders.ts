@@ -123,7 +123,8 @@ export class SnapshotBuilder {
 
 export const aSnapshot = () => new SnapshotBuilder();
 
-const standbyLocal: LocalState = {
+/** A healthy streaming standby's local state: the default of aView(), and a base for edge tests. */
+export const standbyLocal: LocalState = {
   dataDir: 'valid',
   postmaster: 'running',
   role: 'standby',

@@ -4,14 +4,14 @@
  * instance and only then releases the lock, so the old primary is fenced before a standby is
  * promoted. Writes come back on a standby within ttl + 3 s; the old node rejoins as a standby.
  */
-import { assertThat, seconds, sleep, waitForWrite, type Scenario } from '../scenario.js';
+import { assertThat, leaderOf, seconds, sleep, waitForWrite, type Scenario } from '../scenario.js';
 
 export const L11: Scenario = {
   id: 'L11',
   title: "the primary's PostgreSQL frozen for 2 × ttl (agent and network up)",
   dbHosts: 3,
   async run(c, ctx) {
-    const primary = (await c.report()).leader!;
+    const primary = await leaderOf(c);
     const t0 = Date.now();
     const pids = c.freezePostgres(primary, true);
     assertThat(pids.length > 3, `${primary}: the instance's processes were not found`);

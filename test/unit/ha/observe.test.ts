@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NO_EDGES, probeLocal, trackEdges, type ProbedState } from '../../../src/ha/observe.js';
 import { parseLsn } from '../../../src/util/lsn.js';
+import { standbyLocal } from '../../support/builders.js';
 import { FakeInstance } from '../../support/fake-instance.js';
 
 describe('probeLocal', () => {
@@ -69,24 +70,7 @@ describe('probeLocal', () => {
   });
 });
 
-const state = (over: Partial<ProbedState>): ProbedState => ({
-  dataDir: 'valid',
-  postmaster: 'running',
-  role: 'standby',
-  timeline: 1,
-  lsn: 0n,
-  replayedLsn: 0n,
-  upstream: 'n1',
-  streaming: true,
-  wasPrimary: false,
-  openTransactions: 0,
-  syncStandbyNames: '',
-  replicas: [],
-  orphans: false,
-  pid: 4242,
-  unresponsive: false,
-  ...over,
-});
+const state = (over: Partial<ProbedState>): ProbedState => ({ ...standbyLocal, ...over });
 const ctx = { stoppedOnPurpose: false, inFlight: false };
 
 describe('trackEdges', () => {
