@@ -4,6 +4,7 @@
  */
 import type { NodeReport } from '../client/node-report.js';
 import type { SqlStatus } from '../postgres/controller.js';
+import type { GuardFence } from '../postgres/guard-protocol.js';
 import type { RejectedValue } from '../store/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { Decision } from './actions.js';
@@ -49,6 +50,13 @@ export class Agent {
     this.wake();
   };
 
+  /** The guard killed the instance while we could not renew the lease (dead, frozen or cut off). */
+  private readonly onGuardFence = (f: GuardFence) => {
+    const at = new Date(f.atMs).toISOString();
+    void this.executor.event('fenced', `the lease guard killed PostgreSQL (${f.killed} processes) at ${at}: the leader lock was not renewed in time`, f.atMs);
+    this.wake();
+  };
+
   constructor(private readonly o: AgentOptions) {
     this.executor = new Executor({ name: o.name, config: o.config, store: o.store, pg: o.pg, clock: o.clock, log: o.log, wake: () => this.wake() });
     this.observer = new Observer({ name: o.name, config: o.config, registration: o.registration, store: o.store, pg: o.pg, clock: o.clock });
@@ -57,6 +65,7 @@ export class Agent {
   start(): void {
     this.o.pg.prepare();
     this.o.pg.on('exit', this.onPostmasterExit);
+    this.o.pg.on('fenced', this.onGuardFence);
     this.loopDone = this.loop();
     void this.watch();
   }
@@ -95,6 +104,7 @@ export class Agent {
     this.abort.abort();
     this.wake();
     this.o.pg.off('exit', this.onPostmasterExit);
+    this.o.pg.off('fenced', this.onGuardFence);
     await this.loopDone;
   }
 

@@ -29,6 +29,12 @@ export interface ExecResult {
 
 export const NO_LEASE: Lease = { mine: false, validUntil: 0, lastAttemptFailed: false };
 
+/**
+ * How much earlier than the lease's own end the lease guard kills the primary: room for the kill
+ * itself and for the clocks of this host and the store's leader running at slightly different rates.
+ */
+export const GUARD_MARGIN_MS = 1000;
+
 export class Executor {
   private inFlight: InFlight | null = null;
   /** We stopped PostgreSQL on purpose (demote); its absence is not a crash. */
@@ -58,12 +64,10 @@ export class Executor {
     return failed ? { ok: false, failed, lease: run.lease } : { ok: true, lease: run.lease };
   }
 
-  /** Records an event in the store (best effort: the log line is the fallback). */
-  async event(kind: EventKind, message: string): Promise<void> {
+  /** Records an event in the store (best effort: the log line is the fallback); `atMs` when it happened earlier. */
+  async event(kind: EventKind, message: string, atMs = this.d.clock.wall()): Promise<void> {
     this.d.log.info({ event: kind }, message);
-    await this.d.store
-      .appendEvent({ at: new Date(this.d.clock.wall()).toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs))
-      .catch(() => {});
+    await this.d.store.appendEvent({ at: new Date(atMs).toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs)).catch(() => {});
   }
 
   private async perform(a: Action, v: View, why: string, run: { lease: Lease }): Promise<boolean> {
@@ -75,6 +79,7 @@ export class Executor {
         const sent = this.d.clock.now();
         const ok = await store.acquireLeader(this.d.name, signal());
         run.lease = { mine: ok, validUntil: ok ? sent + config.ttlMs : 0, lastAttemptFailed: false };
+        if (ok) this.guardLease(run.lease);
         if (ok) await this.event('leader_acquired', why);
         else this.d.wake();
         return ok;
@@ -92,7 +97,7 @@ export class Executor {
       case 'bootstrap':
         return this.long('bootstrap', why, async () => {
           const sysid = await pg.initdb();
-          pg.start({ standby: false, upstream: null });
+          await pg.start({ standby: false, upstream: null });
           await pg.waitReady(60_000);
           await pg.ensureReplicationUser();
           await store.initialize(sysid, signal());
@@ -102,7 +107,7 @@ export class Executor {
         const from = upstreamOf(snap, a.from);
         return this.long('clone', why, async () => {
           await pg.clone(from, slotName(this.d.name), (p) => this.progress(megabytes(p)));
-          this.startPg('standby', from);
+          await this.startPg('standby', from);
           await this.event('cloned', `cloned from ${a.from} and started as its standby`);
         });
       }
@@ -120,13 +125,13 @@ export class Executor {
             await pg.clone(from, slotName(this.d.name), (p) => this.progress(`re-clone ${megabytes(p)}`));
             await this.event('cloned', `cloned again from ${a.from}`);
           }
-          this.startPg('standby', from);
+          await this.startPg('standby', from);
         });
       }
       case 'start': {
         const upstream = a.upstream === null ? null : upstreamOf(snap, a.upstream);
         const crashed = v.local.downSince !== null;
-        this.startPg(a.as, upstream);
+        await this.startPg(a.as, upstream);
         await this.event(crashed ? 'restarted' : 'started', why);
         return true;
       }
@@ -231,6 +236,7 @@ export class Executor {
       try {
         const ok = await store.refreshLeader(this.d.name, deadlineSignal(Math.max(50, deadline - sent)));
         run.lease = ok ? { mine: true, validUntil: sent + config.ttlMs, lastAttemptFailed: false } : { mine: false, validUntil: run.lease.validUntil, lastAttemptFailed: true };
+        if (ok) this.guardLease(run.lease);
         return ok;
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
@@ -242,9 +248,14 @@ export class Executor {
     throw new StoreUnavailableError(`could not refresh the leader lock within retry_timeout: ${lastError}`);
   }
 
-  private startPg(as: 'primary' | 'standby', upstream: Upstream | null): void {
+  /** Hands a renewed lease to the guard, which stops the primary if no renewal follows in time. */
+  private guardLease(lease: Lease): void {
+    this.d.pg.armLease(lease.validUntil - Math.min(GUARD_MARGIN_MS, this.d.config.ttlMs / 4));
+  }
+
+  private async startPg(as: 'primary' | 'standby', upstream: Upstream | null): Promise<void> {
     this.stoppedOnPurpose = false;
-    this.d.pg.start({ standby: as === 'standby', upstream });
+    await this.d.pg.start({ standby: as === 'standby', upstream });
   }
 
   private async syncSlots(snap: ClusterSnapshot): Promise<void> {

@@ -13,7 +13,9 @@ import { PostgresUnavailableError } from '../util/errors.js';
 import { parseLsn, type Lsn } from '../util/lsn.js';
 import { clone, type CloneProgress } from './clone.js';
 import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
-import { hasPgVersion, isAlive, readPostmasterPid, run, spawnPostmaster } from './ctl.js';
+import { hasPgVersion, isAlive, readPostmasterPid, run } from './ctl.js';
+import { GuardLink } from './guard-link.js';
+import type { GuardFence } from './guard-protocol.js';
 import { instancePids, killInstance, type InstanceId } from './instance-procs.js';
 import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
 import { LocalSql, type ConnParams, type SqlStatus } from './queries.js';
@@ -66,9 +68,13 @@ const SIGNAL_FOR: Record<StopMode, NodeJS.Signals> = { fast: 'SIGINT', immediate
 /** How long an immediate shutdown may take before every process of the instance is killed. */
 const IMMEDIATE_GRACE_MS = 2000;
 
-/** The events of a controller: `exit` when a postmaster we spawned exits, so the HA loop can react at once. */
+/**
+ * The events of a controller: `exit` when a postmaster we started exits (or its guard is gone), so
+ * the HA loop can react at once; `fenced` when the lease guard killed the instance on its own.
+ */
 export interface PgControllerEvents {
   exit: [];
+  fenced: [GuardFence];
 }
 
 /** What the HA loop uses of a local instance (a unit test can stand in for it). */
@@ -98,9 +104,13 @@ export type LocalInstance = Pick<
   | 'ensureReplicationUser'
   | 'ensureSlots'
   | 'close'
+  | 'armLease'
+  | 'disarmLease'
 > & {
   on(event: 'exit', listener: () => void): unknown;
   off(event: 'exit', listener: () => void): unknown;
+  on(event: 'fenced', listener: (f: GuardFence) => void): unknown;
+  off(event: 'fenced', listener: (f: GuardFence) => void): unknown;
 };
 
 export class PgController extends EventEmitter<PgControllerEvents> {
@@ -110,8 +120,10 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   private runAs: RunAs | null = null;
   /** synchronous_standby_names, owned by the leader's sync step; '' whenever we run as a standby. */
   private syncNames = '';
-  /** The postmaster we spawned, until it exits. */
+  /** The postmaster our guard spawned, until it exits. */
   private spawned: number | null = null;
+  /** The lease guard: the postmaster's parent, which kills it when the lease runs out. */
+  private readonly guard: GuardLink;
   /**
    * The REST API's own connection: an HTTP client can never queue work in front of the HA loop's
    * (`sql`). Concurrent API callers share the one status query in flight, so a hung PostgreSQL
@@ -130,13 +142,34 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     this.sql = new LocalSql(this.connParams);
     this.apiSql = new LocalSql(this.connParams);
     this.syncNames = readSyncStandbyNames(o.dataDir);
+    this.guard = new GuardLink(
+      {
+        dataDir: o.dataDir,
+        binDir: o.binDir,
+        pgLog: this.logFile,
+        socket: join(o.runDir, 'guard.sock'),
+        guardLog: join(o.runDir, 'guard.log'),
+        uid: o.user.switchTo ? o.user.uid : null,
+        gid: o.user.switchTo ? o.user.gid : null,
+        home: o.user.home,
+      },
+      o.log,
+    );
+    this.guard.on('exit', (pid) => {
+      if (pid === null || this.spawned === pid) this.spawned = null;
+      this.emit('exit');
+    });
+    this.guard.on('fenced', (f) => this.emit('fenced', f));
   }
 
   get dataDir(): string {
     return this.o.dataDir;
   }
 
-  /** Creates the run directory and the pgpass file that libpq programs and walreceiver read. */
+  /**
+   * Creates the run directory and the pgpass file that libpq programs and walreceiver read, and
+   * attaches to the lease guard (a restarted agent finds the one that kept guarding).
+   */
   prepare(): void {
     mkdirOwned(this.o.user, this.o.runDir);
     writeOwned(
@@ -147,6 +180,17 @@ export class PgController extends EventEmitter<PgControllerEvents> {
         { user: this.o.superuser.username, password: this.o.superuser.password },
       ]),
     );
+    this.guard.attach().catch((err: Error) => this.o.log.error({ err: err.message }, 'cannot reach the lease guard'));
+  }
+
+  /** The primary may run until `untilMs` (CLOCK_MONOTONIC) unless told again: the guard enforces it. */
+  armLease(untilMs: number): void {
+    this.guard.lease(untilMs);
+  }
+
+  /** Nothing for the guard to enforce (the lock is gone and PostgreSQL stopped). */
+  disarmLease(): void {
+    this.guard.disarm();
   }
 
   dataDirState(): DataDirState {
@@ -225,20 +269,16 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     return (await this.controlData()).sysid;
   }
 
-  /** Writes the configuration for `runAs` and spawns the postmaster; does not wait for it. */
-  start(runAs: RunAs): void {
+  /**
+   * Writes the configuration for `runAs` and has the guard spawn the postmaster (a standby start
+   * also disarms the guard); does not wait for it to accept connections.
+   */
+  async start(runAs: RunAs): Promise<void> {
     this.reapCrashed();
     this.writeConfig(runAs);
-    const { pid, exited } = spawnPostmaster(this.o.user, this.o.binDir, this.o.dataDir, this.logFile);
+    const pid = await this.guard.start(runAs.standby);
     this.spawned = pid;
     this.o.log.info({ pid, standby: runAs.standby, upstream: runAs.upstream?.name ?? null }, 'postgres started');
-    void exited.then(() => {
-      if (this.spawned === pid) this.spawned = null;
-      // A crash leaves backends behind that could still commit: take them down, unless a newer
-      // postmaster already runs on this data directory.
-      this.reapCrashed();
-      this.emit('exit');
-    });
   }
 
   /** Resolves once the instance accepts connections. */
@@ -261,7 +301,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    * I/O). Leftover processes are killed too.
    */
   async stop(mode: StopMode): Promise<void> {
-    await this.close();
+    await this.closeSql();
     const pid = this.postmasterPid();
     if (pid === null) {
       this.reapCrashed();
@@ -301,7 +341,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    * a postmaster that does not run), then waits until the postmaster is gone.
    */
   async kill(): Promise<void> {
-    await this.close();
+    await this.closeSql();
     const pid = this.postmasterPid();
     await this.killAll(pid);
     this.o.log.warn({ pid }, 'postgres killed (fenced)');
@@ -460,7 +500,13 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     return { created, dropped };
   }
 
+  /** Closes our connections and lets go of the guard, which keeps guarding what runs. */
   async close(): Promise<void> {
+    await this.closeSql();
+    this.guard.detach();
+  }
+
+  private async closeSql(): Promise<void> {
     await Promise.all([this.sql.close(), this.apiSql.close()]);
   }
 

@@ -1,11 +1,10 @@
 /**
- * Running PostgreSQL programs as the OS user: one-shot commands (initdb, pg_ctl, pg_basebackup,
- * pg_rewind, pg_controldata) and the postmaster itself. The postmaster is started directly (not via
- * pg_ctl) in a process group of its own, so that it survives an agent restart and so that a crash
- * can be made total: its orphaned backends killed with the group, never left to commit.
+ * Running PostgreSQL programs as the OS user: one-shot commands (initdb, pg_basebackup, pg_rewind,
+ * pg_controldata), and what a postmaster leaves on disk. The postmaster itself is started by the
+ * lease guard (guard.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError } from '../util/errors.js';
 import { spawnIdentity, type OsUser } from './os-user.js';
@@ -63,32 +62,6 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Spawns the postmaster detached (own session and process group), with its log appended to
- * `logFile`. Returns its pid and a promise that settles when it exits (only while we are its parent).
- */
-export function spawnPostmaster(user: OsUser, binDir: string, dataDir: string, logFile: string): { pid: number; exited: Promise<number | null> } {
-  const fd = openSync(logFile, 'a', 0o600);
-  try {
-    const child = spawn(join(binDir, 'postgres'), ['-D', dataDir], {
-      ...spawnIdentity(user),
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', HOME: user.home },
-      cwd: dataDir,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
-    const exited = new Promise<number | null>((resolve) => {
-      child.on('exit', (code) => resolve(code));
-      child.on('error', () => resolve(null));
-    });
-    child.unref();
-    if (child.pid === undefined) throw new CommandError('postgres', null, 'could not be spawned');
-    return { pid: child.pid, exited };
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -11,8 +11,14 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * CLOCK_MONOTONIC in milliseconds: one origin for every process of the host (performance.now()
+ * counts from each process's start), so a deadline can be handed to another process (the lease guard).
+ */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 export const systemClock: Clock = {
-  now: () => performance.now(),
+  now: monotonicMs,
   wall: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {

@@ -46,6 +46,8 @@ export interface ClusterHarness {
   readonly up?: UpCluster;
   /** The store the agents share (etcd backend only), for a proxy or a benchmark to join. */
   readonly store?: { readonly endpoints: readonly string[]; readonly scope: string };
+  /** Sends a signal to one node's agent process alone (etcd backend only: there each agent is a process). */
+  readonly signalAgent?: (name: string, signal: NodeJS.Signals) => void;
   /** Cuts one agent off the store (memory backend only; the fault lab does it for etcd). */
   readonly isolateFromStore?: (name: string, on: boolean) => void;
   stop(): Promise<void>;
@@ -228,6 +230,9 @@ export async function etcdCluster(
       crashHost: (name) => crashHostOf(agents.get(name)!, dataDir(name)),
       async restartHost(name) {
         startAgent(name);
+      },
+      signalAgent(name, signal) {
+        agents.get(name)?.kill(signal);
       },
       async stop() {
         // Agents first (a clean stop would hand the lock over and restart things), then instances.

@@ -49,7 +49,15 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
     this.calls.push('initdb');
     return this.control.sysid;
   }
-  start(runAs: RunAs): void {
+  /** The last lease deadline handed to the guard (null: disarmed). */
+  guardedUntil: number | null = null;
+  armLease(untilMs: number): void {
+    this.guardedUntil = untilMs;
+  }
+  disarmLease(): void {
+    this.guardedUntil = null;
+  }
+  async start(runAs: RunAs): Promise<void> {
     this.calls.push(`start ${runAs.standby ? 'standby' : 'primary'}`);
     this.runAs = runAs;
     this.mode = 'running';

@@ -1,0 +1,157 @@
+/**
+ * The lease guard: a small process per node, apart from the agent, that owns the primary's right to
+ * run. The agent hands it the lease deadline at every renewal; when a deadline passes with no new
+ * one (the agent was killed, frozen, or cut off), the guard kills every process of the instance,
+ * before any other node may take the lock. It is the postmaster's parent, and the postmaster is
+ * started with PR_SET_PDEATHSIG (util-linux setpriv), so if the guard dies PostgreSQL dies with it.
+ *
+ * Started by the agent (guard-link.ts) as `node guard.js <spec JSON>`; it outlives the agent, which
+ * re-attaches through the socket. Only Node built-ins and two small modules of ours, to stay small.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, chmodSync, closeSync, openSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { monotonicMs } from '../util/clock.js';
+import { isAlive, readPostmasterPid } from './ctl.js';
+import { lineReader, parseToGuard, type FromGuard, type GuardFence, type GuardSpec, type ToGuard } from './guard-protocol.js';
+import { instancePids, killInstance } from './instance-procs.js';
+
+/** Fences not yet reported to an agent, at most this many (the oldest go first). */
+const MAX_PENDING_FENCES = 16;
+/** How often an idle guard (no agent, no instance) checks whether it can exit. */
+const IDLE_CHECK_MS = 5000;
+
+const spec = JSON.parse(process.argv[2] ?? '') as GuardSpec;
+const instance = { dataDir: spec.dataDir, binary: join(spec.binDir, 'postgres') };
+let child: ChildProcess | null = null;
+let armedUntil: number | null = null;
+let timer: NodeJS.Timeout | null = null;
+let agent: Socket | null = null;
+let pending: GuardFence[] = [];
+
+const log = (msg: string) => {
+  try {
+    appendFileSync(spec.guardLog, `${new Date().toISOString()} ${msg}\n`, { mode: 0o600 });
+  } catch {
+    // a full disk must not stop the guard from guarding
+  }
+};
+
+const send = (m: FromGuard) => {
+  agent?.write(`${JSON.stringify(m)}\n`);
+};
+
+const postmaster = (): number | null => {
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) return child.pid;
+  const pid = readPostmasterPid(spec.dataDir);
+  return pid !== null && isAlive(pid) ? pid : null;
+};
+
+function arm(untilMs: number | null): void {
+  armedUntil = untilMs;
+  if (timer) clearTimeout(timer);
+  timer = untilMs === null ? null : setTimeout(expire, Math.max(0, untilMs - monotonicMs()));
+}
+
+/** The deadline passed with no renewal: no process of the instance may run on. */
+function expire(): void {
+  if (armedUntil === null) return;
+  if (monotonicMs() < armedUntil) return arm(armedUntil);
+  arm(null);
+  const killed = killInstance(instance);
+  if (killed === 0) return;
+  const fence = { atMs: Date.now(), killed };
+  log(`lease expired with no renewal: killed ${killed} PostgreSQL processes`);
+  if (agent) send({ op: 'fenced', fence });
+  else pending = [...pending, fence].slice(-MAX_PENDING_FENCES);
+}
+
+function start(standby: boolean): void {
+  if (standby) arm(null);
+  const running = postmaster();
+  if (running !== null) {
+    if (child?.pid === running) send({ op: 'started', pid: running });
+    else send({ op: 'start_failed', error: `a postmaster not started by this guard already runs (pid ${running})` });
+    return;
+  }
+  const out = openSync(spec.pgLog, 'a', 0o600);
+  try {
+    // setpriv sets PR_SET_PDEATHSIG and execs postgres: the postmaster is our child, killed if we die.
+    const pm = spawn('setpriv', ['--pdeathsig', 'KILL', '--', instance.binary, '-D', spec.dataDir], {
+      ...(spec.uid !== null && spec.gid !== null ? { uid: spec.uid, gid: spec.gid } : {}),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', HOME: spec.home },
+      cwd: spec.dataDir,
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    pm.on('error', (err) => send({ op: 'start_failed', error: err.message }));
+    if (pm.pid === undefined) return;
+    child = pm;
+    const pid = pm.pid;
+    log(`postmaster ${pid} started (${standby ? 'standby' : 'primary'})`);
+    send({ op: 'started', pid });
+    pm.on('exit', (code, signal) => {
+      if (child === pm) child = null;
+      // A crash leaves backends behind (they setsid()) that could still commit: none may outlive it,
+      // unless a newer postmaster already runs on the data directory.
+      const now = readPostmasterPid(spec.dataDir);
+      if (now === null || now === pid || !isAlive(now)) killInstance(instance);
+      log(`postmaster ${pid} exited (${signal ?? `code ${code}`})`);
+      send({ op: 'exit', pid, code, signal });
+      exitIfIdle();
+    });
+  } finally {
+    closeSync(out);
+  }
+}
+
+function onMessage(m: ToGuard): void {
+  if (m.op === 'lease') arm(m.untilMs);
+  else if (m.op === 'disarm') arm(null);
+  else start(m.standby);
+}
+
+/**
+ * With no agent attached and nothing of the instance running, there is nothing left to guard; a
+ * fence not yet reported keeps the guard waiting for the next agent, so the event is not lost.
+ */
+function exitIfIdle(): void {
+  if (agent === null && child === null && pending.length === 0 && instancePids(instance).length === 0) {
+    log('nothing to guard: exiting');
+    process.exit(0);
+  }
+}
+
+const server = createServer((sock) => {
+  // A restarted agent replaces the old connection (the old agent may be frozen, not gone).
+  agent?.destroy();
+  agent = sock;
+  sock.on(
+    'data',
+    lineReader(
+      (line) => {
+        const m = parseToGuard(line);
+        if (m === null) sock.destroy();
+        else onMessage(m);
+      },
+      () => sock.destroy(),
+    ),
+  );
+  sock.on('error', () => sock.destroy());
+  sock.on('close', () => {
+    if (agent === sock) agent = null;
+  });
+  send({ op: 'hello', pid: process.pid, postmaster: postmaster(), armedUntilMs: armedUntil, fences: pending });
+  pending = [];
+});
+server.on('error', (err) => {
+  log(`cannot listen on ${spec.socket}: ${err.message}`);
+  process.exit(1);
+});
+rmSync(spec.socket, { force: true });
+server.listen(spec.socket, () => {
+  chmodSync(spec.socket, 0o600);
+  log(`guard ${process.pid} listening`);
+});
+setInterval(exitIfIdle, IDLE_CHECK_MS);
