@@ -26,6 +26,8 @@ function leading(v: View, c: ClusterSnapshot): Decision {
     return decision('demoting: the leader lock may have expired before I could refresh it', { type: 'demote', mode: 'immediate' });
   }
   if (local.role === 'standby') return decision('promoting: I hold the leader lock but run as a standby', { type: 'refresh_leader' }, { type: 'promote' });
+  const full = diskFullHandover(v, c);
+  if (full) return full;
 
   const req = activeRequest(v, c);
   if (req?.kind === 'switchover' && req.from === v.self) {
@@ -40,6 +42,26 @@ function leading(v: View, c: ClusterSnapshot): Decision {
   // A request not addressed to us (done, stale, or meant for a leader that is gone) is cleared.
   if (c.failover && !(req?.from === v.self)) actions.push({ type: 'clear_failover', revision: c.failover.revision });
   return decision(`no action: I am ${v.self}, the leader with the lock`, ...actions);
+}
+
+/**
+ * A primary whose data directory's filesystem has been full for primary_hang_timeout answers reads
+ * but cannot take writes; a streaming standby with room can. It is fenced (killed, so nothing can
+ * commit on it after the lock goes) and gives the lock up, as a hung primary does. With no standby
+ * able to take over, it stays: a full disk everywhere is the operator's to fix.
+ */
+function diskFullHandover(v: View, c: ClusterSnapshot): Decision | null {
+  const since = v.local.diskFullSince;
+  if (since === null || v.now - since < v.config.primaryHangTimeoutMs) return null;
+  const roomy = [...c.members.values()].filter(
+    (m) => m.name !== v.self && m.role === 'standby' && m.state === 'running' && m.streaming && !m.disk_full && !c.registry.get(m.name)?.tags.nofailover,
+  );
+  if (roomy.length === 0) return null;
+  return decision(
+    `fencing: the filesystem of my data directory has been full for ${Math.round((v.now - since) / 1000)} s (primary_hang_timeout ${v.config.primaryHangTimeoutMs / 1000} s) and ${roomy.map((m) => m.name).join(', ')} can take writes; killing PostgreSQL, then releasing the leader lock`,
+    { type: 'fence' },
+    { type: 'release_leader' },
+  );
 }
 
 /**

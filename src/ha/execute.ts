@@ -218,6 +218,7 @@ export class Executor {
       replayed_lsn: l.replayedLsn,
       upstream: l.role === 'standby' ? l.upstream : null,
       streaming: l.streaming,
+      disk_full: l.diskFullSince !== null,
       message,
       updated_at_ms: this.d.clock.wall(),
     };

@@ -32,7 +32,10 @@ export async function loadCluster(store: StateStore, timeoutMs: number, clock: C
 }
 
 /** The local state as one probe sees it; the edges (since when) are tracked across probes. */
-export type ProbedState = Omit<LocalState, 'downSince' | 'notStreamingSince' | 'noReplicaSince' | 'hungSince'>;
+export type ProbedState = Omit<LocalState, 'downSince' | 'notStreamingSince' | 'noReplicaSince' | 'hungSince' | 'diskFullSince'> & {
+  /** The filesystem of the data directory (or of pg_wal) has no room left. */
+  readonly diskFull: boolean;
+};
 
 export interface LocalProbe {
   readonly state: ProbedState;
@@ -51,6 +54,7 @@ const notRunning = {
   replicas: [],
   pid: null,
   unresponsive: false,
+  diskFull: false,
 } as const;
 
 /**
@@ -82,6 +86,7 @@ export async function probeLocal(pg: LocalInstance, timeoutMs: number, status = 
           orphans: false,
           pid,
           unresponsive: false,
+          diskFull: pg.diskFull(),
         },
       };
     } catch (err) {
@@ -123,9 +128,10 @@ export interface Edges {
   /** The postmaster that last answered the probe. */
   readonly answeredPid: number | null;
   readonly hungSince: number | null;
+  readonly diskFullSince: number | null;
 }
 
-export const NO_EDGES: Edges = { seenRunning: false, downSince: null, notStreamingSince: null, noReplicaSince: null, answeredPid: null, hungSince: null };
+export const NO_EDGES: Edges = { seenRunning: false, downSince: null, notStreamingSince: null, noReplicaSince: null, answeredPid: null, hungSince: null, diskFullSince: null };
 
 /**
  * Pure: the edges after a probe at `now`. Down counts as a crash only when PostgreSQL ran before,
@@ -153,6 +159,7 @@ export function trackEdges(prev: Edges, s: ProbedState, now: number, ctx: { read
     noReplicaSince: noReplica ? (prev.noReplicaSince ?? now) : null,
     answeredPid,
     hungSince: hung ? (prev.hungSince ?? now) : null,
+    diskFullSince: s.diskFull ? (prev.diskFullSince ?? now) : null,
   };
 }
 
@@ -192,8 +199,9 @@ export class Observer {
     const now = clock.now();
     const s = probe.state;
     this.edges = trackEdges(this.edges, s, now, { stoppedOnPurpose: exec.stoppedOnPurpose, inFlight: exec.inFlight !== null });
-    const { downSince, notStreamingSince, noReplicaSince, hungSince } = this.edges;
-    const local: LocalState = { ...s, downSince, notStreamingSince, noReplicaSince, hungSince };
+    const { downSince, notStreamingSince, noReplicaSince, hungSince, diskFullSince } = this.edges;
+    const { diskFull: _, ...probed } = s;
+    const local: LocalState = { ...probed, downSince, notStreamingSince, noReplicaSince, hungSince, diskFullSince };
     const peers =
       cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running'
         ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs))

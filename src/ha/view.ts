@@ -54,6 +54,8 @@ export interface LocalState {
   readonly unresponsive: boolean;
   /** Since when a postmaster that had answered stops answering (or committing the write probe); null otherwise. */
   readonly hungSince: number | null;
+  /** Since when the filesystem of the data directory (or of pg_wal) has been full; null otherwise. */
+  readonly diskFullSince: number | null;
   /** pg_controldata says this data directory last ran as a primary: it may have diverged from a new leader. */
   readonly wasPrimary: boolean;
   /** Client sessions inside a transaction (0 unless running). */

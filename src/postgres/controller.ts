@@ -4,7 +4,7 @@
  * values (the upstream to follow, the slots to keep).
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../util/log.js';
@@ -65,6 +65,8 @@ export interface ControlData {
 }
 
 const SIGNAL_FOR: Record<StopMode, NodeJS.Signals> = { fast: 'SIGINT', immediate: 'SIGQUIT' };
+/** Below this much room (one WAL segment) the data directory's filesystem counts as full. */
+const DISK_FULL_BYTES = 16 * 1024 * 1024;
 /** How long an immediate shutdown may take before every process of the instance is killed. */
 const IMMEDIATE_GRACE_MS = 2000;
 
@@ -106,6 +108,7 @@ export type LocalInstance = Pick<
   | 'close'
   | 'armLease'
   | 'disarmLease'
+  | 'diskFull'
 > & {
   on(event: 'exit', listener: () => void): unknown;
   off(event: 'exit', listener: () => void): unknown;
@@ -205,6 +208,23 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     const pid = readPostmasterPid(this.o.dataDir);
     if (pid !== null && isAlive(pid)) return pid;
     return this.spawned !== null && isAlive(this.spawned) ? this.spawned : null;
+  }
+
+  /**
+   * The filesystem of the data directory, or of pg_wal (often a link to another one), has no room
+   * left: PostgreSQL may still answer, and commit what fits in WAL it already has, but new rows and
+   * new WAL segments fail. Space as the OS user sees it (bavail: root's reserve excluded).
+   */
+  diskFull(): boolean {
+    for (const path of [this.o.dataDir, join(this.o.dataDir, 'pg_wal')]) {
+      try {
+        const fs = statfsSync(path);
+        if (fs.bavail * fs.bsize < DISK_FULL_BYTES) return true;
+      } catch {
+        // not there (yet): nothing to say
+      }
+    }
+    return false;
   }
 
   /** This instance's processes, as /proc shows them (instance-procs.ts). */

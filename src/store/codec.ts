@@ -56,6 +56,7 @@ const member = z
     replayed_lsn: lsn.nullable(),
     upstream: name.nullable(),
     streaming: z.boolean(),
+    disk_full: z.boolean().default(false),
     message: z.string(),
     updated_at: epochMs,
   })

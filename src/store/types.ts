@@ -32,6 +32,8 @@ export interface MemberStatus {
   readonly replayed_lsn: Lsn | null;
   readonly upstream: string | null;
   readonly streaming: boolean;
+  /** The filesystem of its data directory (or pg_wal) is full: it cannot take writes if promoted. */
+  readonly disk_full: boolean;
   /** The last sentence of the agent's HA loop. */
   readonly message: string;
   readonly updated_at_ms: number;

@@ -36,6 +36,7 @@ const member = (name: string) => ({
   upstream: null,
   streaming: true,
   message: 'm',
+  disk_full: false,
   updated_at_ms: Date.now(),
 });
 /** A member status in its stored form, for raw writes. */

@@ -2,7 +2,8 @@
  * The lab's checker, run inside the client namespace: the writer (sequential ids to whichever
  * node is writable) and the split-brain sampler, reporting as JSON lines on stdout with wall-clock
  * times so the driver in another namespace can line them up with its faults.
- * Config: PGW_LAB_ENDPOINTS (JSON [{name, host, port}]), PGW_LAB_USER, PGW_LAB_PASSWORD (env, never argv).
+ * Config: PGW_LAB_ENDPOINTS (JSON [{name, host, port}]), PGW_LAB_USER, PGW_LAB_PASSWORD (env, never argv);
+ * PGW_LAB_PROXY ({name, host, port}) adds a second writer through the proxy (table lab_proxy_acked).
  */
 import { Sampler, Writer, type Endpoint } from '../support/workload.js';
 
@@ -11,32 +12,39 @@ const cred = { user: process.env.PGW_LAB_USER ?? 'postgres', password: process.e
 const wall = (perf: number) => Math.round(performance.timeOrigin + perf);
 const emit = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
-const writer = new Writer(() => endpoints, cred, 'lab_acked');
+const proxy = process.env.PGW_LAB_PROXY ? (JSON.parse(process.env.PGW_LAB_PROXY) as Endpoint) : null;
+const writers = [
+  { via: 'direct', writer: new Writer(() => endpoints, cred, 'lab_acked'), reported: 0 },
+  ...(proxy ? [{ via: 'proxy', writer: new Writer(() => [proxy], cred, 'lab_proxy_acked'), reported: 0 }] : []),
+];
 const sampler = new Sampler(() => endpoints, cred, 150);
-let reportedAcks = 0;
 let reportedSplits = 0;
 
 const flush = () => {
-  for (const a of writer.acks.slice(reportedAcks)) emit({ t: 'ack', id: a.id, node: a.node, at: wall(a.at), conn: wall(a.connectedAt) });
-  reportedAcks = writer.acks.length;
+  for (const w of writers) {
+    for (const a of w.writer.acks.slice(w.reported)) emit({ t: 'ack', via: w.via, id: a.id, node: a.node, at: wall(a.at), conn: wall(a.connectedAt) });
+    w.reported = w.writer.acks.length;
+  }
   for (const s of sampler.splitBrains.slice(reportedSplits)) emit({ t: 'split', at: wall(s.at), nodes: s.nodes });
   reportedSplits = sampler.splitBrains.length;
 };
 
 sampler.start();
-for (;;) {
-  try {
-    await writer.start();
-    break;
-  } catch {
-    await new Promise((r) => setTimeout(r, 200));
+for (const { writer } of writers) {
+  for (;;) {
+    try {
+      await writer.start();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 emit({ t: 'ready' });
 const timer = setInterval(flush, 100);
 const stop = async () => {
   clearInterval(timer);
-  await writer.stop();
+  await Promise.all(writers.map((w) => w.writer.stop()));
   await sampler.stop();
   flush();
   emit({ t: 'done', rounds: sampler.rounds });

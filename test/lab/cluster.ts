@@ -3,8 +3,8 @@
  * running PostgreSQL and `pgwarden agent`, and a client host running the checker. Every process
  * is started inside its host's namespace; data and logs live in one temporary directory.
  */
-import { type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,6 +44,8 @@ export interface LabCluster {
   readonly dir: string;
   readonly db: readonly string[];
   readonly acks: Ack[];
+  /** Writes acknowledged through the proxy (`proxy: true` only; node is 'proxy'), ids in lab_proxy_acked. */
+  readonly proxyAcks: Ack[];
   readonly splits: { at: number; nodes: string[] }[];
   readonly timing: LabTiming;
   /** synchronous_mode of the nodes ('off' unless the scenario asked). */
@@ -58,21 +60,29 @@ export interface LabCluster {
   writableLocally(host: string): Promise<boolean>;
   startAgent(host: string): void;
   killAgent(host: string): void;
+  /** Stops (true) or resumes (false) the host's agent process. */
+  freezeAgent(host: string, on: boolean): void;
   /** kill -9 of the host's postmaster; returns its pid. */
   killPostgres(host: string): number;
   postmasterPid(host: string): number | null;
   /** Stops (true) or resumes (false) every process of the host's PostgreSQL; returns the pids it signalled. */
   freezePostgres(host: string, on: boolean): number[];
+  /** Fills (true) or frees (false) the filesystem of the host's data directory (`disk` clusters only). */
+  fillDisk(host: string, on: boolean): void;
   /** The cluster's event log, as the client host reads it. */
   events(): Promise<{ at: string; node: string; kind: string; message: string }[]>;
   startEtcd(name: string): void;
   stopChecker(): Promise<void>;
-  /** Ids present on a host (asked from the client host). */
-  idsOn(host: string): Promise<Set<number>>;
+  /** Ids present on a host (asked from the client host), in the direct writer's table or another. */
+  idsOn(host: string, table?: string): Promise<Set<number>>;
   destroy(): Promise<void>;
 }
 
-export async function startLabCluster(opts: { dbHosts: number; timing?: LabTiming; sync?: 'on' | 'quorum' }): Promise<LabCluster> {
+/**
+ * `proxy`: a pgwarden proxy on the client host, and a second writer going through its read-write
+ * port. `diskMb`: each database host's directory is a tmpfs of that size, so a fault can fill it.
+ */
+export async function startLabCluster(opts: { dbHosts: number; timing?: LabTiming; sync?: 'on' | 'quorum'; proxy?: boolean; diskMb?: number }): Promise<LabCluster> {
   const timing = opts.timing ?? LAB_TIMING;
   const db = Array.from({ length: opts.dbHosts }, (_, i) => `db${i + 1}`);
   const hosts: Record<string, number> = { client: 100 };
@@ -83,6 +93,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
   chmodSync(dir, 0o755);
   const procs = new Map<string, ChildProcess>();
   const acks: Ack[] = [];
+  const proxyAcks: Ack[] = [];
   const splits: { at: number; nodes: string[] }[] = [];
   const password = `lab-${process.pid}-${Date.now()}`;
   let checker: ChildProcess | null = null;
@@ -96,9 +107,11 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     return child;
   };
 
+  const mounts: string[] = [];
   const destroy = async () => {
     if (checker && checker.exitCode === null) checker.kill('SIGKILL');
     lab.destroy();
+    for (const m of mounts) execFileSync('umount', ['-l', m]);
     if (process.env.PGW_KEEP_TEST_DIRS) console.log(`  kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   };
@@ -139,6 +152,10 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     for (const [i, h] of db.entries()) {
       const a = lab.addr(h);
       mkdirSync(join(dir, h), { mode: 0o755 });
+      if (opts.diskMb) {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.diskMb}m,mode=755`, `pgwlab-${h}`, join(dir, h)]);
+        mounts.push(join(dir, h));
+      }
       writeFileSync(
         join(dir, `${h}.yaml`),
         toYaml({
@@ -170,6 +187,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       dir,
       db,
       acks,
+      proxyAcks,
       splits,
       timing,
       sync: opts.sync ?? 'off',
@@ -198,6 +216,9 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       killAgent(h) {
         procs.get(`agent-${h}`)?.kill('SIGKILL');
       },
+      freezeAgent(h, on) {
+        procs.get(`agent-${h}`)?.kill(on ? 'SIGSTOP' : 'SIGCONT');
+      },
       killPostgres(h) {
         const pid = readPostmasterPid(join(dir, h, 'data'));
         if (pid === null) throw new Error(`${h}: no postmaster`);
@@ -209,6 +230,12 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         const pids = instancePids({ dataDir: join(dir, h, 'data'), binary: join(DEFAULT_BIN_DIR, 'postgres') });
         for (const p of pids) process.kill(p, on ? 'SIGSTOP' : 'SIGCONT');
         return pids;
+      },
+      fillDisk(h, on) {
+        const filler = join(dir, h, 'filler');
+        if (!on) return rmSync(filler, { force: true });
+        const fs = statfsSync(join(dir, h));
+        execFileSync('fallocate', ['-l', String(fs.bavail * fs.bsize), filler]);
       },
       async events() {
         const r = await lab.run('client', process.execPath, [MAIN, 'cluster', 'events', '-c', join(dir, 'cluster.yaml'), '--json', '-n', '500']);
@@ -222,8 +249,8 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         checker.kill('SIGTERM');
         await done;
       },
-      async idsOn(host) {
-        const r = await lab.run('client', '/usr/bin/psql', ['-h', lab.addr(host), '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-Atc', 'SELECT id FROM lab_acked'], 20_000);
+      async idsOn(host, table = 'lab_acked') {
+        const r = await lab.run('client', '/usr/bin/psql', ['-h', lab.addr(host), '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-Atc', `SELECT id FROM ${table}`], 20_000);
         if (r.code !== 0) throw new Error(`reading ids on ${host}: ${r.stderr}`);
         return new Set(r.stdout.split('\n').filter(Boolean).map(Number));
       },
@@ -248,18 +275,43 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     db.forEach((h) => cluster.startAgent(h));
     await cluster.waitConverged(120_000);
 
+    const proxyEnv: Record<string, string> = {};
+    if (opts.proxy) {
+      writeFileSync(
+        join(dir, 'proxy.yaml'),
+        toYaml({
+          name: 'proxy1',
+          scope: 'lab',
+          store: { type: 'etcd', endpoints },
+          ttl: timing.ttl,
+          listen_rw: '127.0.0.1:5000',
+          listen_ro: '127.0.0.1:5001',
+          admin_listen: '127.0.0.1:5002',
+          health_check: { interval: 1, timeout: 1, user: 'postgres', database: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
+          log: { level: 'info', file: join(dir, 'proxy.log') },
+        }),
+      );
+      startProc('proxy', 'client', process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')]);
+      proxyEnv.PGW_LAB_PROXY = JSON.stringify({ name: 'proxy', host: '127.0.0.1', port: 5000 });
+    }
     checker = lab.spawn('client', process.execPath, [CHECKER], {
       stdio: ['ignore', 'pipe', 'ignore'],
-      env: { ...process.env, PGW_LAB_ENDPOINTS: JSON.stringify(db.map((h) => ({ name: h, host: lab.addr(h), port: 5432 }))), PGW_LAB_USER: 'postgres', PGW_LAB_PASSWORD: password },
+      env: {
+        ...process.env,
+        ...proxyEnv,
+        PGW_LAB_ENDPOINTS: JSON.stringify(db.map((h) => ({ name: h, host: lab.addr(h), port: 5432 }))),
+        PGW_LAB_USER: 'postgres',
+        PGW_LAB_PASSWORD: password,
+      },
     });
     let ready = false;
     createInterface({ input: checker.stdout! }).on('line', (line) => {
       const m = JSON.parse(line);
-      if (m.t === 'ack') acks.push({ id: m.id, node: m.node, at: m.at, conn: m.conn });
+      if (m.t === 'ack') (m.via === 'proxy' ? proxyAcks : acks).push({ id: m.id, node: m.node, at: m.at, conn: m.conn });
       else if (m.t === 'split') splits.push({ at: m.at, nodes: m.nodes });
       else if (m.t === 'ready') ready = true;
     });
-    await waitFor('the checker to start writing', () => ready && acks.length > 5, { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor('the checker to start writing', () => ready && acks.length > 5 && (!opts.proxy || proxyAcks.length > 5), { timeoutMs: 30_000, intervalMs: 100 });
     return cluster;
   } catch (err) {
     await destroy();

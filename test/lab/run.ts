@@ -21,9 +21,12 @@ import { L5 } from './scenarios/l5-etcd-members.js';
 import { L6 } from './scenarios/l6-standby-nic-flaps.js';
 import { L7 } from './scenarios/l7-latency-loss.js';
 import { L8 } from './scenarios/l8-sync-primary-cut.js';
+import { L9 } from './scenarios/l9-primary-agent-killed.js';
+import { L10 } from './scenarios/l10-primary-agent-frozen.js';
 import { L11 } from './scenarios/l11-primary-postgres-frozen.js';
+import { L12 } from './scenarios/l12-primary-disk-full.js';
 
-const ALL: Scenario[] = [L1, L2, L3, L4, L5, L6, L7, L8, L11];
+const ALL: Scenario[] = [L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12];
 
 export interface ScenarioResult {
   id: string;
@@ -78,7 +81,7 @@ for (const s of ALL.filter((x) => wanted.includes(x.id))) {
   const res: ScenarioResult = { id: s.id, title: s.title, pass: false, recover_s: null, lost_acked: 0, split_brain_samples: 0, acked: 0, duration_s: 0, notes: [], error: null };
   console.log(`${s.id}: ${s.title}`);
   try {
-    current = await startLabCluster({ dbHosts: s.dbHosts, ...(s.sync ? { sync: s.sync } : {}) });
+    current = await startLabCluster({ dbHosts: s.dbHosts, ...(s.sync ? { sync: s.sync } : {}), ...(s.diskMb ? { diskMb: s.diskMb } : {}) });
     await s.run(current, { recovered: (sec) => (res.recover_s = sec), note: (t) => res.notes.push(t) });
     const rec = await reconcile(current);
     res.lost_acked = rec.lost.length;

@@ -39,6 +39,7 @@ export function aMember(name: string, over: Partial<Omit<MemberStatus, 'lsn' | '
     upstream: 'n1',
     streaming: true,
     message: '',
+    disk_full: false,
     updated_at_ms: WALL,
     ...rest,
   };
@@ -144,6 +145,7 @@ export const standbyLocal: LocalState = {
   pid: 4242,
   unresponsive: false,
   hungSince: null,
+  diskFullSince: null,
 };
 
 /** The registration a node wants: what aRegistration gives it, with no fixed id. */

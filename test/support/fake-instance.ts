@@ -49,6 +49,10 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
     this.calls.push('initdb');
     return this.control.sysid;
   }
+  full = false;
+  diskFull(): boolean {
+    return this.full;
+  }
   /** The last lease deadline handed to the guard (null: disarmed). */
   guardedUntil: number | null = null;
   armLease(untilMs: number): void {

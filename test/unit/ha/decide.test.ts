@@ -181,6 +181,37 @@ const rows: Row[] = [
     message: /fencing: PostgreSQL has not committed my write probe for 5 s \(primary_hang_timeout 5 s\)/,
   },
   {
+    name: 'a primary whose disk has been full for primary_hang_timeout, with a streaming standby that has room: killed, then the lock released',
+    view: aView()
+      .primaryWithLock()
+      .local({ diskFullSince: NOW - 5000 }),
+    actions: ['fence', 'release_leader'],
+    message: /fencing: the filesystem of my data directory has been full for 5 s .* and n2, n3 can take writes/,
+  },
+  {
+    name: 'a primary whose disk is full keeps the lock when every standby is full too (nowhere better to write)',
+    view: aView()
+      .primaryWithLock()
+      .cluster(
+        aSnapshot()
+          .leader('n1')
+          .member(aMember('n1', { role: 'primary', upstream: null, streaming: false }))
+          .member(aMember('n2', { disk_full: true }))
+          .member(aMember('n3', { disk_full: true })),
+      )
+      .local({ diskFullSince: NOW - 60_000 }),
+    actions: ['refresh_leader', 'sync_slots', 'publish_optime'],
+    message: /no action: I am n1, the leader with the lock/,
+  },
+  {
+    name: 'a primary whose disk is full for less than primary_hang_timeout keeps the lock',
+    view: aView()
+      .primaryWithLock()
+      .local({ diskFullSince: NOW - 4000 }),
+    actions: ['refresh_leader', 'sync_slots', 'publish_optime'],
+    message: /no action: I am n1, the leader with the lock/,
+  },
+  {
     name: 'a primary not answering for less than primary_hang_timeout keeps the lock and waits',
     view: aView()
       .primaryWithLock()

@@ -70,7 +70,7 @@ describe('probeLocal', () => {
   });
 });
 
-const state = (over: Partial<ProbedState>): ProbedState => ({ ...standbyLocal, ...over });
+const state = (over: Partial<ProbedState>): ProbedState => ({ ...standbyLocal, diskFull: false, ...over });
 const ctx = { stoppedOnPurpose: false, inFlight: false };
 
 describe('trackEdges', () => {

@@ -1,0 +1,20 @@
+/**
+ * L9: the primary's agent killed (kill -9) while PostgreSQL runs on, with clients connected to it
+ * directly. Its lease guard kills PostgreSQL before the lock may expire, so no client can commit on
+ * it once a standby is promoted. The agent is started again after 2 × ttl: it re-attaches to its
+ * guard, records the fence, and rejoins as a standby.
+ */
+import { failPrimary, type Scenario } from '../scenario.js';
+
+export const L9: Scenario = {
+  id: 'L9',
+  title: "the primary's agent killed (kill -9), PostgreSQL left running",
+  dbHosts: 3,
+  run: (c, ctx) =>
+    failPrimary(c, ctx, {
+      what: 'agent killed',
+      holdMs: 2 * c.timing.ttl * 1000,
+      inject: (c, primary) => c.killAgent(primary),
+      heal: (c, primary) => c.startAgent(primary),
+    }),
+};
