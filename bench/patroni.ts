@@ -13,7 +13,7 @@ import { waitFor } from '../src/util/deadline.js';
 import { crashHostOf, killInstance, killPostmaster } from '../test/support/cluster.js';
 import { startEtcd, type TestEtcd } from '../test/support/etcd.js';
 import { freePorts } from '../test/support/ports.js';
-import type { BenchTarget } from './target.js';
+import { freezeInstance, type BenchTarget } from './target.js';
 
 export function ensurePatroni(): void {
   if (existsSync('/usr/bin/patroni')) return;
@@ -133,6 +133,8 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
       async restartHost(name) {
         start(name);
       },
+      signalAgent: (name, signal) => void procs.get(name)?.kill(signal),
+      freezePostgres: (name, on) => freezeInstance(dataDir(name), on),
       stop: cleanup,
     };
   } catch (err) {

@@ -10,6 +10,7 @@ import { Agent } from '../ha/agent.js';
 import type { HaConfig } from '../ha/view.js';
 import { PgController } from '../postgres/controller.js';
 import { resolveOsUser } from '../postgres/os-user.js';
+import { checkWatchdog } from '../postgres/watchdog.js';
 import type { StateStore } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -33,6 +34,9 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
   const listen = splitHostPort(cfg.postgresql.listen);
   const connect = splitHostPort(cfg.postgresql.connect_address);
   const apiListen = splitHostPort(cfg.api.listen);
+  const watchdog = watchdogFor(cfg, log);
+  // Without the watchdog it requires, a node may run as a standby but never take the lock.
+  const tags = watchdog.refuseLock ? { ...cfg.tags, nofailover: true } : cfg.tags;
   const pg = new PgController({
     name: cfg.name,
     clusterName: cfg.scope,
@@ -47,16 +51,17 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     parameters: cfg.postgresql.parameters,
     pgHba: cfg.postgresql.pg_hba,
     stopTimeoutMs: cfg.postgresql.stop_timeout * 1000,
+    watchdog: watchdog.device,
     log: log.child({ component: 'postgres' }),
   });
   const agent = new Agent({
     name: cfg.name,
-    config: haConfigFrom(cfg),
+    config: haConfigFrom({ ...cfg, tags }),
     store,
     pg,
     clock,
     log: log.child({ component: 'ha' }),
-    registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags: cfg.tags },
+    registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags },
   });
   const api = buildApi({
     agent,
@@ -84,6 +89,23 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
       };
     },
   };
+}
+
+/** The watchdog device the guard keeps alive (null: none), and whether the node must stay off the lock. */
+function watchdogFor(cfg: NodeConfig, log: Logger): { device: string | null; refuseLock: boolean } {
+  const { mode, device } = cfg.watchdog;
+  if (mode === 'off') return { device: null, refuseLock: false };
+  const check = checkWatchdog(device, cfg.ttl - 1);
+  if (check.usable) {
+    log.info({ device }, 'watchdog: in use behind the lease guard');
+    return { device, refuseLock: false };
+  }
+  if (mode === 'automatic') {
+    log.info({ device, reason: check.reason }, 'watchdog: not used (the lease guard alone enforces the lease)');
+    return { device: null, refuseLock: false };
+  }
+  log.error({ device, reason: check.reason }, 'watchdog: required but not usable; this node will not take the leader lock');
+  return { device: null, refuseLock: true };
 }
 
 /** The HA timings and rules of a node config, in the units the decision uses. */

@@ -103,6 +103,13 @@ export const nodeConfigSchema = z.strictObject({
    * lock is given up and a standby takes over.
    */
   primary_hang_timeout: seconds(5),
+  /**
+   * A watchdog device behind the lease guard. automatic: used when present and its timeout fires
+   * before the lock may expire (ttl - 1 s); required: without one, this node never takes the lock.
+   */
+  watchdog: z
+    .strictObject({ mode: z.enum(['off', 'automatic', 'required']).default('automatic'), device: z.string().default('/dev/watchdog') })
+    .default({ mode: 'automatic', device: '/dev/watchdog' }),
   /** Seconds a switchover lets open transactions on the old primary finish (default for the request). */
   drain_timeout: seconds(10),
   /** off; on: FIRST k of the best standbys; quorum: ANY k of every eligible standby. */

@@ -44,6 +44,8 @@ export interface PgControllerOptions {
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   readonly pgHba: readonly string[];
   readonly stopTimeoutMs: number;
+  /** A checked watchdog device for the lease guard to keep alive, or null. */
+  readonly watchdog: string | null;
   readonly log: Logger;
 }
 
@@ -155,6 +157,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
         uid: o.user.switchTo ? o.user.uid : null,
         gid: o.user.switchTo ? o.user.gid : null,
         home: o.user.home,
+        watchdog: o.watchdog,
       },
       o.log,
     );

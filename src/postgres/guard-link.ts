@@ -12,8 +12,8 @@ import { waitFor } from '../util/deadline.js';
 import { lineReader, parseFromGuard, type FromGuard, type GuardFence, type GuardSpec, type ToGuard } from './guard-protocol.js';
 
 const GUARD_SCRIPT = fileURLToPath(new URL('./guard.js', import.meta.url));
-/** The guard does little and must stay small: a capped heap, no JIT. */
-const GUARD_NODE_FLAGS = ['--max-old-space-size=16', '--max-semi-space-size=1', '--jitless'];
+/** The guard does little: its heap is capped, so it can never grow. */
+const GUARD_NODE_FLAGS = ['--max-old-space-size=16'];
 /** How long a guard may take to answer a new connection, and a start. */
 const HELLO_TIMEOUT_MS = 2000;
 const START_TIMEOUT_MS = 10_000;

@@ -17,6 +17,8 @@ export interface GuardSpec {
   readonly uid: number | null;
   readonly gid: number | null;
   readonly home: string;
+  /** A watchdog device to keep alive while the lease is valid, or null. */
+  readonly watchdog: string | null;
 }
 
 /** A kill the guard carried out on its own: the lease ran out with no renewal. */

@@ -9,7 +9,7 @@
  * re-attaches through the socket. Only Node built-ins and two small modules of ours, to stay small.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, openSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { monotonicMs } from '../util/clock.js';
@@ -21,14 +21,19 @@ import { instancePids, killInstance } from './instance-procs.js';
 const MAX_PENDING_FENCES = 16;
 /** How often an idle guard (no agent, no instance) checks whether it can exit. */
 const IDLE_CHECK_MS = 5000;
+/** Connections at once: an agent, a restarted one while the old is frozen, a tool; never unbounded. */
+const MAX_CONNECTIONS = 4;
 
 const spec = JSON.parse(process.argv[2] ?? '') as GuardSpec;
 const instance = { dataDir: spec.dataDir, binary: join(spec.binDir, 'postgres') };
 let child: ChildProcess | null = null;
 let armedUntil: number | null = null;
 let timer: NodeJS.Timeout | null = null;
-let agent: Socket | null = null;
+/** Connected agents (a frozen one stays connected while its successor attaches). */
+const agents = new Set<Socket>();
 let pending: GuardFence[] = [];
+/** The watchdog device, open (and so armed) while a lease is. */
+let watchdog: number | null = null;
 
 const log = (msg: string) => {
   try {
@@ -39,7 +44,7 @@ const log = (msg: string) => {
 };
 
 const send = (m: FromGuard) => {
-  agent?.write(`${JSON.stringify(m)}\n`);
+  for (const a of agents) a.write(`${JSON.stringify(m)}\n`);
 };
 
 const postmaster = (): number | null => {
@@ -48,22 +53,44 @@ const postmaster = (): number | null => {
   return pid !== null && isAlive(pid) ? pid : null;
 };
 
+/** Every renewal feeds the watchdog; disarming closes it with the magic 'V', which stops it. */
+function feedWatchdog(on: boolean): void {
+  if (spec.watchdog === null) return;
+  try {
+    if (on) {
+      watchdog ??= openSync(spec.watchdog, 'w');
+      writeSync(watchdog, '1');
+    } else if (watchdog !== null) {
+      writeSync(watchdog, 'V');
+      closeSync(watchdog);
+      watchdog = null;
+    }
+  } catch (err) {
+    log(`watchdog ${spec.watchdog}: ${(err as Error).message}`);
+  }
+}
+
 function arm(untilMs: number | null): void {
   armedUntil = untilMs;
   if (timer) clearTimeout(timer);
   timer = untilMs === null ? null : setTimeout(expire, Math.max(0, untilMs - monotonicMs()));
+  feedWatchdog(untilMs !== null);
 }
 
 /** The deadline passed with no renewal: no process of the instance may run on. */
 function expire(): void {
   if (armedUntil === null) return;
-  if (monotonicMs() < armedUntil) return arm(armedUntil);
-  arm(null);
+  if (monotonicMs() < armedUntil) {
+    timer = setTimeout(expire, armedUntil - monotonicMs());
+    return;
+  }
+  // Killed first, the watchdog stopped after: it covers the guard failing to do this.
   const killed = killInstance(instance);
+  arm(null);
   if (killed === 0) return;
   const fence = { atMs: Date.now(), killed };
   log(`lease expired with no renewal: killed ${killed} PostgreSQL processes`);
-  if (agent) send({ op: 'fenced', fence });
+  if (agents.size) send({ op: 'fenced', fence });
   else pending = [...pending, fence].slice(-MAX_PENDING_FENCES);
 }
 
@@ -117,16 +144,15 @@ function onMessage(m: ToGuard): void {
  * fence not yet reported keeps the guard waiting for the next agent, so the event is not lost.
  */
 function exitIfIdle(): void {
-  if (agent === null && child === null && pending.length === 0 && instancePids(instance).length === 0) {
+  if (agents.size === 0 && child === null && pending.length === 0 && instancePids(instance).length === 0) {
     log('nothing to guard: exiting');
     process.exit(0);
   }
 }
 
 const server = createServer((sock) => {
-  // A restarted agent replaces the old connection (the old agent may be frozen, not gone).
-  agent?.destroy();
-  agent = sock;
+  if (agents.size >= MAX_CONNECTIONS) return void sock.destroy();
+  agents.add(sock);
   sock.on(
     'data',
     lineReader(
@@ -139,10 +165,8 @@ const server = createServer((sock) => {
     ),
   );
   sock.on('error', () => sock.destroy());
-  sock.on('close', () => {
-    if (agent === sock) agent = null;
-  });
-  send({ op: 'hello', pid: process.pid, postmaster: postmaster(), armedUntilMs: armedUntil, fences: pending });
+  sock.on('close', () => agents.delete(sock));
+  sock.write(`${JSON.stringify({ op: 'hello', pid: process.pid, postmaster: postmaster(), armedUntilMs: armedUntil, fences: pending } satisfies FromGuard)}\n`);
   pending = [];
 });
 server.on('error', (err) => {

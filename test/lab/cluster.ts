@@ -108,6 +108,9 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
   };
 
   const mounts: string[] = [];
+  // With diskMb, the data directory sits alone on its small filesystem; logs stay outside it.
+  const disk = (h: string) => (opts.diskMb ? join(dir, h, 'disk') : join(dir, h));
+  const dataDir = (h: string) => join(disk(h), 'data');
   const destroy = async () => {
     if (checker && checker.exitCode === null) checker.kill('SIGKILL');
     lab.destroy();
@@ -153,8 +156,9 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       const a = lab.addr(h);
       mkdirSync(join(dir, h), { mode: 0o755 });
       if (opts.diskMb) {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.diskMb}m,mode=755`, `pgwlab-${h}`, join(dir, h)]);
-        mounts.push(join(dir, h));
+        mkdirSync(disk(h), { mode: 0o755 });
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.diskMb}m,mode=755`, `pgwlab-${h}`, disk(h)]);
+        mounts.push(disk(h));
       }
       writeFileSync(
         join(dir, `${h}.yaml`),
@@ -162,7 +166,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
           name: h,
           id: i + 1,
           scope: 'lab',
-          data_dir: join(dir, h, 'data'),
+          data_dir: dataDir(h),
           run_dir: join(dir, h, 'run'),
           postgresql: {
             // All addresses of the host: its own eth0 for the cluster, loopback for local checks.
@@ -220,21 +224,21 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         procs.get(`agent-${h}`)?.kill(on ? 'SIGSTOP' : 'SIGCONT');
       },
       killPostgres(h) {
-        const pid = readPostmasterPid(join(dir, h, 'data'));
+        const pid = readPostmasterPid(dataDir(h));
         if (pid === null) throw new Error(`${h}: no postmaster`);
         process.kill(pid, 'SIGKILL');
         return pid;
       },
-      postmasterPid: (h) => readPostmasterPid(join(dir, h, 'data')),
+      postmasterPid: (h) => readPostmasterPid(dataDir(h)),
       freezePostgres(h, on) {
-        const pids = instancePids({ dataDir: join(dir, h, 'data'), binary: join(DEFAULT_BIN_DIR, 'postgres') });
+        const pids = instancePids({ dataDir: dataDir(h), binary: join(DEFAULT_BIN_DIR, 'postgres') });
         for (const p of pids) process.kill(p, on ? 'SIGSTOP' : 'SIGCONT');
         return pids;
       },
       fillDisk(h, on) {
-        const filler = join(dir, h, 'filler');
+        const filler = join(disk(h), 'filler');
         if (!on) return rmSync(filler, { force: true });
-        const fs = statfsSync(join(dir, h));
+        const fs = statfsSync(disk(h));
         execFileSync('fallocate', ['-l', String(fs.bavail * fs.bsize), filler]);
       },
       async events() {
