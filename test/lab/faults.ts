@@ -9,6 +9,8 @@ export type Random = () => number;
 
 export interface Fault {
   readonly kind: string;
+  /** Done once injected (a kill whose recovery is the agent's): not held, unless in a pair. */
+  readonly instant?: boolean;
   /** The host it hits: the primary, another database host, or an etcd member. */
   target(c: LabCluster, primary: string, rnd: Random): Promise<string> | string;
   inject(c: LabCluster, host: string): Promise<void> | void;
@@ -50,7 +52,7 @@ async function etcdLeader(c: LabCluster): Promise<string> {
 const flapping = new Map<string, NodeJS.Timeout>();
 
 export const FAULTS: readonly Fault[] = [
-  { kind: 'postmaster_kill', target: primaryMostly, inject: (c, h) => void c.killPostgres(h), heal: () => {} },
+  { kind: 'postmaster_kill', instant: true, target: primaryMostly, inject: (c, h) => void c.killPostgres(h), heal: () => {} },
   { kind: 'agent_kill', target: primaryMostly, inject: (c, h) => c.killAgent(h), heal: (c, h) => c.startAgent(h) },
   { kind: 'agent_freeze', target: primaryMostly, inject: (c, h) => c.freezeAgent(h, true), heal: (c, h) => c.freezeAgent(h, false) },
   { kind: 'postgres_freeze', target: primaryMostly, inject: (c, h) => void c.freezePostgres(h, true), heal: (c, h) => void c.freezePostgres(h, false) },
