@@ -78,6 +78,31 @@ async function assertFencedBeforePromotion(c: ClusterHarness, oldLeader: string,
   assert.ok(Date.parse(found.fenced.at) < Date.parse(found.promoted.at), 'the old primary was fenced before the new one was promoted');
 }
 
+/**
+ * The leader's agent killed (started again after 2 x ttl) or frozen for 2 x ttl: the old primary
+ * is down while its agent is, was fenced before the new leader's promotion, and rejoins.
+ */
+async function agentFaultOnLeader(c: ClusterHarness, writer: Writer, signal: 'SIGKILL' | 'SIGSTOP'): Promise<void> {
+  const leader = (await c.waitStable(60_000)).leader!;
+  await waitFor('the writer to commit on the leader', () => writer.acks.at(-1)?.node === leader, { timeoutMs: 10_000 });
+  const since = Date.now();
+  const t0 = performance.now();
+  c.signalAgent!(leader, signal);
+  let next: string;
+  try {
+    next = await assertHandover(writer, leader, t0);
+    const pid = c.postmasterPid(leader);
+    assert.ok(pid === null || !isAlive(pid), 'the old primary does not run while its agent is down');
+    await waitFor('2 x ttl to pass', () => performance.now() - t0 > 2 * TTL_S * 1000, { timeoutMs: 3 * TTL_S * 1000, intervalMs: 200 });
+  } finally {
+    if (signal === 'SIGSTOP') c.signalAgent!(leader, 'SIGCONT');
+    else await c.restartHost(leader);
+  }
+  await assertFencedBeforePromotion(c, leader, next, since);
+  const r = await c.waitStable(90_000);
+  assert.equal(r.leader, next);
+}
+
 describe('lease guard (etcd, one agent process per node)', { timeout: 600_000 }, () => {
   const checked = checkedCluster(() => etcdCluster({ timing: { ...TIMING, ttl: TTL_S } }));
 
@@ -99,40 +124,10 @@ describe('lease guard (etcd, one agent process per node)', { timeout: 600_000 },
     );
   });
 
-  it('agent kill -9 on the primary: its guard kills PostgreSQL before a standby is promoted; the direct writer commits nowhere after that', async () => {
-    const { c, writer } = checked;
-    const leader = (await c.waitStable(60_000)).leader!;
-    await waitFor('the writer to commit on the leader', () => writer.acks.at(-1)?.node === leader, { timeoutMs: 10_000 });
-    const since = Date.now();
-    const t0 = performance.now();
-    c.signalAgent!(leader, 'SIGKILL');
-    const next = await assertHandover(writer, leader, t0);
-    const pid = c.postmasterPid(leader);
-    assert.ok(pid === null || !isAlive(pid), 'the old primary is not running while its agent is dead');
-    await c.restartHost(leader);
-    await assertFencedBeforePromotion(c, leader, next, since);
-    const r = await c.waitStable(90_000);
-    assert.equal(r.leader, next);
-  });
+  it('agent kill -9 on the primary: its guard kills PostgreSQL before a standby is promoted; the direct writer commits nowhere after that', () =>
+    agentFaultOnLeader(checked.c, checked.writer, 'SIGKILL'));
 
-  it('agent frozen (SIGSTOP) for 2 x ttl on the primary: fenced by its guard; resumed, it rejoins as a standby', async () => {
-    const { c, writer } = checked;
-    const leader = (await c.waitStable(60_000)).leader!;
-    await waitFor('the writer to commit on the leader', () => writer.acks.at(-1)?.node === leader, { timeoutMs: 10_000 });
-    const since = Date.now();
-    const t0 = performance.now();
-    c.signalAgent!(leader, 'SIGSTOP');
-    let next: string;
-    try {
-      next = await assertHandover(writer, leader, t0);
-      await waitFor('2 x ttl to pass', () => performance.now() - t0 > 2 * TTL_S * 1000, { timeoutMs: 3 * TTL_S * 1000, intervalMs: 200 });
-    } finally {
-      c.signalAgent!(leader, 'SIGCONT');
-    }
-    await assertFencedBeforePromotion(c, leader, next, since);
-    const r = await c.waitStable(90_000);
-    assert.equal(r.leader, next);
-  });
+  it('agent frozen (SIGSTOP) for 2 x ttl on the primary: fenced by its guard; resumed, it rejoins as a standby', () => agentFaultOnLeader(checked.c, checked.writer, 'SIGSTOP'));
 
   it('the guard of a standby killed: its PostgreSQL dies with it (no unguarded instance), and the agent starts both again', async () => {
     const { c } = checked;

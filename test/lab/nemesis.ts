@@ -13,9 +13,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../src/util/errors.js';
+import { longestGap } from '../support/workload.js';
 import { LAB_TIMING, startLabCluster, type Ack, type LabCluster } from './cluster.js';
 import { FAULTS, OVERLAPPABLE, pick, type Fault, type Random } from './faults.js';
-import { cleanAll, leftovers } from './netlab.js';
+import { preflight, tearDownOnSignal } from './preflight.js';
 import { leaderOf, sleep } from './scenario.js';
 
 interface FaultRecord {
@@ -43,14 +44,7 @@ if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed) || !['on', 
   console.error('usage: npm run test:nemesis -- --faults N --seed S [--sync on|off]');
   process.exit(2);
 }
-if (process.getuid?.() !== 0) {
-  console.error('the fault lab creates network namespaces: run it as root');
-  process.exit(2);
-}
-if (leftovers().length) {
-  console.error(`leftovers of an earlier lab run exist (${leftovers().join(', ')}); clean them with: npm run lab:clean`);
-  process.exit(2);
-}
+preflight();
 
 /** mulberry32: a small seeded generator, so a run is reproducible from its seed. */
 function seeded(s: number): Random {
@@ -65,17 +59,7 @@ function seeded(s: number): Random {
 }
 
 /** The longest stretch within [from, to] with no acknowledged write (wall ms → s). */
-function outage(acks: readonly Ack[], from: number, to: number): number {
-  let prev = from;
-  let gap = 0;
-  for (const a of acks) {
-    if (a.at < from) continue;
-    if (a.at > to) break;
-    gap = Math.max(gap, a.at - prev);
-    prev = a.at;
-  }
-  return Math.round(Math.max(gap, to - prev) / 100) / 10;
-}
+const outage = (acks: readonly Ack[], from: number, to: number) => Math.round(longestGap(acks, from, to) / 100) / 10;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
@@ -83,14 +67,7 @@ const rnd = seeded(seed);
 const sync = values.sync === 'on' ? ('on' as const) : undefined;
 console.log(`nemesis: ${count} faults, seed ${seed}, synchronous_mode ${values.sync}`);
 let c: LabCluster | null = null;
-const interrupted = async () => {
-  console.error('\ninterrupted: tearing the lab down');
-  await c?.destroy().catch(() => {});
-  cleanAll();
-  process.exit(130);
-};
-process.on('SIGINT', interrupted);
-process.on('SIGTERM', interrupted);
+tearDownOnSignal(() => c);
 
 const records: FaultRecord[] = [];
 const problems: string[] = [];

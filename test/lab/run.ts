@@ -4,13 +4,12 @@
  * through every fault, and writes lab-report.md and lab-report.json to LAB_REPORT_DIR
  * (default test/lab/out/). Needs root. Never retries a failing scenario.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../src/util/errors.js';
 import { startLabCluster, type LabCluster } from './cluster.js';
-import { cleanAll, leftovers } from './netlab.js';
+import { preflight, tearDownOnSignal } from './preflight.js';
 import { reconcile } from './reconcile.js';
 import type { Scenario } from './scenario.js';
 import { L1 } from './scenarios/l1-standby-nic-down.js';
@@ -48,32 +47,9 @@ if (unknown.length) {
   console.error(`unknown scenario ${unknown.join(', ')}; known: ${ALL.map((s) => s.id).join(', ')}`);
   process.exit(2);
 }
-if (process.getuid?.() !== 0) {
-  console.error('the fault lab creates network namespaces: run it as root');
-  process.exit(2);
-}
-if (leftovers().length) {
-  console.error(`leftovers of an earlier lab run exist (${leftovers().join(', ')}); clean them with: npm run lab:clean`);
-  process.exit(2);
-}
-for (const tool of ['nft', 'etcd', 'psql']) {
-  try {
-    execFileSync('which', [tool], { stdio: 'ignore' });
-  } catch {
-    console.error(`${tool} is missing: run bash scripts/setup.sh --lab`);
-    process.exit(2);
-  }
-}
-
+preflight();
 let current: LabCluster | null = null;
-const interrupted = async () => {
-  console.error('\ninterrupted: tearing the lab down');
-  await current?.destroy().catch(() => {});
-  cleanAll();
-  process.exit(130);
-};
-process.on('SIGINT', interrupted);
-process.on('SIGTERM', interrupted);
+tearDownOnSignal(() => current);
 
 const results: ScenarioResult[] = [];
 for (const s of ALL.filter((x) => wanted.includes(x.id))) {

@@ -44,12 +44,15 @@ export interface PrimaryFault {
   readonly what: string;
   inject(c: LabCluster, primary: string): void | Promise<void>;
   heal(c: LabCluster, primary: string): void | Promise<void>;
-  /** How long the fault lasts at least, from its start. */
-  readonly holdMs: number;
+}
+
+/** A scenario that is one fault on the primary, held for 2 × ttl and checked by failPrimary. */
+export function primaryFaultScenario(id: string, title: string, fault: PrimaryFault, opts: { readonly diskMb?: number } = {}): Scenario {
+  return { id, title, dbHosts: 3, ...opts, run: (c, ctx) => failPrimary(c, ctx, fault) };
 }
 
 /**
- * Injects a fault on the primary and checks what the core promises: writes back on another node
+ * Injects a fault on the primary for 2 × ttl and checks what the core promises: writes back on another node
  * within ttl + 3 s; the old primary fenced (its `fenced` event) no later than the new one was
  * promoted; after the heal, the old primary back as a streaming standby. The checker counts lost
  * acknowledged writes and split-brain samples as for every scenario.
@@ -63,9 +66,9 @@ export async function failPrimary(c: LabCluster, ctx: ScenarioContext, f: Primar
     const ack = await waitForWrite(c, t0, (c.timing.ttl + 15) * 1000, (a) => a.node !== primary);
     next = ack.node;
     const back = Math.round((ack.at - t0) / 100) / 10;
-    ctx.note(`${f.what}: writes resumed on ${ack.node} after ${back} s (ttl ${c.timing.ttl} s)`);
+    ctx.note(`${f.what}: writes resumed on ${ack.node} after ${back} s (ttl ${c.timing.ttl} s, primary_hang_timeout ${c.timing.primary_hang_timeout} s)`);
     assertThat(back <= c.timing.ttl + 3, `writes came back after ${back} s, more than ttl + 3 s`);
-    await sleep(Math.max(0, f.holdMs - (Date.now() - t0)));
+    await sleep(Math.max(0, 2 * c.timing.ttl * 1000 - (Date.now() - t0)));
   } finally {
     await f.heal(c, primary);
   }

@@ -52,6 +52,19 @@ export async function writable(port: number, cred: Credentials): Promise<boolean
   }
 }
 
+/** The longest stretch within [from, to] with no acknowledgement, in the acks' own time unit (they are in order). */
+export function longestGap(acks: readonly { readonly at: number }[], from: number, to: number): number {
+  let prev = from;
+  let gap = 0;
+  for (const a of acks) {
+    if (a.at < from) continue;
+    if (a.at > to) break;
+    gap = Math.max(gap, a.at - prev);
+    prev = a.at;
+  }
+  return Math.max(gap, to - prev);
+}
+
 export class Writer {
   readonly acks: Ack[] = [];
   private running = false;
@@ -82,15 +95,7 @@ export class Writer {
 
   /** The longest pause between acknowledged commits within [from, to] (performance.now() ms). */
   longestGap(from: number, to: number): number {
-    let prev = from;
-    let gap = 0;
-    for (const a of this.acks) {
-      if (a.at < from) continue;
-      if (a.at > to) break;
-      gap = Math.max(gap, a.at - prev);
-      prev = a.at;
-    }
-    return Math.max(gap, to - prev);
+    return longestGap(this.acks, from, to);
   }
 
   /** First acknowledged write after `t` that satisfies `where`. */

@@ -4,20 +4,13 @@
  * instance and only then releases the lock, so the old primary is fenced before a standby is
  * promoted. Writes come back on a standby within ttl + 3 s; the old node rejoins as a standby.
  */
-import { assertThat, failPrimary, type Scenario } from '../scenario.js';
+import { assertThat, primaryFaultScenario } from '../scenario.js';
 
-export const L11: Scenario = {
-  id: 'L11',
-  title: "the primary's PostgreSQL frozen for 2 × ttl (agent and network up)",
-  dbHosts: 3,
-  run: (c, ctx) =>
-    failPrimary(c, ctx, {
-      what: `PostgreSQL frozen (primary_hang_timeout ${c.timing.primary_hang_timeout} s)`,
-      holdMs: 2 * c.timing.ttl * 1000,
-      inject(c, primary) {
-        assertThat(c.freezePostgres(primary, true).length > 3, `${primary}: the instance's processes were not found`);
-      },
-      // Resuming finds nothing left to resume: the instance was killed.
-      heal: (c, primary) => void c.freezePostgres(primary, false),
-    }),
-};
+export const L11 = primaryFaultScenario('L11', "the primary's PostgreSQL frozen for 2 × ttl (agent and network up)", {
+  what: 'PostgreSQL frozen',
+  inject(c, primary) {
+    assertThat(c.freezePostgres(primary, true).length > 3, `${primary}: the instance's processes were not found`);
+  },
+  // Resuming finds nothing left to resume: the instance was killed.
+  heal: (c, primary) => void c.freezePostgres(primary, false),
+});

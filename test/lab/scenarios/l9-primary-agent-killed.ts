@@ -4,17 +4,10 @@
  * it once a standby is promoted. The agent is started again after 2 × ttl: it re-attaches to its
  * guard, records the fence, and rejoins as a standby.
  */
-import { failPrimary, type Scenario } from '../scenario.js';
+import { primaryFaultScenario } from '../scenario.js';
 
-export const L9: Scenario = {
-  id: 'L9',
-  title: "the primary's agent killed (kill -9), PostgreSQL left running",
-  dbHosts: 3,
-  run: (c, ctx) =>
-    failPrimary(c, ctx, {
-      what: 'agent killed',
-      holdMs: 2 * c.timing.ttl * 1000,
-      inject: (c, primary) => c.killAgent(primary),
-      heal: (c, primary) => c.startAgent(primary),
-    }),
-};
+export const L9 = primaryFaultScenario('L9', "the primary's agent killed (kill -9), PostgreSQL left running", {
+  what: 'agent killed',
+  inject: (c, primary) => c.killAgent(primary),
+  heal: (c, primary) => c.startAgent(primary),
+});
