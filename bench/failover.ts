@@ -1,29 +1,32 @@
 /**
- * npm run bench:failover [-- --runs N] [-- --with-patroni]
+ * npm run bench:failover [-- --runs N] [-- --with-patroni] [-- --split-only]
  *
  * 3 nodes on a real etcd, ttl 10, loop_wait 1, retry_timeout 3. For each fault (postmaster
  * kill -9 of the primary; host crash of the primary = agent and every PostgreSQL process killed)
  * it times fault -> first committed write, by a writer that commits every 20 ms to whichever node
  * is writable. After a postmaster kill only a connection opened after the fault counts (an orphaned
  * backend of the killed postmaster could still commit); after a host crash only a write on another
- * node. Then the faults that leave PostgreSQL running without its HA process (agent kill -9, agent
- * frozen 2 × ttl, PostgreSQL frozen 2 × ttl): time to the first write on another node, and the
- * split-brain window, the seconds during which a client that stayed connected to the old primary
- * still committed after the new one took writes. With --with-patroni the same faults run in the
+ * node. Then the faults that leave PostgreSQL without its HA process (agent kill -9, agent frozen,
+ * each for 2 × ttl) or frozen itself (2 × ttl): time to the first write on another node, the
+ * split-brain window (the seconds during which a client that stayed connected to the old primary
+ * still committed after another node took writes), and the longest time no node took a write. With --with-patroni the same faults run in the
  * same run on Patroni at its tightest valid timing (ttl 20, loop_wait 1, retry_timeout 3). The last
  * line is JSON.
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { etcdCluster } from '../test/support/cluster.js';
-import { Writer } from '../test/support/workload.js';
+import { longestGap, Writer } from '../test/support/workload.js';
 import { waitFor } from '../src/util/deadline.js';
 import { ensurePatroni, patroniCluster } from './patroni.js';
 import { stats, type Stats } from './stats.js';
 import { wholeNumbers } from './args.js';
 import { freezeInstance, type BenchTarget } from './target.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'with-patroni': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, 'with-patroni': { type: 'boolean', default: false }, 'split-only': { type: 'boolean', default: false } },
+});
+const splitOnly = values['split-only'];
 const { runs } = wholeNumbers({ runs: values.runs });
 const TTL = 10;
 
@@ -75,15 +78,23 @@ async function commitOn(t: BenchTarget, port: number): Promise<boolean> {
   }
 }
 
+/** One fault run: failover null when no other node took writes while the fault lasted. */
+interface SplitRun {
+  readonly failover: number | null;
+  readonly window: number;
+  readonly outage: number;
+}
+
 /**
- * A fault that leaves the old primary's PostgreSQL running (agent killed or frozen) or stopped
- * (frozen), held for 2 × ttl. A sticky writer stays on the old primary as long as it can; fresh
- * connections to the other nodes try to commit every 50 ms. Writes back: the first fresh commit.
- * Split-brain window: the last sticky commit after that one (0 when none).
+ * A fault that leaves the old primary's PostgreSQL without its HA process (agent killed or
+ * frozen) or frozen itself, for 2 × ttl. A sticky writer stays on the old primary as long as it
+ * can (as a client with target_session_attrs=read-write does); fresh connections to the other
+ * nodes try to commit every 50 ms. Failover: the first fresh commit. Split-brain window: how long
+ * the sticky writer still committed after that. Outage: the longest time in which no node took a
+ * write (what a client that moves to whichever node is writable would see).
  */
-async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: number): Promise<{ back: number[]; window: number[] }> {
-  const back: number[] = [];
-  const window: number[] = [];
+async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: number): Promise<SplitRun[]> {
+  const runs: SplitRun[] = [];
   for (let i = 0; i < n; i++) {
     await t.waitStable(180_000);
     const victim = await t.leader();
@@ -99,27 +110,34 @@ async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: 
     if (fault === 'agent_kill') t.signalAgent(victim, 'SIGKILL');
     else if (fault === 'agent_freeze') t.signalAgent(victim, 'SIGSTOP');
     else t.freezePostgres(victim, true);
-    let firstFresh: number | null = null;
+    const fresh: number[] = [];
+    const end = t0 + 2 * ttlS * 1000;
     try {
-      while (firstFresh === null && performance.now() - t0 < (3 * ttlS + 30) * 1000) {
-        for (const e of others) if (firstFresh === null && (await commitOn(t, e.port))) firstFresh = performance.now();
-        if (firstFresh === null) await new Promise((r) => setTimeout(r, 50));
+      while (performance.now() < end) {
+        for (const e of others) if (await commitOn(t, e.port)) fresh.push(performance.now());
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, Math.max(0, 2 * ttlS * 1000 - (performance.now() - t0))));
     } finally {
       if (fault === 'agent_kill') await t.restartHost(victim);
       else if (fault === 'agent_freeze') t.signalAgent(victim, 'SIGCONT');
       else t.freezePostgres(victim, false);
       await sticky.stop();
     }
-    if (firstFresh === null) throw new Error(`${t.name} ${fault}: no other node took writes within ${3 * ttlS + 30} s`);
-    const lastSticky = sticky.acks.at(-1)?.at ?? 0;
-    back.push((firstFresh - t0) / 1000);
-    window.push(Math.max(0, (lastSticky - firstFresh) / 1000));
-    console.log(`  ${t.name} ${fault} run ${i + 1}/${n}: writes back ${back.at(-1)!.toFixed(2)} s; split-brain window ${window.at(-1)!.toFixed(2)} s (victim ${victim})`);
+    const first = fresh[0] ?? null;
+    const lastSticky = sticky.acks.filter((a) => a.at <= end).at(-1)?.at ?? 0;
+    const writes = [...sticky.acks.map((a) => ({ at: a.at })), ...fresh.map((at) => ({ at }))].sort((a, b) => a.at - b.at);
+    const run = {
+      failover: first === null ? null : (first - t0) / 1000,
+      window: first === null ? 0 : Math.max(0, (lastSticky - first) / 1000),
+      outage: longestGap(writes, t0, end) / 1000,
+    };
+    runs.push(run);
+    console.log(
+      `  ${t.name} ${fault} run ${i + 1}/${n}: failover ${run.failover === null ? `none within ${2 * ttlS} s` : `${run.failover.toFixed(2)} s`}; split-brain window ${run.window.toFixed(2)} s; longest time with no write anywhere ${run.outage.toFixed(2)} s (victim ${victim})`,
+    );
   }
   await t.waitStable(180_000);
-  return { back, window };
+  return runs;
 }
 
 async function pgwardenTarget(): Promise<BenchTarget> {
@@ -139,30 +157,47 @@ async function pgwardenTarget(): Promise<BenchTarget> {
   };
 }
 
-type SplitRows = Record<SplitFault, { writes_back_s: Stats; split_brain_window_s: Stats }>;
+interface SplitRow {
+  /** Over the runs with a failover; `no_failover_runs` had none while the fault lasted. */
+  readonly failover_s: Stats | null;
+  readonly no_failover_runs: number;
+  readonly split_brain_window_s: Stats;
+  readonly outage_s: Stats;
+}
+type SplitRows = Record<SplitFault, SplitRow>;
 
-async function bench(make: () => Promise<BenchTarget>, ttlS: number): Promise<{ postmaster_kill_s: Stats; host_crash_s: Stats; split: SplitRows }> {
+async function bench(make: () => Promise<BenchTarget>, ttlS: number): Promise<{ postmaster_kill_s: Stats | null; host_crash_s: Stats | null; split: SplitRows }> {
   const t = await make();
   try {
     console.log(`${t.name}: ${runs} run(s) of each fault`);
-    const pk = await measure(t, 'postmaster_kill', runs);
-    const hc = await measure(t, 'host_crash', runs);
+    const pk = splitOnly ? null : stats(await measure(t, 'postmaster_kill', runs));
+    const hc = splitOnly ? null : stats(await measure(t, 'host_crash', runs));
     const split = {} as SplitRows;
     for (const f of SPLIT_FAULTS) {
       const m = await measureSplit(t, ttlS, f, runs);
-      split[f] = { writes_back_s: stats(m.back), split_brain_window_s: stats(m.window) };
+      const failovers = m.flatMap((r) => (r.failover === null ? [] : [r.failover]));
+      split[f] = {
+        failover_s: failovers.length ? stats(failovers) : null,
+        no_failover_runs: m.length - failovers.length,
+        split_brain_window_s: stats(m.map((r) => r.window)),
+        outage_s: stats(m.map((r) => r.outage)),
+      };
     }
-    return { postmaster_kill_s: stats(pk), host_crash_s: stats(hc), split };
+    return { postmaster_kill_s: pk, host_crash_s: hc, split };
   } finally {
     await t.stop();
   }
 }
 
 function printSplit(name: string, rows: SplitRows): void {
-  for (const f of SPLIT_FAULTS) console.log(`${name} ${f}: writes back ${fmt(rows[f].writes_back_s)}; split-brain window ${fmt(rows[f].split_brain_window_s)}`);
+  for (const f of SPLIT_FAULTS) {
+    const r = rows[f];
+    const failover = `${r.failover_s ? fmt(r.failover_s) : 'none'}${r.no_failover_runs ? ` (${r.no_failover_runs} run(s) without failover)` : ''}`;
+    console.log(`${name} ${f}: failover ${failover}; split-brain window ${fmt(r.split_brain_window_s)}; longest time with no write anywhere ${fmt(r.outage_s)}`);
+  }
 }
 
-const fmt = (s: Stats) => `min ${s.min.toFixed(2)} / median ${s.median.toFixed(2)} / max ${s.max.toFixed(2)} s`;
+const fmt = (s: Stats | null) => (s === null ? 'not run' : `min ${s.min.toFixed(2)} / median ${s.median.toFixed(2)} / max ${s.max.toFixed(2)} s`);
 
 const ours = await bench(pgwardenTarget, TTL);
 console.log(`\npgwarden (ttl ${TTL}, loop_wait 1): postmaster kill -9: ${fmt(ours.postmaster_kill_s)}; host crash: ${fmt(ours.host_crash_s)}`);
@@ -173,8 +208,8 @@ if (values['with-patroni']) {
   const peer = await bench(() => patroniCluster(), 20);
   console.log(`patroni (ttl 20, loop_wait 1, retry_timeout 3): postmaster kill -9: ${fmt(peer.postmaster_kill_s)}; host crash: ${fmt(peer.host_crash_s)}`);
   printSplit('patroni', peer.split);
-  const ratio = Math.round((ours.host_crash_s.median / peer.host_crash_s.median) * 100) / 100;
-  console.log(`host crash median ratio pgwarden/patroni: ${ratio} (goal <= 0.6)`);
+  const ratio = ours.host_crash_s && peer.host_crash_s ? Math.round((ours.host_crash_s.median / peer.host_crash_s.median) * 100) / 100 : null;
+  if (ratio !== null) console.log(`host crash median ratio pgwarden/patroni: ${ratio} (goal <= 0.6)`);
   Object.assign(result, {
     patroni_ttl: 20,
     patroni_postmaster_kill_s: peer.postmaster_kill_s,

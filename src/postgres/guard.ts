@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { monotonicMs } from '../util/clock.js';
 import { isAlive, readPostmasterPid } from './ctl.js';
 import { lineReader, parseToGuard, type FromGuard, type GuardFence, type GuardSpec, type ToGuard } from './guard-protocol.js';
-import { instancePids, killInstance } from './instance-procs.js';
+import { ensureInstanceCgroup, instancePids, killInstance, removeInstanceCgroup } from './instance-procs.js';
 
 /** Fences not yet reported to an agent, at most this many (the oldest go first). */
 const MAX_PENDING_FENCES = 16;
@@ -105,8 +105,23 @@ function start(standby: boolean): void {
   const out = openSync(spec.pgLog, 'a', 0o600);
   try {
     // setpriv sets PR_SET_PDEATHSIG and execs postgres: the postmaster is our child, killed if we die.
-    const pm = spawn('setpriv', ['--pdeathsig', 'KILL', '--', instance.binary, '-D', spec.dataDir], {
-      ...(spec.uid !== null && spec.gid !== null ? { uid: spec.uid, gid: spec.gid } : {}),
+    // With a cgroup for the instance, a shell (still root) moves itself into it first, and setpriv
+    // drops to the OS user (the kernel keeps the death signal across that change of user).
+    const cg = ensureInstanceCgroup(spec.dataDir);
+    const switchUser = spec.uid !== null && spec.gid !== null;
+    const setpriv = [
+      'setpriv',
+      ...(cg && switchUser ? [`--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--init-groups'] : []),
+      '--pdeathsig',
+      'KILL',
+      '--',
+      instance.binary,
+      '-D',
+      spec.dataDir,
+    ];
+    const [cmd = 'setpriv', ...args] = cg ? ['sh', '-c', '{ echo $$ > "$0"; } 2>/dev/null; exec "$@"', join(cg, 'cgroup.procs'), ...setpriv] : setpriv;
+    const pm = spawn(cmd, args, {
+      ...(!cg && switchUser ? { uid: spec.uid ?? undefined, gid: spec.gid ?? undefined } : {}),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', HOME: spec.home },
       cwd: spec.dataDir,
       detached: true,
@@ -116,7 +131,7 @@ function start(standby: boolean): void {
     if (pm.pid === undefined) return;
     child = pm;
     const pid = pm.pid;
-    log(`postmaster ${pid} started (${standby ? 'standby' : 'primary'})`);
+    log(`postmaster ${pid} started (${standby ? 'standby' : 'primary'}${cg ? `, in ${cg}` : ''})`);
     send({ op: 'started', pid });
     pm.on('exit', (code, signal) => {
       if (child === pm) child = null;
@@ -146,6 +161,7 @@ function onMessage(m: ToGuard): void {
 function exitIfIdle(): void {
   if (agents.size === 0 && child === null && pending.length === 0 && instancePids(instance).length === 0) {
     log('nothing to guard: exiting');
+    removeInstanceCgroup(spec.dataDir);
     process.exit(0);
   }
 }

@@ -8,9 +8,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { isAlive } from '../../src/postgres/ctl.js';
+import { instanceCgroup } from '../../src/postgres/instance-procs.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { checkedCluster } from '../support/checked-cluster.js';
 import { etcdCluster, MAIN, TIMING, type ClusterHarness } from '../support/cluster.js';
@@ -136,6 +138,11 @@ describe('lease guard (etcd, one agent process per node)', { timeout: 600_000 },
     const guard = guardPid(c.dataDir(standby));
     const pid = c.postmasterPid(standby);
     assert.ok(guard !== null && pid !== null, 'a guard and a postmaster run');
+    const cg = instanceCgroup(c.dataDir(standby));
+    if (process.getuid?.() === 0 && cg !== null) {
+      const members = readFileSync(join(cg, 'cgroup.procs'), 'utf8').split('\n').map(Number);
+      assert.ok(members.includes(pid) && members.length > 3, 'the postmaster and its children run in the instance cgroup');
+    }
     process.kill(guard, 'SIGKILL');
     await waitFor('the postmaster to die with its guard', () => !isAlive(pid), { timeoutMs: 5000, intervalMs: 20 });
     await waitFor(

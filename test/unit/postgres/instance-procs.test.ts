@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { instancePids, killInstance } from '../../../src/postgres/instance-procs.js';
+import { ensureInstanceCgroup, instancePids, killInstance, removeInstanceCgroup } from '../../../src/postgres/instance-procs.js';
 import { waitFor } from '../../../src/util/deadline.js';
 
 describe('instance processes', () => {
@@ -38,6 +38,33 @@ describe('instance processes', () => {
     await Promise.all(exits);
     assert.deepEqual(instancePids(id), []);
     assert.equal(stranger.exitCode, null, 'a process elsewhere is untouched');
+  });
+
+  it('with a cgroup for the instance (root, cgroup2): a process forking all the time is killed with every child at once', async (t) => {
+    const data = mkdtempSync(join(tmpdir(), 'pgw-procs-cg-'));
+    const cg = ensureInstanceCgroup(data);
+    if (cg === null) return t.skip('needs root and a writable cgroup2 mount');
+    try {
+      // A shell joins the cgroup, then forks sleepers as fast as it can, from another directory
+      // (so only the cgroup can find them) and in new sessions.
+      const forker = spawn('sh', ['-c', 'echo $$ > "$0"; cd /; while :; do setsid sleep 60 & done', join(cg, 'cgroup.procs')], { detached: true, stdio: 'ignore' });
+      children.push(forker);
+      const id = { dataDir: data, binary: '/nonexistent/postgres' };
+      await waitFor('the forker to have children', () => instancePids(id).length > 20, { timeoutMs: 5000, intervalMs: 20 });
+      assert.ok(killInstance(id) > 20);
+      await waitFor('the cgroup to be empty', () => instancePids(id).length === 0, { timeoutMs: 5000, intervalMs: 20 });
+    } finally {
+      killInstance({ dataDir: data, binary: '/nonexistent/postgres' });
+      await waitFor(
+        'the cgroup to be removed',
+        () => {
+          removeInstanceCgroup(data);
+          return !existsSync(cg);
+        },
+        { timeoutMs: 5000, intervalMs: 50 },
+      ).catch(() => {});
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   it('a data directory that does not exist has no processes', () => {
