@@ -41,7 +41,7 @@ export function failoverPreview(snap: ClusterSnapshot, live: ReadonlyMap<string,
 
   const candidates: Candidate[] = [...snap.registry.values()].map((r) => {
     const rep = live.get(r.name) ?? null;
-    return { name: r.name, running: rep?.running ?? false, role: rep?.role ?? null, lsn: rep?.lsn ?? null, tags: r.tags };
+    return { name: r.name, running: rep?.running ?? false, role: rep?.role ?? null, lsn: rep?.lsn ?? null, tags: r.tags, diskFull: rep?.disk_full ?? false };
   });
   const sync = snap.sync?.value ?? null;
   const { ranked, excluded } = rank(candidates, { optimeLsn: snap.optime?.lsn ?? null, maximumLag, exclude: new Set(), sync });

@@ -16,6 +16,8 @@ export interface NodeReport {
   readonly streaming: boolean;
   readonly timeline: number | null;
   readonly tags: Tags | null;
+  /** The filesystem of its data directory (or pg_wal) is full: it could not take writes if promoted. */
+  readonly disk_full: boolean;
 }
 
 const wire = z.object({
@@ -29,6 +31,8 @@ const wire = z.object({
   streaming: z.boolean(),
   timeline: z.number().int().positive().nullable(),
   tags: z.object(tagsSchema.shape).nullable(),
+  // Agents before this field was added do not send it.
+  disk_full: z.boolean().default(false),
 });
 
 /** The JSON body of GET /status. */

@@ -96,6 +96,7 @@ export class Agent {
       timeline: s.timeline,
       streaming: s.streaming,
       tags: this.o.config.tags,
+      disk_full: s.diskFull,
     };
   }
 

@@ -24,8 +24,10 @@ export function leaderless(v: View, c: ClusterSnapshot): Decision {
     );
   }
 
-  const me: Candidate = { name: v.self, running: true, role: l.role, lsn: l.lsn, tags: v.config.tags };
-  const peers: Candidate[] = [...v.peers.values()].filter((p) => p.reachable).map((p) => ({ name: p.name, running: p.running, role: p.role, lsn: p.lsn, tags: p.tags }));
+  const me: Candidate = { name: v.self, running: true, role: l.role, lsn: l.lsn, tags: v.config.tags, diskFull: l.diskFullSince !== null };
+  const peers: Candidate[] = [...v.peers.values()]
+    .filter((p) => p.reachable)
+    .map((p) => ({ name: p.name, running: p.running, role: p.role, lsn: p.lsn, tags: p.tags, diskFull: p.diskFull }));
   const exclude = new Set(req?.kind === 'switchover' && req.from ? [req.from] : []);
   // A switchover target must hold everything the old primary wrote before it stopped.
   const maximumLag = req?.kind === 'switchover' ? 0n : v.config.maximumLagOnFailover;

@@ -18,6 +18,8 @@ export interface Candidate {
   readonly role: 'primary' | 'standby' | null;
   readonly lsn: Lsn | null;
   readonly tags: Tags | null;
+  /** Its data directory's filesystem is full: promoted, it could not take writes either. */
+  readonly diskFull?: boolean;
 }
 
 export interface Refusal {
@@ -62,6 +64,7 @@ export function ineligibility(c: Candidate, rules: ElectionRules): string | null
   if (rules.exclude.has(c.name)) return 'is the leader being switched away from';
   if (!c.running) return 'PostgreSQL is not running';
   if (c.tags?.nofailover) return 'is tagged nofailover';
+  if (c.diskFull) return "its data directory's filesystem is full";
   if (c.lsn === null) return 'its WAL position is unknown';
   if (hasSyncSet(rules.sync) && c.role !== 'primary') return outsideSyncSet(rules.sync, c.name);
   if (rules.optimeLsn !== null) {

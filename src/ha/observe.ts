@@ -173,8 +173,8 @@ export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: nu
   const results = await Promise.all(
     others.map(async (r): Promise<PeerStatus> => {
       const body = await fetchNodeReport(r.api_url, timeoutMs);
-      if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags };
-      return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn, timeline: body.timeline, tags: body.tags ?? r.tags };
+      if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags, diskFull: false };
+      return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn, timeline: body.timeline, tags: body.tags ?? r.tags, diskFull: body.disk_full };
     }),
   );
   return new Map(results.map((p) => [p.name, p]));

@@ -76,6 +76,7 @@ export interface PeerStatus {
   readonly lsn: Lsn | null;
   readonly timeline: number | null;
   readonly tags: Tags | null;
+  readonly diskFull: boolean;
 }
 
 export type InFlightKind = 'bootstrap' | 'clone' | 'rewind';

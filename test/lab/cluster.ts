@@ -4,7 +4,7 @@
  * is started inside its host's namespace; data and logs live in one temporary directory.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -236,10 +236,21 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         return pids;
       },
       fillDisk(h, on) {
-        const filler = join(disk(h), 'filler');
-        if (!on) return rmSync(filler, { force: true });
-        const fs = statfsSync(disk(h));
-        execFileSync('fallocate', ['-l', String(fs.bavail * fs.bsize), filler]);
+        const fillers = () => readdirSync(disk(h)).filter((f) => f.startsWith('filler-'));
+        if (!on) return fillers().forEach((f) => rmSync(join(disk(h), f), { force: true }));
+        // PostgreSQL keeps writing meanwhile, so no one size is right: take chunks until none fits.
+        let n = 0;
+        for (const chunk of [64 << 20, 1 << 20, 64 << 10, 4 << 10]) {
+          for (;;) {
+            const f = join(disk(h), `filler-${n++}`);
+            try {
+              execFileSync('fallocate', ['-l', String(chunk), f], { stdio: 'ignore' });
+            } catch {
+              rmSync(f, { force: true });
+              break;
+            }
+          }
+        }
       },
       async events() {
         const r = await lab.run('client', process.execPath, [MAIN, 'cluster', 'events', '-c', join(dir, 'cluster.yaml'), '--json', '-n', '500']);

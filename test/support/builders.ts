@@ -214,6 +214,7 @@ export class ViewBuilder {
       lsn: lsn === undefined ? parseLsn('0/3000000') : lsn === null ? null : parseLsn(lsn),
       timeline: 1,
       tags: defaultConfig.tags,
+      diskFull: false,
       ...rest,
     });
     this.v.peers = peers;

@@ -3,7 +3,7 @@
  * paused (SIGSTOP) to make the store unreachable without closing sockets, as a hung etcd would.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../src/util/deadline.js';
@@ -74,8 +74,26 @@ export async function startEtcd(): Promise<TestEtcd> {
   return {
     endpoint,
     pid: child.pid!,
-    pause: () => child.kill('SIGSTOP'),
+    pause: () => stopEveryThread(child.pid!),
     resume: () => child.kill('SIGCONT'),
     stop,
   };
+}
+
+/**
+ * SIGSTOP, then returns only once every thread of the process is stopped: the signal reaches a
+ * thread running on another CPU a moment later, and a request sent in that moment would be served.
+ */
+function stopEveryThread(pid: number): void {
+  process.kill(pid, 'SIGSTOP');
+  const state = (task: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1]?.[0] ?? 'T';
+    } catch {
+      return 'T'; // the thread is gone
+    }
+  };
+  const until = performance.now() + 2000;
+  while (performance.now() < until) if (readdirSync(`/proc/${pid}/task`).every((t) => state(t).toUpperCase() === 'T')) return;
+  throw new Error(`etcd ${pid} did not stop within 2 s`);
 }

@@ -8,13 +8,18 @@ import { nodeReportJson, parseNodeReport, type NodeReport } from '../../../src/c
 import { parseLsn } from '../../../src/util/lsn.js';
 
 const tags = { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false };
-const report: NodeReport = { name: 'n2', running: true, role: 'standby', lsn: parseLsn('0/3000060'), streaming: true, timeline: 2, tags };
+const report: NodeReport = { name: 'n2', running: true, role: 'standby', lsn: parseLsn('0/3000060'), streaming: true, timeline: 2, tags, disk_full: false };
 
 describe('the GET /status contract', () => {
   it('round-trips through its JSON form, LSN as text on the wire', () => {
     const wire = JSON.parse(JSON.stringify(nodeReportJson(report)));
     assert.equal(wire.lsn, '0/3000060');
     assert.deepEqual(parseNodeReport(wire), report);
+  });
+
+  it('a report without disk_full (an agent from before the field) reads as disk_full false', () => {
+    const { disk_full: _, ...older } = nodeReportJson(report);
+    assert.equal(parseNodeReport(older)?.disk_full, false);
   });
 
   it('refuses what is not a report: a malformed LSN, wrong types, garbage', () => {

@@ -16,11 +16,12 @@ describe('election ranking', () => {
     );
   });
 
-  it('excludes, with a reason each: not running, nofailover, unknown position, lag over the limit, switched-away leader', () => {
+  it('excludes, with a reason each: not running, nofailover, a full disk, unknown position, lag over the limit, switched-away leader', () => {
     const r = rank(
       [
         c('down', { running: false }),
         c('nofo', { tags: { ...defaultConfig.tags, nofailover: true } }),
+        c('full', { diskFull: true }),
         c('unknown', { lsn: null }),
         c('behind', { lsn: 10n }),
         c('old', {}),
@@ -35,6 +36,7 @@ describe('election ranking', () => {
     assert.deepEqual(Object.fromEntries(r.excluded.map((e) => [e.name, e.reason])), {
       down: 'PostgreSQL is not running',
       nofo: 'is tagged nofailover',
+      full: "its data directory's filesystem is full",
       unknown: 'its WAL position is unknown',
       behind: 'lags 190 bytes behind the last primary position (maximum_lag_on_failover 150)',
       old: 'is the leader being switched away from',
