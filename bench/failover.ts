@@ -61,7 +61,8 @@ async function measure(t: BenchTarget, fault: 'postmaster_kill' | 'host_crash', 
 }
 
 type SplitFault = 'agent_kill' | 'agent_freeze' | 'postgres_freeze';
-const SPLIT_FAULTS: readonly SplitFault[] = ['agent_kill', 'agent_freeze', 'postgres_freeze'];
+// Least disruptive first: a system that does not reconverge after one fault ends its rows there.
+const SPLIT_FAULTS: readonly SplitFault[] = ['postgres_freeze', 'agent_kill', 'agent_freeze'];
 
 /** One committed row on `port`, on a connection of its own; false when it cannot commit within 1 s. */
 async function commitOn(t: BenchTarget, port: number): Promise<boolean> {
@@ -93,10 +94,17 @@ interface SplitRun {
  * the sticky writer still committed after that. Outage: the longest time in which no node took a
  * write (what a client that moves to whichever node is writable would see).
  */
-async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: number): Promise<SplitRun[]> {
+async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: number): Promise<{ runs: SplitRun[]; stuck: string | null }> {
   const runs: SplitRun[] = [];
+  // A cluster that does not settle again is a result too: the runs so far count, the rest do not run.
+  const settled = () =>
+    t.waitStable(180_000).then(
+      () => null,
+      (err: Error) => `did not reconverge within 180 s after ${fault}: ${err.message}`,
+    );
   for (let i = 0; i < n; i++) {
-    await t.waitStable(180_000);
+    const stuck = await settled();
+    if (stuck) return { runs, stuck };
     const victim = await t.leader();
     const others = t.endpoints.filter((e) => e.name !== victim);
     const sticky = new Writer(() => t.endpoints.filter((e) => e.name === victim), t.cred, 'pgw_bench_sticky');
@@ -136,8 +144,7 @@ async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: 
       `  ${t.name} ${fault} run ${i + 1}/${n}: failover ${run.failover === null ? `none within ${2 * ttlS} s` : `${run.failover.toFixed(2)} s`}; split-brain window ${run.window.toFixed(2)} s; longest time with no write anywhere ${run.outage.toFixed(2)} s (victim ${victim})`,
     );
   }
-  await t.waitStable(180_000);
-  return runs;
+  return { runs, stuck: await settled() };
 }
 
 async function pgwardenTarget(): Promise<BenchTarget> {
@@ -158,13 +165,16 @@ async function pgwardenTarget(): Promise<BenchTarget> {
 }
 
 interface SplitRow {
+  readonly runs: number;
   /** Over the runs with a failover; `no_failover_runs` had none while the fault lasted. */
   readonly failover_s: Stats | null;
   readonly no_failover_runs: number;
-  readonly split_brain_window_s: Stats;
-  readonly outage_s: Stats;
+  readonly split_brain_window_s: Stats | null;
+  readonly outage_s: Stats | null;
+  /** Why the runs stopped: the cluster did not settle again. */
+  readonly stuck: string | null;
 }
-type SplitRows = Record<SplitFault, SplitRow>;
+type SplitRows = Partial<Record<SplitFault, SplitRow>>;
 
 async function bench(make: () => Promise<BenchTarget>, ttlS: number): Promise<{ postmaster_kill_s: Stats | null; host_crash_s: Stats | null; split: SplitRows }> {
   const t = await make();
@@ -172,16 +182,19 @@ async function bench(make: () => Promise<BenchTarget>, ttlS: number): Promise<{ 
     console.log(`${t.name}: ${runs} run(s) of each fault`);
     const pk = splitOnly ? null : stats(await measure(t, 'postmaster_kill', runs));
     const hc = splitOnly ? null : stats(await measure(t, 'host_crash', runs));
-    const split = {} as SplitRows;
+    const split: SplitRows = {};
     for (const f of SPLIT_FAULTS) {
-      const m = await measureSplit(t, ttlS, f, runs);
+      const { runs: m, stuck } = await measureSplit(t, ttlS, f, runs);
       const failovers = m.flatMap((r) => (r.failover === null ? [] : [r.failover]));
       split[f] = {
+        runs: m.length,
         failover_s: failovers.length ? stats(failovers) : null,
         no_failover_runs: m.length - failovers.length,
-        split_brain_window_s: stats(m.map((r) => r.window)),
-        outage_s: stats(m.map((r) => r.outage)),
+        split_brain_window_s: m.length ? stats(m.map((r) => r.window)) : null,
+        outage_s: m.length ? stats(m.map((r) => r.outage)) : null,
+        stuck,
       };
+      if (stuck) break;
     }
     return { postmaster_kill_s: pk, host_crash_s: hc, split };
   } finally {
@@ -192,8 +205,14 @@ async function bench(make: () => Promise<BenchTarget>, ttlS: number): Promise<{ 
 function printSplit(name: string, rows: SplitRows): void {
   for (const f of SPLIT_FAULTS) {
     const r = rows[f];
+    if (!r) {
+      console.log(`${name} ${f}: not run`);
+      continue;
+    }
     const failover = `${r.failover_s ? fmt(r.failover_s) : 'none'}${r.no_failover_runs ? ` (${r.no_failover_runs} run(s) without failover)` : ''}`;
-    console.log(`${name} ${f}: failover ${failover}; split-brain window ${fmt(r.split_brain_window_s)}; longest time with no write anywhere ${fmt(r.outage_s)}`);
+    console.log(
+      `${name} ${f} (${r.runs} runs): failover ${failover}; split-brain window ${fmt(r.split_brain_window_s)}; longest time with no write anywhere ${fmt(r.outage_s)}${r.stuck ? `; ${r.stuck}` : ''}`,
+    );
   }
 }
 
