@@ -9,7 +9,7 @@
  * Fails on any split-brain sample, any lost acknowledged write in synchronous mode, or a cluster
  * that does not reconverge. Needs root.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../src/util/errors.js';
@@ -69,6 +69,8 @@ console.log(`nemesis: ${count} faults, seed ${seed}, synchronous_mode ${values.s
 let c: LabCluster | null = null;
 tearDownOnSignal(() => c);
 
+const outDir = resolve(process.env.LAB_REPORT_DIR ?? resolve(import.meta.dirname, '../../../test/lab/out'));
+mkdirSync(outDir, { recursive: true });
 const records: FaultRecord[] = [];
 const problems: string[] = [];
 const started = Date.now();
@@ -141,6 +143,12 @@ try {
 } catch (err) {
   problems.push(errorMessage(err));
 } finally {
+  // A failed run keeps what the hosts logged (the lab directory goes with the lab) for a post-mortem.
+  if (problems.length && c) {
+    const logs = resolve(outDir, 'nemesis-logs');
+    cpSync(c.dir, logs, { recursive: true, filter: (src) => !src.includes('/disk') && !/\/etcd\d\//.test(src) && !src.includes('/secrets') });
+    console.log(`logs of the failed run: ${logs}`);
+  }
   await c?.destroy().catch(() => {});
 }
 
@@ -153,8 +161,6 @@ const rows = kinds.map((k) => {
 const table = ['| fault | count | write outage min / median / max (s) | acknowledged writes lost | split-brain samples |', '|---|---|---|---|---|', ...rows].join('\n');
 const minutes = Math.round((Date.now() - started) / 6_000) / 10;
 const summary = `nemesis: ${records.length}/${count} faults, seed ${seed}, synchronous_mode ${values.sync}, ${minutes} min (ttl ${LAB_TIMING.ttl} s)`;
-const outDir = resolve(process.env.LAB_REPORT_DIR ?? resolve(import.meta.dirname, '../../../test/lab/out'));
-mkdirSync(outDir, { recursive: true });
 writeFileSync(resolve(outDir, 'nemesis-report.json'), `${JSON.stringify({ seed, sync: values.sync, faults: records, problems }, null, 2)}\n`);
 writeFileSync(resolve(outDir, 'nemesis-report.md'), `# Nemesis report\n\n${summary}\n\n${table}\n\n${problems.map((p) => `- problem: ${p}`).join('\n')}\n`);
 console.log(`\n${summary}\n\n${table}\n`);
