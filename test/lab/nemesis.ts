@@ -146,8 +146,13 @@ try {
   // A failed run keeps what the hosts logged (the lab directory goes with the lab) for a post-mortem.
   if (problems.length && c) {
     const logs = resolve(outDir, 'nemesis-logs');
-    cpSync(c.dir, logs, { recursive: true, filter: (src) => !src.includes('/disk') && !/\/etcd\d\//.test(src) && !src.includes('/secrets') });
-    console.log(`logs of the failed run: ${logs}`);
+    const wanted = (src: string) => !src.includes('/disk') && !/\/etcd\d(\/|$)/.test(src) && !src.includes('/secrets') && !src.endsWith('.sock');
+    try {
+      cpSync(c.dir, logs, { recursive: true, filter: wanted });
+      console.log(`logs of the failed run: ${logs}`);
+    } catch (err) {
+      console.log(`could not keep the logs: ${errorMessage(err)}`);
+    }
   }
   await c?.destroy().catch(() => {});
 }
