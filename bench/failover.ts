@@ -14,14 +14,13 @@
  * line is JSON.
  */
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { etcdCluster } from '../test/support/cluster.js';
-import { longestGap, Writer } from '../test/support/workload.js';
+import { etcdCluster, freezeInstance } from '../test/support/cluster.js';
+import { connect, longestGap, sqlRows, Writer } from '../test/support/workload.js';
 import { waitFor } from '../src/util/deadline.js';
 import { ensurePatroni, patroniCluster } from './patroni.js';
 import { stats, type Stats } from './stats.js';
 import { wholeNumbers } from './args.js';
-import { freezeInstance, type BenchTarget } from './target.js';
+import type { BenchTarget } from './target.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, 'with-patroni': { type: 'boolean', default: false }, 'split-only': { type: 'boolean', default: false } },
@@ -66,10 +65,9 @@ const SPLIT_FAULTS: readonly SplitFault[] = ['postgres_freeze', 'agent_kill', 'a
 
 /** One committed row on `port`, on a connection of its own; false when it cannot commit within 1 s. */
 async function commitOn(t: BenchTarget, port: number): Promise<boolean> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: t.cred.user, password: t.cred.password, database: 'postgres', connectionTimeoutMillis: 1000, query_timeout: 1000 });
-  c.on('error', () => {});
+  const c = await connect(port, t.cred, 1000, undefined, 1000).catch(() => null);
+  if (!c) return false;
   try {
-    await c.connect();
     await c.query('INSERT INTO pgw_bench_fresh DEFAULT VALUES');
     return true;
   } catch {
@@ -109,10 +107,7 @@ async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: 
     const others = t.endpoints.filter((e) => e.name !== victim);
     const sticky = new Writer(() => t.endpoints.filter((e) => e.name === victim), t.cred, 'pgw_bench_sticky');
     await sticky.start();
-    const setup = new pg.Client({ host: '127.0.0.1', port: t.endpoints.find((e) => e.name === victim)!.port, user: t.cred.user, password: t.cred.password, database: 'postgres' });
-    await setup.connect();
-    await setup.query('CREATE TABLE IF NOT EXISTS pgw_bench_fresh (at timestamptz DEFAULT now())');
-    await setup.end();
+    await sqlRows(t.endpoints.find((e) => e.name === victim)!.port, t.cred, 'CREATE TABLE IF NOT EXISTS pgw_bench_fresh (at timestamptz DEFAULT now())');
     await waitFor('the sticky writer to commit', () => sticky.acks.length > 5, { timeoutMs: 10_000 });
     const t0 = performance.now();
     if (fault === 'agent_kill') t.signalAgent(victim, 'SIGKILL');

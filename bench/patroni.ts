@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { resolveOsUser } from '../src/postgres/os-user.js';
 import { waitFor } from '../src/util/deadline.js';
-import { crashHostOf, killInstance, killPostmaster } from '../test/support/cluster.js';
+import { crashHostOf, freezeInstance, killInstance, killPostmaster } from '../test/support/cluster.js';
 import { startEtcd, type TestEtcd } from '../test/support/etcd.js';
 import { freePorts } from '../test/support/ports.js';
-import { freezeInstance, type BenchTarget } from './target.js';
+import type { BenchTarget } from './target.js';
 
 export function ensurePatroni(): void {
   if (existsSync('/usr/bin/patroni')) return;

@@ -1,7 +1,4 @@
 /** What the failover benchmark needs of a cluster, pgwarden's or a peer's. */
-import { join } from 'node:path';
-import { DEFAULT_BIN_DIR } from '../src/config/schema.js';
-import { instancePids } from '../src/postgres/instance-procs.js';
 import type { Credentials, Endpoint } from '../test/support/workload.js';
 
 export interface BenchTarget {
@@ -18,9 +15,4 @@ export interface BenchTarget {
   /** Stops (true) or resumes (false) every process of the node's PostgreSQL. */
   freezePostgres(name: string, on: boolean): void;
   stop(): Promise<void>;
-}
-
-/** SIGSTOP/SIGCONT to every process of the instance in `dataDir`. */
-export function freezeInstance(dataDir: string, on: boolean): void {
-  for (const pid of instancePids({ dataDir, binary: join(DEFAULT_BIN_DIR, 'postgres') })) process.kill(pid, on ? 'SIGSTOP' : 'SIGCONT');
 }

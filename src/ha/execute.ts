@@ -79,9 +79,10 @@ export class Executor {
         const sent = this.d.clock.now();
         const ok = await store.acquireLeader(this.d.name, signal());
         run.lease = { mine: ok, validUntil: ok ? sent + config.ttlMs : 0, lastAttemptFailed: false };
-        if (ok) this.guardLease(run.lease);
-        if (ok) await this.event('leader_acquired', why);
-        else this.d.wake();
+        if (ok) {
+          this.guardLease(run.lease);
+          await this.event('leader_acquired', why);
+        } else this.d.wake();
         return ok;
       }
       case 'refresh_leader':

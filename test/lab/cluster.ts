@@ -10,10 +10,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
-import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
 import { readPostmasterPid } from '../../src/postgres/ctl.js';
-import { instancePids } from '../../src/postgres/instance-procs.js';
 import { syncKeys } from '../../src/local/up.js';
+import { freezeInstance } from '../support/cluster.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { NetLab } from './netlab.js';
 
@@ -230,11 +229,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         return pid;
       },
       postmasterPid: (h) => readPostmasterPid(dataDir(h)),
-      freezePostgres(h, on) {
-        const pids = instancePids({ dataDir: dataDir(h), binary: join(DEFAULT_BIN_DIR, 'postgres') });
-        for (const p of pids) process.kill(p, on ? 'SIGSTOP' : 'SIGCONT');
-        return pids;
-      },
+      freezePostgres: (h, on) => freezeInstance(dataDir(h), on),
       fillDisk(h, on) {
         const fillers = () => readdirSync(disk(h)).filter((f) => f.startsWith('filler-'));
         if (!on) return fillers().forEach((f) => rmSync(join(disk(h), f), { force: true }));

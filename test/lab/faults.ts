@@ -29,16 +29,6 @@ export const pick = <T>(rnd: Random, xs: readonly T[]): T => {
 const primaryMostly = (c: LabCluster, primary: string, rnd: Random) => (rnd() < 0.75 ? primary : pick(rnd, c.db));
 const anyDb = (c: LabCluster, _primary: string, rnd: Random) => pick(rnd, c.db);
 
-function killAll(c: LabCluster, host: string): void {
-  for (const pid of c.lab.pids(host)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-}
-
 /** The etcd member that leads now, asked from the client host. */
 async function etcdLeader(c: LabCluster): Promise<string> {
   for (const h of ETCD) {
@@ -101,8 +91,8 @@ export const FAULTS: readonly Fault[] = [
     },
     heal: (c, h) => c.lab.clearNft(h),
   },
-  { kind: 'etcd_member_kill', target: (_c, _p, rnd) => pick(rnd, ETCD), inject: killAll, heal: (c, h) => c.startEtcd(h) },
-  { kind: 'etcd_leader_kill', target: (c) => etcdLeader(c), inject: killAll, heal: (c, h) => c.startEtcd(h) },
+  { kind: 'etcd_member_kill', target: (_c, _p, rnd) => pick(rnd, ETCD), inject: (c, h) => c.lab.killAll(h), heal: (c, h) => c.startEtcd(h) },
+  { kind: 'etcd_leader_kill', target: (c) => etcdLeader(c), inject: (c, h) => c.lab.killAll(h), heal: (c, h) => c.startEtcd(h) },
   {
     kind: 'packet_loss',
     target: anyDb,

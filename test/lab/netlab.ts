@@ -28,17 +28,26 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** Every process running in a namespace. */
+function nsPids(n: string): number[] {
+  return execFileSync('ip', ['netns', 'pids', n], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+}
+
+/** SIGKILL to every process of a namespace at once. */
+function killNamespace(n: string): void {
+  for (const pid of nsPids(n)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
 /** Kills every process of every lab namespace, then deletes the namespaces. Idempotent. */
 export function cleanAll(): void {
   for (const n of leftovers()) {
-    const pids = execFileSync('ip', ['netns', 'pids', n], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    killNamespace(n);
     try {
       ip('netns', 'del', n);
     } catch {
@@ -118,21 +127,17 @@ export class NetLab {
 
   /** Every process running in a host's namespace. */
   pids(host: string): number[] {
-    return execFileSync('ip', ['netns', 'pids', ns(host)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return nsPids(ns(host));
+  }
+
+  /** Every process of the host killed at once (an etcd member, a host's whole software). */
+  killAll(host: string): void {
+    killNamespace(ns(host));
   }
 
   /** Power loss: every process of the host killed at once, then its network gone. */
   powerOff(host: string): void {
-    for (const pid of this.pids(host)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    this.killAll(host);
     this.linkDown(host);
   }
 

@@ -16,7 +16,7 @@ import { syncKeys, up, type UpCluster, type UpOptions } from '../../src/local/up
 import { MemoryStore } from '../../src/store/memory.js';
 import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
 import { isAlive, readPostmasterPid } from '../../src/postgres/ctl.js';
-import { killInstance as killAll } from '../../src/postgres/instance-procs.js';
+import { instancePids, killInstance as killAll } from '../../src/postgres/instance-procs.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
 import { freePortBase, freePorts } from './ports.js';
@@ -84,6 +84,13 @@ function observers(client: ApiClient, dataDir: (name: string) => string) {
  */
 export function killInstance(dataDir: string): void {
   killAll({ dataDir, binary: join(DEFAULT_BIN_DIR, 'postgres') });
+}
+
+/** SIGSTOP (true) or SIGCONT (false) to every process of the instance; returns the pids signalled. */
+export function freezeInstance(dataDir: string, on: boolean): number[] {
+  const pids = instancePids({ dataDir, binary: join(DEFAULT_BIN_DIR, 'postgres') });
+  for (const pid of pids) process.kill(pid, on ? 'SIGSTOP' : 'SIGCONT');
+  return pids;
 }
 
 /** kill -9 of an instance's postmaster alone; returns its pid. */

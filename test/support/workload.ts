@@ -27,7 +27,7 @@ export interface Ack {
   readonly connectedAt: number;
 }
 
-async function connect(port: number, cred: Credentials, timeoutMs: number, host = '127.0.0.1', queryTimeoutMs = 2000): Promise<pg.Client> {
+export async function connect(port: number, cred: Credentials, timeoutMs: number, host = '127.0.0.1', queryTimeoutMs = 2000): Promise<pg.Client> {
   const c = new pg.Client({
     host,
     port,

@@ -6,17 +6,13 @@
 import { waitFor } from '../../../src/util/deadline.js';
 import { assertThat, seconds, sleep, waitForWrite, type Scenario } from '../scenario.js';
 
-function killEtcd(c: Parameters<Scenario['run']>[0], host: string): void {
-  for (const pid of c.lab.pids(host)) process.kill(pid, 'SIGKILL');
-}
-
 export const L5: Scenario = {
   id: 'L5',
   title: 'one etcd member killed, then quorum lost and restored',
   dbHosts: 3,
   async run(c, ctx) {
     const primary = (await c.report()).leader!;
-    killEtcd(c, 'etcd1');
+    c.lab.killAll('etcd1');
     const t0 = Date.now();
     await sleep(15_000);
     const r = await c.report();
@@ -26,7 +22,7 @@ export const L5: Scenario = {
     const gaps = c.acks.filter((a) => a.at > t0).map((a, i, all) => (i ? a.at - (all[i - 1]?.at ?? a.at) : 0));
     ctx.note(`one member down: leader unchanged, longest gap between writes ${Math.max(0, ...gaps)} ms`);
 
-    killEtcd(c, 'etcd2');
+    c.lab.killAll('etcd2');
     const t1 = Date.now();
     // Without quorum etcd cannot expire the lock either (that needs its leader), so nobody else
     // can be promoted: the bound is loop_wait + 2 × retry_timeout plus the demotion itself.
