@@ -92,6 +92,9 @@ export class Executor {
         const final = cd && cd.state === 'shut down' ? { name: this.d.name, lsn: cd.checkpointLsn, timeline: cd.timeline } : undefined;
         await store.releaseLeader(this.d.name, signal(), final);
         run.lease = NO_LEASE;
+        // Nothing left to enforce once PostgreSQL is down (every release follows a stop or a kill):
+        // the guard stops its watchdog now, instead of letting it run out at the old deadline.
+        if (pg.postmasterPid() === null) pg.disarmLease();
         await this.event('leader_released', why);
         return true;
       }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { decision, type Action } from '../../../src/ha/actions.js';
-import { Executor, NO_LEASE } from '../../../src/ha/execute.js';
+import { Executor, GUARD_MARGIN_MS, NO_LEASE } from '../../../src/ha/execute.js';
 import { MemoryBackend, MemoryStore } from '../../../src/store/memory.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { aView, defaultConfig } from '../../support/builders.js';
@@ -38,6 +38,19 @@ describe('executor', () => {
       (await store.events(10, AbortSignal.timeout(1000))).map((e) => e.kind),
       ['leader_acquired'],
     );
+  });
+
+  it('the lease goes to the guard at every won lock, less the margin; a release with PostgreSQL down disarms it', async () => {
+    const { clock, pg, executor } = setup();
+    const sent = clock.now();
+    await run(executor, { type: 'acquire_leader' });
+    assert.equal(pg.guardedUntil, sent + defaultConfig.ttlMs - GUARD_MARGIN_MS);
+    await run(executor, { type: 'release_leader' });
+    assert.equal(pg.guardedUntil, sent + defaultConfig.ttlMs - GUARD_MARGIN_MS, 'PostgreSQL still runs: the guard keeps its deadline');
+    pg.mode = 'stopped';
+    await run(executor, { type: 'acquire_leader' });
+    await run(executor, { type: 'release_leader' });
+    assert.equal(pg.guardedUntil, null);
   });
 
   it('a lost compare-and-set stops the decision and wakes the loop; the reporting actions still run', async () => {
