@@ -36,6 +36,8 @@ export interface ClusterReport {
   /** A switchover or failover request not yet carried out, in its stored form. */
   readonly pending: FailoverRequestJson | null;
   readonly members: readonly MemberRow[];
+  /** The floating address when the members have one configured, and who holds it (by their own last report). */
+  readonly vip: { readonly address: string; readonly holders: readonly string[] } | null;
   readonly warnings: readonly string[];
 }
 
@@ -118,5 +120,18 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       message: m?.message ?? null,
     };
   });
-  return { leader, pending: snap.failover ? failoverJson(snap.failover.value) : null, members, warnings };
+  const vip = vipOf(snap, leader, warnings);
+  return { leader, pending: snap.failover ? failoverJson(snap.failover.value) : null, members, vip, warnings };
+}
+
+/** Who holds the floating address; a holder that is not the leader, or two holders, is a warning. */
+function vipOf(snap: ClusterSnapshot, leader: string | null, warnings: string[]): ClusterReport['vip'] {
+  const statuses = [...snap.members.values()].filter((m) => m.vip !== null);
+  const address = statuses[0]?.vip?.address;
+  if (address === undefined) return null;
+  const holders = statuses.filter((m) => m.vip?.held).map((m) => m.name);
+  if (holders.length > 1) warnings.push(`the floating address ${address} is held by ${holders.length} nodes: ${holders.join(', ')}`);
+  for (const h of holders.filter((n) => n !== leader)) warnings.push(`the floating address ${address} is held by "${h}", which does not hold the leader lock`);
+  if (leader !== null && holders.length === 0) warnings.push(`nobody holds the floating address ${address}`);
+  return { address, holders };
 }

@@ -11,6 +11,8 @@ import type { HaConfig } from '../ha/view.js';
 import { PgController } from '../postgres/controller.js';
 import { resolveOsUser } from '../postgres/os-user.js';
 import { checkWatchdog } from '../postgres/watchdog.js';
+import { Callbacks } from '../ha/callbacks.js';
+import { FloatingIp, checkFloatingIp } from '../vip/floating-ip.js';
 import type { StateStore } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -35,6 +37,8 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
   const connect = splitHostPort(cfg.postgresql.connect_address);
   const apiListen = splitHostPort(cfg.api.listen);
   const watchdog = watchdogFor(cfg, log);
+  if (cfg.vip) checkFloatingIp(cfg.vip);
+  const vip = cfg.vip ? new FloatingIp(cfg.vip, log.child({ component: 'vip' })) : undefined;
   // Without the watchdog it requires, a node may run as a standby but never take the lock.
   const tags = watchdog.refuseLock ? { ...cfg.tags, nofailover: true } : cfg.tags;
   const pg = new PgController({
@@ -52,7 +56,15 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     pgHba: cfg.postgresql.pg_hba,
     stopTimeoutMs: cfg.postgresql.stop_timeout * 1000,
     watchdog: watchdog.device,
+    vip: cfg.vip ?? null,
     log: log.child({ component: 'postgres' }),
+  });
+  const callbacks = new Callbacks({
+    scripts: cfg.callbacks,
+    timeoutMs: cfg.callbacks.timeout * 1000,
+    scope: cfg.scope,
+    env: withoutSecrets(cfg),
+    log: log.child({ component: 'callbacks' }),
   });
   const agent = new Agent({
     name: cfg.name,
@@ -61,6 +73,8 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     pg,
     clock,
     log: log.child({ component: 'ha' }),
+    vip,
+    callbacks,
     registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags },
   });
   const api = buildApi({
@@ -89,6 +103,14 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
       };
     },
   };
+}
+
+/** The callbacks' environment: the agent's, less the variables the config reads passwords from. */
+function withoutSecrets(cfg: NodeConfig): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  const sources: { password_env?: string | undefined }[] = [cfg.postgresql.superuser, cfg.postgresql.replication, cfg.store.type === 'etcd' ? cfg.store : {}];
+  for (const { password_env } of sources) if (password_env) delete env[password_env];
+  return env;
 }
 
 /** The watchdog device the guard keeps alive (null: none), and whether the node must stay off the lock. */

@@ -48,6 +48,10 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
   for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication]) if (c.password_file) c.password_file = abs(c.password_file);
   if (cfg.api.auth_token_file) cfg.api.auth_token_file = abs(cfg.api.auth_token_file);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
+  for (const k of ['on_start', 'on_stop', 'on_role_change'] as const) {
+    const script = cfg.callbacks[k];
+    if (script) cfg.callbacks[k] = abs(script);
+  }
   return cfg;
 }
 

@@ -110,6 +110,29 @@ export const nodeConfigSchema = z.strictObject({
   watchdog: z
     .strictObject({ mode: z.enum(['off', 'automatic', 'required']).default('automatic'), device: z.string().default('/dev/watchdog') })
     .default({ mode: 'automatic', device: '/dev/watchdog' }),
+  /**
+   * The leader's floating address (IPv4): added to `interface` by the node that holds the leader
+   * lock once its PostgreSQL accepts writes, removed by every other node. Needs root or CAP_NET_ADMIN.
+   */
+  vip: z
+    .strictObject({
+      address: z.ipv4('expected an IPv4 address, e.g. 192.0.2.10'),
+      prefix: z.number().int().min(1).max(32).default(32),
+      interface: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'expected an interface name, e.g. eth0'),
+    })
+    .optional(),
+  /**
+   * Scripts run on role changes, as `script <action> <role> <scope>` (Patroni's convention), one
+   * at a time in the background, each killed after `timeout` seconds; a failure is an event.
+   */
+  callbacks: z
+    .strictObject({
+      on_start: z.string().min(1).optional(),
+      on_stop: z.string().min(1).optional(),
+      on_role_change: z.string().min(1).optional(),
+      timeout: z.number().positive().default(30),
+    })
+    .default({ timeout: 30 }),
   /** Seconds a switchover lets open transactions on the old primary finish (default for the request). */
   drain_timeout: seconds(10),
   /** off; on: FIRST k of the best standbys; quorum: ANY k of every eligible standby. */

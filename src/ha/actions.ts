@@ -38,6 +38,10 @@ export type Action =
   | { readonly type: 'fence' }
   /** Kill what is left of a crashed instance (orphaned backends can still commit). */
   | { readonly type: 'reap' }
+  /** Add the floating address to our interface and announce it (gratuitous ARP). */
+  | { readonly type: 'hold_vip'; readonly reason: string }
+  /** Remove the floating address from our interface; a failure is recorded, never stops the decision. */
+  | { readonly type: 'drop_vip'; readonly reason: string }
   /** Create or update our durable registration. */
   | { readonly type: 'register'; readonly registration: Registration }
   /** Publish our live status (session-bound) with this decision's message. */

@@ -53,13 +53,19 @@ export class Agent {
   /** The guard killed the instance while we could not renew the lease (dead, frozen or cut off). */
   private readonly onGuardFence = (f: GuardFence) => {
     const at = new Date(f.atMs).toISOString();
-    void this.executor.event('fenced', `the lease guard killed PostgreSQL (${f.killed} processes) at ${at}: the leader lock was not renewed in time`, f.atMs);
+    const late = 'the leader lock was not renewed in time';
+    if (f.killed > 0) {
+      void this.executor.event('fenced', `the lease guard killed PostgreSQL (${f.killed} processes) at ${at}: ${late}`, f.atMs);
+      this.o.callbacks?.fire('on_stop', 'primary');
+    }
+    if (f.vip !== null) void this.executor.event('vip_removed', `the lease guard removed ${f.vip} at ${at}: ${late}`, f.atMs);
     this.wake();
   };
 
   constructor(private readonly o: AgentOptions) {
-    this.executor = new Executor({ name: o.name, config: o.config, store: o.store, pg: o.pg, clock: o.clock, log: o.log, wake: () => this.wake() });
-    this.observer = new Observer({ name: o.name, config: o.config, registration: o.registration, store: o.store, pg: o.pg, clock: o.clock });
+    this.executor = new Executor({ ...o, wake: () => this.wake() });
+    this.observer = new Observer(o);
+    o.callbacks?.onFailure((message) => void this.executor.event('callback_failed', message));
   }
 
   start(): void {
@@ -116,7 +122,14 @@ export class Agent {
    */
   async stop(opts: { stopPostgres: boolean; revoke: boolean }): Promise<void> {
     await this.halt();
-    if (opts.stopPostgres && this.o.pg.postmasterPid() !== null) await this.o.pg.stop('fast');
+    if (opts.stopPostgres && this.last?.view.vip) {
+      await this.executor.run({ actions: [{ type: 'drop_vip', reason: 'shutting down' }], message: 'shutting down' }, this.last.view);
+    }
+    if (opts.stopPostgres && this.o.pg.postmasterPid() !== null) {
+      const role = this.last?.view.local.role ?? 'standby';
+      await this.o.pg.stop('fast');
+      this.o.callbacks?.fire('on_stop', role);
+    }
     if (opts.stopPostgres && this.lease.mine && this.last) {
       await this.executor.run({ actions: [{ type: 'release_leader' }], message: 'shutting down: PostgreSQL stopped cleanly, handing the lock over' }, this.last.view);
     }

@@ -6,6 +6,8 @@ import type { LocalInstance } from '../postgres/controller.js';
 import type { StateStore } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import type { FloatingIp } from '../vip/floating-ip.js';
+import type { Callbacks } from './callbacks.js';
 import type { HaConfig } from './view.js';
 
 export interface HaDeps {
@@ -16,4 +18,8 @@ export interface HaDeps {
   readonly pg: LocalInstance;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The leader's floating address, when configured. */
+  readonly vip?: FloatingIp | undefined;
+  /** The operator's scripts run on role changes, when configured. */
+  readonly callbacks?: Callbacks | undefined;
 }

@@ -27,6 +27,12 @@ export interface ExecResult {
   readonly lease: Lease;
 }
 
+/** What one run changes as it goes: the lease, and whether our interface holds the floating address. */
+interface Run {
+  lease: Lease;
+  vipHeld: boolean | null;
+}
+
 export const NO_LEASE: Lease = { mine: false, validUntil: 0, lastAttemptFailed: false };
 
 /**
@@ -49,7 +55,7 @@ export class Executor {
   }
 
   async run(dec: Decision, view: View): Promise<ExecResult> {
-    const run = { lease: view.lease };
+    const run: Run = { lease: view.lease, vipHeld: view.vip?.held ?? null };
     let failed: ExecResult['failed'];
     for (const action of dec.actions) {
       if (failed && !REPORTING_ACTIONS.has(action.type)) continue;
@@ -70,7 +76,7 @@ export class Executor {
     await this.d.store.appendEvent({ at: new Date(atMs).toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs)).catch(() => {});
   }
 
-  private async perform(a: Action, v: View, why: string, run: { lease: Lease }): Promise<boolean> {
+  private async perform(a: Action, v: View, why: string, run: Run): Promise<boolean> {
     const { store, pg, config } = this.d;
     const snap = v.cluster.kind === 'snapshot' ? v.cluster : null;
     const signal = () => deadlineSignal(config.retryTimeoutMs);
@@ -113,6 +119,7 @@ export class Executor {
           await pg.clone(from, slotName(this.d.name), (p) => this.progress(megabytes(p)));
           await this.startPg('standby', from);
           await this.event('cloned', `cloned from ${a.from} and started as its standby`);
+          this.d.callbacks?.fire('on_start', 'standby');
         });
       }
       case 'rewind': {
@@ -130,6 +137,9 @@ export class Executor {
             await this.event('cloned', `cloned again from ${a.from}`);
           }
           await this.startPg('standby', from);
+          // It ran as a primary (that is why it rewinds): now it is a standby.
+          this.d.callbacks?.fire('on_start', 'standby');
+          this.d.callbacks?.fire('on_role_change', 'standby');
         });
       }
       case 'start': {
@@ -137,22 +147,26 @@ export class Executor {
         const crashed = v.local.downSince !== null;
         await this.startPg(a.as, upstream);
         await this.event(crashed ? 'restarted' : 'started', why);
+        this.d.callbacks?.fire('on_start', a.as);
         return true;
       }
       case 'promote':
         await pg.promote(30_000);
         await this.event('promoted', why);
+        this.d.callbacks?.fire('on_role_change', 'primary');
         if (snap) await this.syncSlots(snap);
         return true;
       case 'fence':
         // Not a stop on purpose: the next view sees a crashed primary, which waits for a new leader.
         await pg.kill();
         await this.event('fenced', why);
+        this.d.callbacks?.fire('on_stop', v.local.role);
         return true;
       case 'demote':
         this.stoppedOnPurpose = true;
         await pg.stop(a.mode === 'graceful' ? 'fast' : 'immediate');
         await this.event('demoted', why);
+        this.d.callbacks?.fire('on_stop', v.local.role);
         return true;
       case 'follow':
         await pg.follow(upstreamOf(snap, a.leader));
@@ -203,16 +217,20 @@ export class Executor {
       case 'reap':
         if (pg.reapCrashed()) await this.event('reaped', 'PostgreSQL crashed; killed the processes it left behind');
         return true;
+      case 'hold_vip':
+        return this.holdVip(a.reason, run);
+      case 'drop_vip':
+        return this.dropVip(a.reason, run);
       case 'register':
         await store.register(a.registration, signal());
         return true;
       case 'publish_member':
-        await store.putMember(this.memberStatus(v.local, why), signal());
+        await store.putMember(this.memberStatus(v.local, why, this.d.vip ? { address: this.d.vip.address.address, held: run.vipHeld === true } : null), signal());
         return true;
     }
   }
 
-  private memberStatus(l: LocalState, message: string): MemberStatus {
+  private memberStatus(l: LocalState, message: string, vip: MemberStatus['vip']): MemberStatus {
     return {
       name: this.d.name,
       role: l.dataDir === 'valid' ? l.role : 'unknown',
@@ -223,6 +241,7 @@ export class Executor {
       upstream: l.role === 'standby' ? l.upstream : null,
       streaming: l.streaming,
       disk_full: l.diskFullSince !== null,
+      vip,
       message,
       updated_at_ms: this.d.clock.wall(),
     };
@@ -232,7 +251,7 @@ export class Executor {
    * Refreshes the leader key, retrying for up to retry_timeout. Lease validity counts from when
    * the successful call was *sent*, so it can only err on the safe side.
    */
-  private async refresh(run: { lease: Lease }): Promise<boolean> {
+  private async refresh(run: Run): Promise<boolean> {
     const { store, config, clock } = this.d;
     const deadline = clock.now() + config.retryTimeoutMs;
     let lastError = '';
@@ -251,6 +270,34 @@ export class Executor {
     }
     run.lease = { mine: false, validUntil: run.lease.validUntil, lastAttemptFailed: true };
     throw new StoreUnavailableError(`could not refresh the leader lock within retry_timeout: ${lastError}`);
+  }
+
+  private async holdVip(reason: string, run: Run): Promise<boolean> {
+    const vip = this.d.vip;
+    if (!vip) return true;
+    try {
+      await vip.add();
+    } catch (err) {
+      await this.event('vip_failed', `could not add ${vip.describe()}: ${errorMessage(err)}`);
+      throw err;
+    }
+    run.vipHeld = true;
+    await this.event('vip_added', `added ${vip.describe()}: ${reason}`);
+    return true;
+  }
+
+  /** Never fails the decision: a demotion or a release must not wait on an interface. */
+  private async dropVip(reason: string, run: Run): Promise<boolean> {
+    const vip = this.d.vip;
+    if (!vip) return true;
+    try {
+      const removed = await vip.remove();
+      run.vipHeld = false;
+      if (removed) await this.event('vip_removed', `removed ${vip.describe()}: ${reason}`);
+    } catch (err) {
+      await this.event('vip_failed', `could not remove ${vip.describe()}: ${errorMessage(err)}`);
+    }
+    return true;
   }
 
   /** Hands a renewed lease to the guard, which stops the primary if no renewal follows in time. */

@@ -206,6 +206,7 @@ export class Observer {
       cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running'
         ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs))
         : new Map<string, PeerStatus>();
+    const vip = this.d.vip ? { held: await this.d.vip.held().catch(() => null) } : null;
     const view: View = {
       self: this.d.name,
       registration: this.d.registration,
@@ -217,6 +218,7 @@ export class Observer {
       lease: exec.lease,
       peers,
       inFlight: exec.inFlight,
+      vip,
     };
     return { view, sql: probe.sql };
   }

@@ -121,4 +121,6 @@ export interface View {
   /** Probed by observe() only when there is no leader. */
   readonly peers: ReadonlyMap<string, PeerStatus>;
   readonly inFlight: InFlight | null;
+  /** The floating address, when one is configured: whether our interface holds it (null: could not tell). */
+  readonly vip: { readonly held: boolean | null } | null;
 }

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { InterfaceAddress } from '../util/ip-addr.js';
 import type { Logger } from '../util/log.js';
 import { waitFor } from '../util/deadline.js';
 import { PostgresUnavailableError } from '../util/errors.js';
@@ -46,6 +47,8 @@ export interface PgControllerOptions {
   readonly stopTimeoutMs: number;
   /** A checked watchdog device for the lease guard to keep alive, or null. */
   readonly watchdog: string | null;
+  /** The floating address the lease guard removes when it kills an expired primary, or null. */
+  readonly vip: InterfaceAddress | null;
   readonly log: Logger;
 }
 
@@ -158,6 +161,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
         gid: o.user.switchTo ? o.user.gid : null,
         home: o.user.home,
         watchdog: o.watchdog,
+        vip: o.vip,
       },
       o.log,
     );

@@ -4,6 +4,8 @@
  * drop the connection on anything else; a line is bounded so a peer cannot grow the reader.
  */
 
+import type { InterfaceAddress } from '../util/ip-addr.js';
+
 /** What the guard is started with (one argv entry; it holds no secret). */
 export interface GuardSpec {
   readonly dataDir: string;
@@ -19,6 +21,8 @@ export interface GuardSpec {
   readonly home: string;
   /** A watchdog device to keep alive while the lease is valid, or null. */
   readonly watchdog: string | null;
+  /** The leader's floating address, removed with the instance when the lease runs out; or null. */
+  readonly vip: InterfaceAddress | null;
 }
 
 /** A kill the guard carried out on its own: the lease ran out with no renewal. */
@@ -26,6 +30,8 @@ export interface GuardFence {
   /** Wall-clock time of the kill, for the event log. */
   readonly atMs: number;
   readonly killed: number;
+  /** The floating address it removed at the same time (`a.b.c.d/len`), or null. */
+  readonly vip: string | null;
 }
 
 export type ToGuard =
@@ -47,7 +53,10 @@ export const MAX_LINE = 4096;
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isNumOrNull = (v: unknown) => v === null || isNum(v);
-const isFence = (v: unknown): v is GuardFence => typeof v === 'object' && v !== null && isNum((v as GuardFence).atMs) && isNum((v as GuardFence).killed);
+const isFence = (v: unknown): v is GuardFence => {
+  const f = v as GuardFence;
+  return typeof v === 'object' && v !== null && isNum(f.atMs) && isNum(f.killed) && (f.vip === null || typeof f.vip === 'string');
+};
 
 export function parseToGuard(line: string): ToGuard | null {
   const m = parseObject(line);

@@ -2,17 +2,19 @@
  * The lease guard: a small process per node, apart from the agent, that owns the primary's right to
  * run. The agent hands it the lease deadline at every renewal; when a deadline passes with no new
  * one (the agent was killed, frozen, or cut off), the guard kills every process of the instance,
- * before any other node may take the lock. It is the postmaster's parent, and the postmaster is
- * started with PR_SET_PDEATHSIG (util-linux setpriv), so if the guard dies PostgreSQL dies with it.
+ * and removes the floating address if there is one, before any other node may take the lock. It
+ * is the postmaster's parent, and the postmaster is started with PR_SET_PDEATHSIG (util-linux
+ * setpriv), so if the guard dies PostgreSQL dies with it.
  *
  * Started by the agent (guard-link.ts) as `node guard.js <spec JSON>`; it outlives the agent, which
- * re-attaches through the socket. Only Node built-ins and two small modules of ours, to stay small.
+ * re-attaches through the socket. Only Node built-ins and a few small modules of ours, to stay small.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { monotonicMs } from '../util/clock.js';
+import { removeAddress } from '../util/ip-addr.js';
 import { isAlive, readPostmasterPid } from './ctl.js';
 import { lineReader, parseToGuard, type FromGuard, type GuardFence, type GuardSpec, type ToGuard } from './guard-protocol.js';
 import { ensureInstanceCgroup, instancePids, killInstance, removeInstanceCgroup } from './instance-procs.js';
@@ -86,12 +88,26 @@ function expire(): void {
   }
   // Killed first, the watchdog stopped after: it covers the guard failing to do this.
   const killed = killInstance(instance);
+  const atMs = Date.now();
   arm(null);
-  if (killed === 0) return;
-  const fence = { atMs: Date.now(), killed };
-  log(`lease expired with no renewal: killed ${killed} PostgreSQL processes`);
-  if (agents.size) send({ op: 'fenced', fence });
-  else pending = [...pending, fence].slice(-MAX_PENDING_FENCES);
+  void dropVip().then((vip) => {
+    if (killed === 0 && vip === null) return;
+    log(`lease expired with no renewal: killed ${killed} PostgreSQL processes${vip ? `, removed ${vip}` : ''}`);
+    const fence = { atMs, killed, vip };
+    if (agents.size) send({ op: 'fenced', fence });
+    else pending = [...pending, fence].slice(-MAX_PENDING_FENCES);
+  });
+}
+
+/** The floating address goes with the primary it points to; returns what was removed. */
+async function dropVip(): Promise<string | null> {
+  if (spec.vip === null) return null;
+  try {
+    return await removeAddress(spec.vip);
+  } catch (err) {
+    log(`cannot remove the floating address ${spec.vip.address}: ${(err as Error).message}`);
+    return null;
+  }
 }
 
 function start(standby: boolean): void {

@@ -57,6 +57,7 @@ const member = z
     upstream: name.nullable(),
     streaming: z.boolean(),
     disk_full: z.boolean().default(false),
+    vip: z.object({ address: z.ipv4(), held: z.boolean() }).nullable().default(null),
     message: z.string(),
     updated_at: epochMs,
   })

@@ -34,6 +34,8 @@ export interface MemberStatus {
   readonly streaming: boolean;
   /** The filesystem of its data directory (or pg_wal) is full: it cannot take writes if promoted. */
   readonly disk_full: boolean;
+  /** The floating address configured on this member, and whether its interface holds it; null: none configured. */
+  readonly vip: { readonly address: string; readonly held: boolean } | null;
   /** The last sentence of the agent's HA loop. */
   readonly message: string;
   readonly updated_at_ms: number;
@@ -117,6 +119,10 @@ export const EVENT_KINDS = [
   'node_detached',
   'node_attached',
   'store_value_rejected',
+  'vip_added',
+  'vip_removed',
+  'vip_failed',
+  'callback_failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

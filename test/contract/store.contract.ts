@@ -37,6 +37,7 @@ const member = (name: string) => ({
   streaming: true,
   message: 'm',
   disk_full: false,
+  vip: null,
   updated_at_ms: Date.now(),
 });
 /** A member status in its stored form, for raw writes. */

@@ -40,6 +40,7 @@ export function aMember(name: string, over: Partial<Omit<MemberStatus, 'lsn' | '
     streaming: true,
     message: '',
     disk_full: false,
+    vip: null,
     updated_at_ms: WALL,
     ...rest,
   };
@@ -166,6 +167,7 @@ export class ViewBuilder {
     lease: { mine: false, validUntil: 0, lastAttemptFailed: false },
     peers: new Map(),
     inFlight: null,
+    vip: null,
   };
 
   self(name: string): this {
@@ -230,6 +232,12 @@ export class ViewBuilder {
   tags(over: Partial<HaConfig['tags']>): this {
     this.v.config = { ...this.v.config, tags: { ...this.v.config.tags, ...over } };
     this.v.registration = { ...this.v.registration, tags: this.v.config.tags };
+    return this;
+  }
+
+  /** A floating address is configured; `held`: whether our interface has it now. */
+  vip(held: boolean | null): this {
+    this.v.vip = { held };
     return this;
   }
 

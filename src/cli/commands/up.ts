@@ -8,6 +8,12 @@ import { fail } from '../common.js';
 import { Progress } from '../render/progress.js';
 import { renderCluster } from '../render/table.js';
 
+const VIP_REFUSAL = [
+  '--vip: a floating IP moves between hosts, and `pgwarden up` runs every node on this one host, each on its own port:',
+  "an address here would reach all of them alike and could not follow the leader. Connect to the proxy's read-write",
+  'port instead (it follows the leader), or run `pgwarden agent` on each host with `vip:` in its node.yaml (docs/vip.md).',
+].join('\n');
+
 export function registerUp(program: Command): void {
   program
     .command('up')
@@ -16,8 +22,10 @@ export function registerUp(program: Command): void {
     .option('-d, --dir <dir>', 'where data, secrets and logs live', 'pgwarden-cluster')
     .option('-p, --port-base <port>', 'PostgreSQL ports are base+1.., API ports base+101.. (default 15432)')
     .option('--sync <mode>', 'synchronous replication: off, on (FIRST 1) or quorum (ANY 1)', 'off')
-    .action(async (opts: { nodes?: string; dir: string; portBase?: string; sync: string }) => {
+    .option('--vip <address>', 'a floating IP: refused here (every node of `up` shares this host); see node.yaml `vip:`')
+    .action(async (opts: { nodes?: string; dir: string; portBase?: string; sync: string; vip?: string }) => {
       if (!['off', 'on', 'quorum'].includes(opts.sync)) fail(new Error(`--sync: expected off, on or quorum (got ${opts.sync})`), 2);
+      if (opts.vip !== undefined) fail(new Error(VIP_REFUSAL), 2);
       const { up } = await import('../../local/up.js');
       const sync = { mode: opts.sync as 'off' | 'on' | 'quorum' };
       const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined, sync }).catch(

@@ -42,6 +42,7 @@ export function renderCluster(report: ClusterReport, opts: { verbose?: boolean; 
     connectionString(m, opts.user ?? 'postgres'),
   ]);
   const out = [renderTable(headers, rows)];
+  if (report.vip) out.push('', `Floating IP ${report.vip.address}: ${report.vip.holders.length ? `held by ${report.vip.holders.join(', ')}` : 'held by nobody'}`);
   if (opts.verbose) {
     out.push('', 'HA loop (last decision of each agent):');
     for (const m of report.members) out.push(`  ${m.name}: ${m.message ?? '(no status published)'}`);

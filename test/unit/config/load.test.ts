@@ -49,6 +49,19 @@ describe('node config', () => {
     assert.match(err.message, /^postgresql\.listen: expected host:port/);
   });
 
+  it('a floating address: checks the address, prefix and interface, and names the key', () => {
+    assert.deepEqual(parseNodeConfig({ ...valid(), vip: { address: '192.0.2.10', interface: 'eth0' } }).vip, { address: '192.0.2.10', prefix: 32, interface: 'eth0' });
+    assert.deepEqual(configError({ ...valid(), vip: { address: '192.0.2.300', interface: 'eth0' } }).path, ['vip', 'address']);
+    assert.deepEqual(configError({ ...valid(), vip: { address: '192.0.2.10', prefix: 33, interface: 'eth0' } }).path, ['vip', 'prefix']);
+    assert.deepEqual(configError({ ...valid(), vip: { address: '192.0.2.10', interface: 'eth0; reboot' } }).path, ['vip', 'interface']);
+  });
+
+  it('callbacks: scripts resolved against the config directory, a timeout that defaults to 30 s', () => {
+    const cfg = parseNodeConfig({ ...valid(), callbacks: { on_role_change: 'hooks/role.sh' } }, '/etc/pgwarden');
+    assert.deepEqual(cfg.callbacks, { on_role_change: '/etc/pgwarden/hooks/role.sh', timeout: 30 });
+    assert.deepEqual(configError({ ...valid(), callbacks: { on_promote: 'x.sh' } }).path, ['callbacks']);
+  });
+
   it('names an unknown key (a typo)', () => {
     const err = configError({ ...valid(), loop_wiat: 2 });
     assert.match(err.message, /unknown key "loop_wiat"/);

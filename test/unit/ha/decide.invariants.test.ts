@@ -1,7 +1,9 @@
 /**
  * Invariants of decide() over generated views: whatever the cluster looks like, the decision
  * never promotes without first taking or refreshing the lock, never promotes while another node
- * holds the lock, never mixes promote and follow, and never starts a primary without the store.
+ * holds the lock, never mixes promote and follow, and never starts a primary without the store;
+ * the floating address goes before any demotion and comes only after the promotion, never to a
+ * node another one leads over.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -31,6 +33,7 @@ const arbView = fc
     nofailover: fc.boolean(),
     inFlight: fc.option(fc.constantFrom<'bootstrap' | 'clone' | 'rewind'>('bootstrap', 'clone', 'rewind'), { nil: null }),
     optime: lsn,
+    vipHeld: fc.option(fc.constantFrom<boolean | null>(true, false, null), { nil: undefined }),
   })
   .map((g): View => {
     const snap = aSnapshot().leader(g.leader).optime(g.optime);
@@ -58,6 +61,7 @@ const arbView = fc
       });
     if (!g.storeUp) b.storeUnavailable();
     if (g.inFlight) b.inFlight(g.inFlight);
+    if (g.vipHeld !== undefined) b.vip(g.vipHeld);
     return b.build();
   });
 
@@ -112,6 +116,24 @@ describe('decide() invariants', () => {
       fc.property(arbView, (v) => {
         const t = types(v);
         return !v.config.tags.nofailover || !(t.includes('acquire_leader') && t.includes('promote'));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('the floating address is removed before any demotion, fence or release, and added last, only by the lock holder', () => {
+    fc.assert(
+      fc.property(arbView, (v) => {
+        const t = types(v).filter((x) => x !== 'register' && x !== 'publish_member');
+        const giveUp = t.findIndex((x) => x === 'demote' || x === 'fence' || x === 'release_leader');
+        if (giveUp !== -1) assert.ok(!t.includes('hold_vip') && (v.vip?.held === false || t.indexOf('drop_vip') < giveUp), t.join());
+        const hold = t.indexOf('hold_vip');
+        if (hold !== -1) {
+          assert.equal(hold, t.length - 1, t.join());
+          const other = v.cluster.kind === 'snapshot' && v.cluster.leader !== null && v.cluster.leader.name !== v.self;
+          assert.ok(v.cluster.kind === 'snapshot' && !other && t.some((x) => x === 'acquire_leader' || x === 'refresh_leader'), t.join());
+        }
+        assert.ok(!(t.includes('hold_vip') && t.includes('drop_vip')), t.join());
       }),
       { numRuns: 3000 },
     );

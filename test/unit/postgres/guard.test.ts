@@ -39,6 +39,7 @@ describe('lease guard process', () => {
       gid: null,
       home: dir,
       watchdog: join(dir, 'watchdog'),
+      vip: null,
     };
     link = new GuardLink(spec, silentLogger);
     link.on('fenced', (f) => fences.push(f));
