@@ -10,6 +10,9 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # The fault lab (npm run test:lab) also needs nftables and iproute2.
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# A floating IP (vip:) announces itself with iputils arping; the lab runs keepalived beside it.
+[ -x /usr/bin/arping ] || need+=(iputils-arping)
+command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
 # The proxy's TLS test makes a throwaway certificate with openssl.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then

@@ -3,7 +3,9 @@
  * node is writable) and the split-brain sampler, reporting as JSON lines on stdout with wall-clock
  * times so the driver in another namespace can line them up with its faults.
  * Config: PGW_LAB_ENDPOINTS (JSON [{name, host, port}]), PGW_LAB_USER, PGW_LAB_PASSWORD (env, never argv);
- * PGW_LAB_PROXY ({name, host, port}) adds a second writer through the proxy (table lab_proxy_acked).
+ * PGW_LAB_PROXY ({name, host, port}) adds a writer through the proxy (table lab_proxy_acked), PGW_LAB_VIP
+ * one through the floating address (lab_vip_acked). Every change of the set of writable nodes is
+ * reported too, so the driver can tell whether the holder of the floating address was writable.
  */
 import { Sampler, Writer, type Endpoint } from '../support/workload.js';
 
@@ -13,11 +15,18 @@ const wall = (perf: number) => Math.round(performance.timeOrigin + perf);
 const emit = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const proxy = process.env.PGW_LAB_PROXY ? (JSON.parse(process.env.PGW_LAB_PROXY) as Endpoint) : null;
+const vip = process.env.PGW_LAB_VIP ? (JSON.parse(process.env.PGW_LAB_VIP) as Endpoint) : null;
 const writers = [
   { via: 'direct', writer: new Writer(() => endpoints, cred, 'lab_acked'), reported: 0 },
   ...(proxy ? [{ via: 'proxy', writer: new Writer(() => [proxy], cred, 'lab_proxy_acked'), reported: 0 }] : []),
+  ...(vip ? [{ via: 'vip', writer: new Writer(() => [vip], cred, 'lab_vip_acked'), reported: 0 }] : []),
 ];
-const sampler = new Sampler(() => endpoints, cred, 150);
+const sampler = new Sampler(
+  () => endpoints,
+  cred,
+  150,
+  (at, nodes) => emit({ t: 'writable', at: wall(at), nodes }),
+);
 let reportedSplits = 0;
 
 const flush = () => {

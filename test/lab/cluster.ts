@@ -7,18 +7,19 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { readPostmasterPid } from '../../src/postgres/ctl.js';
 import { syncKeys } from '../../src/local/up.js';
 import { freezeInstance } from '../support/cluster.js';
 import { waitFor } from '../../src/util/deadline.js';
-import { NetLab } from './netlab.js';
+import { NetLab, SUBNET } from './netlab.js';
+import { emptyRecord, sampleVip, startChecker, type Ack, type CheckerRecord } from './observers.js';
 
 export const MAIN = resolve(import.meta.dirname, '../../src/main.js');
-const CHECKER = resolve(import.meta.dirname, 'checker.js');
 const ETCD = ['etcd1', 'etcd2', 'etcd3'];
+/** The floating address of `vip` clusters: on the lab's segment, owned by no host. */
+export const LAB_VIP = `${SUBNET}.50`;
 
 export interface LabTiming {
   loop_wait: number;
@@ -31,21 +32,16 @@ export interface LabTiming {
 /** The node defaults, so the lab measures what a user gets. */
 export const LAB_TIMING: LabTiming = { loop_wait: 1, ttl: 10, retry_timeout: 3, primary_start_timeout: 10, primary_hang_timeout: 5 };
 
-export interface Ack {
-  id: number;
-  node: string;
-  at: number;
-  conn: number;
-}
+export type { Ack };
 
-export interface LabCluster {
+/** The checker's record (writes through each path, split-brain samples, writable set) and the cluster's handles. */
+export interface LabCluster extends CheckerRecord {
   readonly lab: NetLab;
   readonly dir: string;
   readonly db: readonly string[];
-  readonly acks: Ack[];
-  /** Writes acknowledged through the proxy (`proxy: true` only; node is 'proxy'), ids in lab_proxy_acked. */
-  readonly proxyAcks: Ack[];
-  readonly splits: { at: number; nodes: string[] }[];
+  /** `vip` clusters: the floating address, and who held it when (wall ms). */
+  readonly vip: string | null;
+  readonly vipSamples: { at: number; holders: string[] }[];
   readonly timing: LabTiming;
   /** synchronous_mode of the nodes ('off' unless the scenario asked). */
   readonly sync: 'off' | 'on' | 'quorum';
@@ -81,7 +77,7 @@ export interface LabCluster {
  * `proxy`: a pgwarden proxy on the client host, and a second writer going through its read-write
  * port. `diskMb`: each database host's directory is a tmpfs of that size, so a fault can fill it.
  */
-export async function startLabCluster(opts: { dbHosts: number; timing?: LabTiming; sync?: 'on' | 'quorum'; proxy?: boolean; diskMb?: number }): Promise<LabCluster> {
+export async function startLabCluster(opts: { dbHosts: number; timing?: LabTiming; sync?: 'on' | 'quorum'; proxy?: boolean; diskMb?: number; vip?: boolean }): Promise<LabCluster> {
   const timing = opts.timing ?? LAB_TIMING;
   const db = Array.from({ length: opts.dbHosts }, (_, i) => `db${i + 1}`);
   const hosts: Record<string, number> = { client: 100 };
@@ -91,9 +87,9 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
   const dir = mkdtempSync(join(tmpdir(), 'pgwlab-'));
   chmodSync(dir, 0o755);
   const procs = new Map<string, ChildProcess>();
-  const acks: Ack[] = [];
-  const proxyAcks: Ack[] = [];
-  const splits: { at: number; nodes: string[] }[] = [];
+  const rec = emptyRecord();
+  const vipSamples: { at: number; holders: string[] }[] = [];
+  let stopVipSampler = async () => {};
   const password = `lab-${process.pid}-${Date.now()}`;
   let checker: ChildProcess | null = null;
 
@@ -111,6 +107,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
   const disk = (h: string) => (opts.diskMb ? join(dir, h, 'disk') : join(dir, h));
   const dataDir = (h: string) => join(disk(h), 'data');
   const destroy = async () => {
+    await stopVipSampler();
     if (checker && checker.exitCode === null) checker.kill('SIGKILL');
     lab.destroy();
     for (const m of mounts) execFileSync('umount', ['-l', m]);
@@ -179,6 +176,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
           store: { type: 'etcd', endpoints },
           ...timing,
           ...syncKeys(opts.sync ? { mode: opts.sync } : undefined),
+          ...(opts.vip ? { vip: { address: LAB_VIP, prefix: 24, interface: 'eth0' } } : {}),
           log: { level: 'debug', file: join(dir, h, 'agent.log') },
         }),
       );
@@ -189,9 +187,9 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       lab,
       dir,
       db,
-      acks,
-      proxyAcks,
-      splits,
+      ...rec,
+      vip: opts.vip ? LAB_VIP : null,
+      vipSamples,
       timing,
       sync: opts.sync ?? 'off',
       addr: (h) => lab.addr(h),
@@ -285,7 +283,6 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     db.forEach((h) => cluster.startAgent(h));
     await cluster.waitConverged(120_000);
 
-    const proxyEnv: Record<string, string> = {};
     if (opts.proxy) {
       writeFileSync(
         join(dir, 'proxy.yaml'),
@@ -302,26 +299,18 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
         }),
       );
       startProc('proxy', 'client', process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')]);
-      proxyEnv.PGW_LAB_PROXY = JSON.stringify({ name: 'proxy', host: '127.0.0.1', port: 5000 });
     }
-    checker = lab.spawn('client', process.execPath, [CHECKER], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      env: {
-        ...process.env,
-        ...proxyEnv,
-        PGW_LAB_ENDPOINTS: JSON.stringify(db.map((h) => ({ name: h, host: lab.addr(h), port: 5432 }))),
-        PGW_LAB_USER: 'postgres',
-        PGW_LAB_PASSWORD: password,
+    if (opts.vip) stopVipSampler = sampleVip(lab, db, LAB_VIP, vipSamples);
+    checker = await startChecker(
+      lab,
+      {
+        endpoints: db.map((h) => ({ name: h, host: lab.addr(h), port: 5432 })),
+        password,
+        proxy: opts.proxy ? { name: 'proxy', host: '127.0.0.1', port: 5000 } : undefined,
+        vip: opts.vip ? { name: 'vip', host: LAB_VIP, port: 5432 } : undefined,
       },
-    });
-    let ready = false;
-    createInterface({ input: checker.stdout! }).on('line', (line) => {
-      const m = JSON.parse(line);
-      if (m.t === 'ack') (m.via === 'proxy' ? proxyAcks : acks).push({ id: m.id, node: m.node, at: m.at, conn: m.conn });
-      else if (m.t === 'split') splits.push({ at: m.at, nodes: m.nodes });
-      else if (m.t === 'ready') ready = true;
-    });
-    await waitFor('the checker to start writing', () => ready && acks.length > 5 && (!opts.proxy || proxyAcks.length > 5), { timeoutMs: 30_000, intervalMs: 100 });
+      rec,
+    );
     return cluster;
   } catch (err) {
     await destroy();

@@ -51,7 +51,7 @@ export const FAULTS: readonly Fault[] = [
     target: anyDb,
     inject: (c, h) => c.lab.powerOff(h),
     heal(c, h) {
-      c.lab.linkUp(h);
+      c.lab.powerOn(h);
       c.startAgent(h);
     },
   },

@@ -9,7 +9,8 @@ import { promisify } from 'node:util';
 
 const execP = promisify(execFile);
 
-export const LAB = 'pgwlab';
+/** The namespaces' prefix; PGW_LAB_NAME gives a second lab its own (two labs can then run at once). */
+export const LAB = process.env.PGW_LAB_NAME ?? 'pgwlab';
 export const SUBNET = '198.18.0';
 const SWITCH = `${LAB}-sw`;
 
@@ -133,6 +134,31 @@ export class NetLab {
   /** Every process of the host killed at once (an etcd member, a host's whole software). */
   killAll(host: string): void {
     killNamespace(ns(host));
+  }
+
+  /**
+   * Power back on: the host comes back with only its own address (a floating one it held is gone,
+   * as after a real reboot), then its network.
+   */
+  powerOn(host: string): void {
+    for (const cidr of this.extraAddresses(host)) ip('-n', ns(host), 'addr', 'del', cidr, 'dev', 'eth0');
+    this.linkUp(host);
+  }
+
+  /** Addresses on the host's eth0 besides its own (a floating one). */
+  private extraAddresses(host: string): string[] {
+    const out = execFileSync('ip', ['-n', ns(host), '-o', '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
+    return out
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .map((w) => w[w.indexOf('inet') + 1] ?? '')
+      .filter((cidr) => cidr !== '' && !cidr.startsWith(`${this.addr(host)}/`));
+  }
+
+  /** Whether the host answers on `address`: its eth0 is up and has it. */
+  async holds(host: string, address: string): Promise<boolean> {
+    const { stdout } = await execP('ip', ['-n', ns(host), '-o', '-4', 'addr', 'show', 'dev', 'eth0', 'up']);
+    return stdout.includes(` inet ${address}/`);
   }
 
   /** Power loss: every process of the host killed at once, then its network gone. */

@@ -8,10 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../src/util/errors.js';
-import { startLabCluster, type LabCluster } from './cluster.js';
+import { LAB_TIMING, startLabCluster, type LabCluster } from './cluster.js';
 import { preflight, tearDownOnSignal } from './preflight.js';
 import { reconcile } from './reconcile.js';
-import type { Scenario } from './scenario.js';
+import type { PeerScenario, Scenario, ScenarioContext } from './scenario.js';
 import { L1 } from './scenarios/l1-standby-nic-down.js';
 import { L2 } from './scenarios/l2-primary-nic-down.js';
 import { L3 } from './scenarios/l3-primary-power-loss.js';
@@ -24,8 +24,12 @@ import { L9 } from './scenarios/l9-primary-agent-killed.js';
 import { L10 } from './scenarios/l10-primary-agent-frozen.js';
 import { L11 } from './scenarios/l11-primary-postgres-frozen.js';
 import { L12 } from './scenarios/l12-primary-disk-full.js';
+import { KA1, KA2 } from './scenarios/keepalived.js';
+import { VIP1, VIP2, VIP3, VIP4, VIP5 } from './scenarios/vip.js';
 
-const ALL: Scenario[] = [L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12];
+const ALL: (Scenario | PeerScenario)[] = [L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, VIP1, VIP2, VIP3, VIP4, VIP5, KA1, KA2];
+/** Names for several scenarios at once: `--only VIP` runs the floating-address scenarios and keepalived's. */
+const GROUPS: Record<string, string[]> = { VIP: ALL.filter((s) => /^(VIP|KA)\d/.test(s.id)).map((s) => s.id) };
 
 export interface ScenarioResult {
   id: string;
@@ -41,38 +45,38 @@ export interface ScenarioResult {
 }
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
-const wanted = values.only ? values.only.split(',').map((s) => s.trim().toUpperCase()) : ALL.map((s) => s.id);
+const wanted = values.only
+  ? values.only
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .flatMap((s) => GROUPS[s] ?? [s])
+  : ALL.map((s) => s.id);
 const unknown = wanted.filter((id) => !ALL.some((s) => s.id === id));
 if (unknown.length) {
-  console.error(`unknown scenario ${unknown.join(', ')}; known: ${ALL.map((s) => s.id).join(', ')}`);
+  console.error(`unknown scenario ${unknown.join(', ')}; known: ${[...ALL.map((s) => s.id), ...Object.keys(GROUPS)].join(', ')}`);
   process.exit(2);
 }
 preflight();
-let current: LabCluster | null = null;
-tearDownOnSignal(() => current);
+/** The cluster of the scenario running now, for the teardown on a signal or a failure. */
+const live: { cluster: LabCluster | null } = { cluster: null };
+tearDownOnSignal(() => live.cluster);
 
 const results: ScenarioResult[] = [];
 for (const s of ALL.filter((x) => wanted.includes(x.id))) {
   const started = Date.now();
   const res: ScenarioResult = { id: s.id, title: s.title, pass: false, recover_s: null, lost_acked: 0, split_brain_samples: 0, acked: 0, duration_s: 0, notes: [], error: null };
   console.log(`${s.id}: ${s.title}`);
+  const ctx = { recovered: (sec: number) => (res.recover_s = sec), note: (t: string) => res.notes.push(t) };
   try {
-    current = await startLabCluster({ dbHosts: s.dbHosts, ...(s.sync ? { sync: s.sync } : {}), ...(s.diskMb ? { diskMb: s.diskMb } : {}) });
-    await s.run(current, { recovered: (sec) => (res.recover_s = sec), note: (t) => res.notes.push(t) });
-    const rec = await reconcile(current);
-    res.lost_acked = rec.lost.length;
-    res.split_brain_samples = current.splits.length;
-    res.acked = current.acks.length;
-    res.notes.push(...rec.notes);
-    if (current.splits.length) throw new Error(`two writable nodes at ${current.splits.length} sampled instants: ${JSON.stringify(current.splits.slice(0, 3))}`);
-    if (rec.problems.length) throw new Error(rec.problems.join('; '));
+    if ('standalone' in s) res.split_brain_samples = (await s.standalone(ctx)).splitBrainSamples;
+    else await runOnCluster(s, res, ctx);
     res.pass = true;
   } catch (err) {
     res.error = errorMessage(err);
-    res.split_brain_samples = current?.splits.length ?? 0;
+    res.split_brain_samples = live.cluster?.splits.length ?? res.split_brain_samples;
   } finally {
-    await current?.destroy().catch(() => {});
-    current = null;
+    await live.cluster?.destroy().catch(() => {});
+    live.cluster = null;
   }
   res.duration_s = Math.round((Date.now() - started) / 1000);
   results.push(res);
@@ -81,6 +85,25 @@ for (const s of ALL.filter((x) => wanted.includes(x.id))) {
   );
   for (const n of res.notes) console.log(`    ${n.replace(/\n/g, '\n    ')}`);
   if (res.error) console.log(`    error: ${res.error}`);
+}
+
+/** A scenario on a fresh pgwarden lab cluster, then the reconciliation every such scenario ends with. */
+async function runOnCluster(s: Scenario, res: ScenarioResult, ctx: ScenarioContext): Promise<void> {
+  const current = (live.cluster = await startLabCluster({
+    dbHosts: s.dbHosts,
+    timing: { ...LAB_TIMING, ...s.timing },
+    ...(s.sync ? { sync: s.sync } : {}),
+    ...(s.diskMb ? { diskMb: s.diskMb } : {}),
+    ...(s.vip ? { vip: true } : {}),
+  }));
+  await s.run(current, ctx);
+  const rec = await reconcile(current);
+  res.lost_acked = rec.lost.length;
+  res.split_brain_samples = current.splits.length;
+  res.acked = current.acks.length;
+  res.notes.push(...rec.notes);
+  if (current.splits.length) throw new Error(`two writable nodes at ${current.splits.length} sampled instants: ${JSON.stringify(current.splits.slice(0, 3))}`);
+  if (rec.problems.length) throw new Error(rec.problems.join('; '));
 }
 
 const outDir = resolve(process.env.LAB_REPORT_DIR ?? resolve(import.meta.dirname, '../../../test/lab/out'));

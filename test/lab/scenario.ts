@@ -1,6 +1,6 @@
 /** What a lab scenario is, and the small helpers they share. */
 import { waitFor } from '../../src/util/deadline.js';
-import type { LabCluster } from './cluster.js';
+import type { LabCluster, LabTiming } from './cluster.js';
 
 export interface ScenarioContext {
   /** Seconds until the cluster was healthy again after the fault (reported). */
@@ -17,7 +17,18 @@ export interface Scenario {
   readonly sync?: 'on' | 'quorum';
   /** Each database host's directory on a tmpfs of this many MB (a fault can fill it). */
   readonly diskMb?: number;
+  /** The nodes hold a floating address, and the checker writes through it too. */
+  readonly vip?: boolean;
+  /** Node settings that differ from the defaults (LAB_TIMING). */
+  readonly timing?: Partial<LabTiming>;
   run(c: LabCluster, ctx: ScenarioContext): Promise<void>;
+}
+
+/** A peer's scenario: it builds its own hosts (no pgwarden cluster) and reports what it measured. */
+export interface PeerScenario {
+  readonly id: string;
+  readonly title: string;
+  standalone(ctx: ScenarioContext): Promise<{ splitBrainSamples: number }>;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -152,6 +152,7 @@ export interface SplitBrain {
 export class Sampler {
   readonly splitBrains: SplitBrain[] = [];
   rounds = 0;
+  private lastWritable: string | null = null;
   private running = false;
   private done: Promise<void> | null = null;
   private readonly clients = new Map<string, pg.Client>();
@@ -160,6 +161,8 @@ export class Sampler {
     private readonly nodes: () => readonly Endpoint[],
     private readonly cred: Credentials,
     private readonly everyMs = 150,
+    /** Called with the writable nodes whenever that set changes (performance.now() ms). */
+    private readonly onChange: (at: number, writable: string[]) => void = () => {},
   ) {}
 
   start(): void {
@@ -197,6 +200,8 @@ export class Sampler {
       this.rounds++;
       const w = nodes.filter((_, i) => results[i]).map((n) => n.name);
       if (w.length > 1) this.splitBrains.push({ at: performance.now(), nodes: w });
+      if (w.join() !== this.lastWritable) this.onChange(performance.now(), w);
+      this.lastWritable = w.join();
       await new Promise((r) => setTimeout(r, this.everyMs));
     }
   }

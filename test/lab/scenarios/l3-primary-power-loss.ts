@@ -17,7 +17,7 @@ export const L3: Scenario = {
     ctx.note(`writes resumed on ${ack.node} after ${failover} s (ttl ${c.timing.ttl} s)`);
     assertThat(failover <= c.timing.ttl + 2, `failover took ${failover} s, more than ttl + 2 s`);
     const t1 = Date.now();
-    c.lab.linkUp(primary);
+    c.lab.powerOn(primary);
     c.startAgent(primary);
     const r = await c.waitConverged(90_000, `${primary} back as a streaming standby`);
     assertThat(r.members.find((m) => m.name === primary)?.role === 'standby', 'the old primary is not a standby');

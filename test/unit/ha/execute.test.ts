@@ -3,9 +3,14 @@
  * returns, where it stops, and that the reporting actions still run after a failure.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { decision, type Action } from '../../../src/ha/actions.js';
-import { Executor, GUARD_MARGIN_MS, NO_LEASE } from '../../../src/ha/execute.js';
+import { Callbacks } from '../../../src/ha/callbacks.js';
+import { Executor, GUARD_MARGIN_MS, NO_LEASE, type ExecutorDeps } from '../../../src/ha/execute.js';
+import { FloatingIp } from '../../../src/vip/floating-ip.js';
 import { MemoryBackend, MemoryStore } from '../../../src/store/memory.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { aView, defaultConfig } from '../../support/builders.js';
@@ -15,14 +20,14 @@ import { FakeInstance } from '../../support/fake-instance.js';
 const backends: MemoryBackend[] = [];
 afterEach(() => backends.splice(0).forEach((b) => b.close()));
 
-function setup() {
+function setup(extra: Pick<ExecutorDeps, 'vip' | 'callbacks'> = {}) {
   const clock = new FakeClock();
   const backend = new MemoryBackend('exec', clock, { sweepIntervalMs: 0 });
   backends.push(backend);
   const store = new MemoryStore(backend, defaultConfig.ttlMs);
   const pg = new FakeInstance();
   let wakes = 0;
-  const executor = new Executor({ name: 'n2', config: defaultConfig, store, pg, clock, log: silentLogger, wake: () => wakes++ });
+  const executor = new Executor({ name: 'n2', config: defaultConfig, store, pg, clock, log: silentLogger, wake: () => wakes++, ...extra });
   return { clock, backend, store, pg, executor, wakes: () => wakes };
 }
 const run = (e: Executor, ...actions: Action[]) => e.run(decision('test', ...actions), aView().lease(NO_LEASE).build());
@@ -112,5 +117,37 @@ describe('executor', () => {
       (await store.events(10, AbortSignal.timeout(1000))).map((e) => e.kind),
       ['reaped'],
     );
+  });
+
+  it('fires the callbacks for a promotion and a demotion, with the role', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-exec-cb-'));
+    try {
+      const script = join(dir, 'cb.sh');
+      writeFileSync(script, `#!/bin/sh\necho "$1 $2 $3" >> ${join(dir, 'calls')}\n`, { mode: 0o755 });
+      const callbacks = new Callbacks({ scripts: { on_role_change: script, on_stop: script }, timeoutMs: 5000, scope: 'prod', env: {}, log: silentLogger });
+      const { executor } = setup({ callbacks });
+      await executor.run(decision('test', { type: 'promote' }, { type: 'demote', mode: 'immediate' }), aView().local({ role: 'primary' }).build());
+      await callbacks.idle();
+      assert.equal(readFileSync(join(dir, 'calls'), 'utf8'), 'on_role_change primary prod\non_stop primary prod\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a floating address that cannot be removed is recorded and never stops a demotion; one that cannot be added stops the decision', async () => {
+    const vip = new FloatingIp({ address: '192.0.2.10', prefix: 32, interface: 'pgwnone0' }, silentLogger);
+    const { store, pg, executor } = setup({ vip });
+    const dropped = await run(executor, { type: 'drop_vip', reason: 'test' }, { type: 'demote', mode: 'immediate' });
+    assert.equal(dropped.ok, true);
+    assert.ok(pg.calls.includes('stop immediate'), pg.calls.join());
+    const held = await run(executor, { type: 'hold_vip', reason: 'test' }, { type: 'sync_slots' });
+    assert.equal(held.ok, false);
+    assert.equal(held.failed?.action, 'hold_vip');
+    const events = await store.events(10, AbortSignal.timeout(1000));
+    assert.deepEqual(
+      events.map((e) => e.kind).filter((k) => k.startsWith('vip')),
+      ['vip_failed', 'vip_failed'],
+    );
+    assert.match(events.find((e) => e.kind === 'vip_failed')?.message ?? '', /192\.0\.2\.10\/32 on pgwnone0/);
   });
 });
