@@ -35,6 +35,7 @@ export default tseslint.config(
     ours('store', 'client', 'ha', 'proxy', 'api', 'vip', 'compose', 'local', 'cli'),
     'postgres/ may import config/ and util/ only: pass plain values, not store types.',
   ),
+  restrict(['src/vip/**'], ours('config', 'store', 'postgres', 'client', 'ha', 'proxy', 'api', 'compose', 'local', 'cli'), 'vip/ may import util/ only.'),
   restrict(['src/client/**'], ours('store', 'postgres', 'ha', 'proxy', 'api', 'vip', 'compose', 'local', 'cli'), 'client/ may import config/ and util/ only.'),
   restrict(
     ['src/proxy/protocol/**'],

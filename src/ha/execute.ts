@@ -278,11 +278,11 @@ export class Executor {
     try {
       await vip.add();
     } catch (err) {
-      await this.event('vip_failed', `could not add ${vip.describe()}: ${errorMessage(err)}`);
+      await this.event('vip_failed', `could not add ${vip.cidr()} to ${vip.address.interface}: ${errorMessage(err)}`);
       throw err;
     }
     run.vipHeld = true;
-    await this.event('vip_added', `added ${vip.describe()}: ${reason}`);
+    await this.event('vip_added', `added ${vip.cidr()} to ${vip.address.interface}: ${reason}`);
     return true;
   }
 
@@ -293,9 +293,9 @@ export class Executor {
     try {
       const removed = await vip.remove();
       run.vipHeld = false;
-      if (removed) await this.event('vip_removed', `removed ${vip.describe()}: ${reason}`);
+      if (removed) await this.event('vip_removed', `removed ${vip.cidr()} from ${vip.address.interface}: ${reason}`);
     } catch (err) {
-      await this.event('vip_failed', `could not remove ${vip.describe()}: ${errorMessage(err)}`);
+      await this.event('vip_failed', `could not remove ${vip.cidr()} from ${vip.address.interface}: ${errorMessage(err)}`);
     }
     return true;
   }

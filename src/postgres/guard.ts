@@ -34,6 +34,8 @@ let timer: NodeJS.Timeout | null = null;
 /** Connected agents (a frozen one stays connected while its successor attaches). */
 const agents = new Set<Socket>();
 let pending: GuardFence[] = [];
+/** A fence still removing the floating address: its record is not in `pending` yet. */
+let fencing: Promise<void> | null = null;
 /** The watchdog device, open (and so armed) while a lease is. */
 let watchdog: number | null = null;
 
@@ -90,7 +92,8 @@ function expire(): void {
   const killed = killInstance(instance);
   const atMs = Date.now();
   arm(null);
-  void dropVip().then((vip) => {
+  fencing = dropVip().then((vip) => {
+    fencing = null;
     if (killed === 0 && vip === null) return;
     log(`lease expired with no renewal: killed ${killed} PostgreSQL processes${vip ? `, removed ${vip}` : ''}`);
     const fence = { atMs, killed, vip };
@@ -175,7 +178,7 @@ function onMessage(m: ToGuard): void {
  * fence not yet reported keeps the guard waiting for the next agent, so the event is not lost.
  */
 function exitIfIdle(): void {
-  if (agents.size === 0 && child === null && pending.length === 0 && instancePids(instance).length === 0) {
+  if (agents.size === 0 && child === null && fencing === null && pending.length === 0 && instancePids(instance).length === 0) {
     log('nothing to guard: exiting');
     removeInstanceCgroup(spec.dataDir);
     process.exit(0);

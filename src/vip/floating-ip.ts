@@ -22,9 +22,9 @@ export class FloatingIp {
     private readonly log: Logger,
   ) {}
 
-  /** `198.51.100.10/24 on eth0`, for messages. */
-  describe(): string {
-    return `${this.address.address}/${this.address.prefix} on ${this.address.interface}`;
+  /** `198.51.100.10/24`, for messages. */
+  cidr(): string {
+    return `${this.address.address}/${this.address.prefix}`;
   }
 
   async held(): Promise<boolean> {

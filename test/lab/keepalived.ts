@@ -21,8 +21,8 @@ export const OBSERVE_MS = 60_000;
 const HOSTS = ['db1', 'db2'];
 
 export interface PeerOutcome {
-  /** The address was on db2 (the standby's host) at the end. */
-  readonly moved: boolean;
+  /** The hosts that answered on the address at the end (db2 alone: it moved). */
+  readonly holders: readonly string[];
   /** Seconds from the fault to the first write through the address on a new connection; null: none. */
   readonly firstWriteS: number | null;
   /** The database answering on the address at the end accepted writes. */
@@ -104,7 +104,7 @@ export async function keepalivedFault(fault: 'postmaster_kill' | 'power_loss'): 
     const last = samples.at(-1)?.holders ?? [];
     const writableNow = rec.writable.at(-1)?.nodes ?? [];
     return {
-      moved: last.join() === 'db2',
+      holders: last,
       firstWriteS: first ? Math.round((first.at - t0) / 100) / 10 : null,
       writableBehind: last.length === 1 && writableNow.includes(last[0]!),
       splitBrainSamples: rec.splits.length,

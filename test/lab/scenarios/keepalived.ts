@@ -8,7 +8,7 @@ import type { PeerScenario, ScenarioContext } from '../scenario.js';
 
 function report(ctx: ScenarioContext, o: PeerOutcome): { splitBrainSamples: number } {
   ctx.note(
-    `keepalived: the address ${o.moved ? 'moved to db2' : 'did not move to db2'}; ` +
+    `keepalived: the address ${o.holders.join() === 'db2' ? 'moved to db2' : `ended on ${o.holders.length ? o.holders.join(' and ') : 'no host'}`}; ` +
       `the database behind it ${o.writableBehind ? 'takes writes' : 'does not take writes'}; ` +
       `first write through it ${o.firstWriteS === null ? `none within ${OBSERVE_MS / 1000} s` : `after ${o.firstWriteS} s`}`,
   );

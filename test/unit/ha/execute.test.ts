@@ -148,6 +148,6 @@ describe('executor', () => {
       events.map((e) => e.kind).filter((k) => k.startsWith('vip')),
       ['vip_failed', 'vip_failed'],
     );
-    assert.match(events.find((e) => e.kind === 'vip_failed')?.message ?? '', /192\.0\.2\.10\/32 on pgwnone0/);
+    assert.match(events.find((e) => e.kind === 'vip_failed')?.message ?? '', /192\.0\.2\.10\/32 (from|to) pgwnone0/);
   });
 });
