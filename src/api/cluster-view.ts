@@ -89,6 +89,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       status = role === 'primary' ? '* running' : 'running';
       if (role === 'primary' && reg.name !== leader) warnings.push(`${label} runs as a primary but does not hold the leader lock`);
       if (role === 'standby' && !rep.streaming && leader !== null) warnings.push(`${label} is not streaming from the primary "${leader}"`);
+      if (rep.disk_full) warnings.push(`${label}: the filesystem of its data directory is full`);
     } else if (m && BUSY.has(m.state)) {
       // Down on purpose for a moment: the agent is rebuilding or starting it.
       status = 'stopped';

@@ -112,6 +112,8 @@ function following(v: View, c: ClusterSnapshot, leader: string): Decision {
     const lag = leaderLsn !== null && l.lsn !== null ? lagBytes(leaderLsn, l.lsn) : null;
     return decision(`no action: streaming from ${leader}${lag !== null ? ` (lag ${lag} bytes)` : ''}`);
   }
+  // Neither a rewind nor a restart gives back the room streaming needs: that is the operator's.
+  if (l.diskFullSince !== null) return decision(`no action: following ${leader}, not streaming: my data directory's filesystem is full`);
   const leaderTimeline = c.members.get(leader)?.timeline ?? null;
   const stalled = l.notStreamingSince !== null ? v.now - l.notStreamingSince : 0;
   if (leaderTimeline !== null && l.timeline !== null && leaderTimeline > l.timeline && stalled >= REWIND_AFTER_MS) {

@@ -74,6 +74,16 @@ export interface LabCluster extends CheckerRecord {
 }
 
 /**
+ * WAL that fits a small data disk, as an operator sizes it: the defaults let a standby keep up to
+ * max_wal_size (1 GB) between restartpoints, and every timeline switch starts a new 16 MB segment
+ * (the nemesis switches dozens of times), which fills a 512 MB disk with no fault at all.
+ */
+function walFor(diskMb: number): Record<string, string> {
+  const mb = Math.floor(diskMb / 8);
+  return { max_wal_size: `${mb}MB`, min_wal_size: '32MB', wal_keep_size: `${Math.floor(mb / 2)}MB`, checkpoint_timeout: '1min' };
+}
+
+/**
  * `proxy`: a pgwarden proxy on the client host, and a second writer going through its read-write
  * port. `diskMb`: each database host's directory is a tmpfs of that size, so a fault can fill it.
  */
@@ -170,7 +180,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
             connect_address: `${a}:5432`,
             superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
             replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
-            parameters: { shared_buffers: '32MB', max_connections: 40 },
+            parameters: { shared_buffers: '32MB', max_connections: 40, ...(opts.diskMb ? walFor(opts.diskMb) : {}) },
           },
           api: { listen: `${a}:8008`, connect_address: `${a}:8008`, auth_token_file: join(dir, 'secrets', 'api_token') },
           store: { type: 'etcd', endpoints },

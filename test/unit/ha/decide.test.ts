@@ -102,6 +102,14 @@ const rows: Row[] = [
     message: /rewinding: not streaming from n1 .* timeline 2 is ahead of mine \(1\)/,
   },
   {
+    name: 'standby not streaming because its disk is full: no rewind loop (restarts free no room)',
+    view: aView()
+      .cluster(aSnapshot().member(aMember('n1', { role: 'primary', timeline: 2 })))
+      .local({ streaming: false, timeline: 1, notStreamingSince: NOW - REWIND_AFTER_MS, diskFullSince: NOW - 1000 }),
+    actions: [],
+    message: /not streaming: my data directory's filesystem is full/,
+  },
+  {
     name: 'running as primary while another node holds the lock: demotes at once',
     view: aView().cluster(aSnapshot().leader('n3')).local({ role: 'primary' }),
     actions: ['demote'],
