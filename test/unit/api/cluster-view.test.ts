@@ -95,4 +95,38 @@ describe('cluster show (report and table)', () => {
     assert.match(report.warnings[0] ?? '', /no node holds the leader lock/);
     assert.match(report.warnings.join('\n'), /node "n1" \(ID: 1\) runs as a primary but does not hold the leader lock/);
   });
+
+  it('names the holder of the floating address; warns on two holders, a holder without the lock, or none', async () => {
+    const all = answering({
+      n1: { running: true, role: 'primary', lsn: '0/3000100', timeline: 1 },
+      n2: { running: true, role: 'standby', lsn: '0/3000100', timeline: 1 },
+      n3: { running: true, role: 'standby', lsn: '0/3000100', timeline: 1 },
+    });
+    const vip = (held: boolean) => ({ address: '192.0.2.10', held });
+    const withVip = (h1: boolean, h2: boolean) =>
+      aSnapshot()
+        .member(aMember('n1', { role: 'primary', upstream: null, vip: vip(h1) }))
+        .member(aMember('n2', { vip: vip(h2) }))
+        .member(aMember('n3', { vip: vip(false) }))
+        .build();
+
+    const ok = await buildClusterReport(withVip(true, false), all);
+    assert.deepEqual(ok.vip, { address: '192.0.2.10', holders: ['n1'] });
+    assert.deepEqual(ok.warnings, []);
+    assert.match(renderCluster(ok), /\nFloating IP 192\.0\.2\.10: held by n1$/m);
+
+    const two = await buildClusterReport(withVip(true, true), all);
+    assert.deepEqual(two.warnings, [
+      'the floating address 192.0.2.10 is held by 2 nodes: n1, n2',
+      'the floating address 192.0.2.10 is held by "n2", which does not hold the leader lock',
+    ]);
+
+    const none = await buildClusterReport(withVip(false, false), all);
+    assert.deepEqual(none.warnings, ['nobody holds the floating address 192.0.2.10']);
+    assert.match(renderCluster(none), /Floating IP 192\.0\.2\.10: held by nobody/);
+
+    const without = await buildClusterReport(aSnapshot().build(), all);
+    assert.equal(without.vip, null);
+    assert.doesNotMatch(renderCluster(without), /Floating IP/);
+  });
 });

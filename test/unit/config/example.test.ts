@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -33,6 +33,24 @@ describe('shipped example and check-config', () => {
       assert.ok(err, 'check-config must fail');
       assert.equal(err.code, 2);
       assert.match(err.stderr, /config error: postgresql\.listen: expected host:port/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pgwarden up --vip', () => {
+  it('is refused with the reason and exit 2, before anything is created', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-up-vip-'));
+    try {
+      const err = await exec(process.execPath, [MAIN, 'up', '--dir', join(dir, 'cluster'), '--vip', '192.0.2.10']).then(
+        () => null,
+        (e) => e,
+      );
+      assert.ok(err, 'up --vip must fail');
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /--vip: a floating IP moves between hosts, and `pgwarden up` runs every node on this one host/);
+      assert.equal(existsSync(join(dir, 'cluster')), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

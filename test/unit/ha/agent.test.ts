@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Agent } from '../../../src/ha/agent.js';
+import { Callbacks } from '../../../src/ha/callbacks.js';
 import { MemoryBackend, MemoryStore } from '../../../src/store/memory.js';
+import { waitFor } from '../../../src/util/deadline.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { defaultConfig, wantedRegistration } from '../../support/builders.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -14,8 +16,9 @@ import { FakeInstance } from '../../support/fake-instance.js';
 const backends: MemoryBackend[] = [];
 afterEach(() => backends.splice(0).forEach((b) => b.close()));
 
-function anAgent(clock: FakeClock, backend: MemoryBackend, pg: FakeInstance) {
+function anAgent(clock: FakeClock, backend: MemoryBackend, pg: FakeInstance, callbacks?: Callbacks) {
   return new Agent({
+    callbacks,
     name: 'n2',
     config: defaultConfig,
     store: new MemoryStore(backend, defaultConfig.ttlMs),
@@ -76,5 +79,21 @@ describe('agent cycles on a fake clock', () => {
     assert.equal(rejected.length, 1, 'once per bad write');
     assert.match(rejected[0]?.message ?? '', /\/agent\/optime .*lsn: not an LSN/);
     assert.equal(agent.status().isLeader, true, 'the decision went on without the bad value');
+  });
+
+  it('a failing callback becomes a callback_failed event and holds nothing up', async () => {
+    const clock = new FakeClock();
+    const backend = new MemoryBackend('agent', clock, { sweepIntervalMs: 0 });
+    backends.push(backend);
+    const callbacks = new Callbacks({ scripts: { on_role_change: '/bin/false' }, timeoutMs: 5000, scope: 'prod', env: {}, log: silentLogger });
+    const agent = anAgent(clock, backend, new FakeInstance(), callbacks);
+    const first = await agent.runCycle();
+    assert.ok(first.actions.some((a) => a.type === 'promote'));
+    await callbacks.idle();
+    const reader = new MemoryStore(backend, 10_000);
+    const failed = await waitFor('a callback_failed event', async () => (await reader.events(10, AbortSignal.timeout(1000))).find((e) => e.kind === 'callback_failed'), {
+      timeoutMs: 5000,
+    });
+    assert.match(failed.message, /on_role_change callback \/bin\/false failed \(exit 1\)/);
   });
 });
