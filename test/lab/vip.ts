@@ -67,25 +67,20 @@ export async function vipFault(c: LabCluster, ctx: ScenarioContext, f: VipFault)
   await assertVipAcksKept(c, r.leader!, movedAt);
 }
 
-/** The holders at wall time `t` (the sample at or before it). */
-function holdersAt(c: LabCluster, t: number): string[] {
-  let h: string[] = [];
-  for (const s of c.vipSamples) {
-    if (s.at > t) break;
-    h = s.holders;
+/** The last of a time series (ascending `at`) at or before wall time `t`. */
+function lastAt<T extends { at: number }>(xs: readonly T[], t: number): T | undefined {
+  let last: T | undefined;
+  for (const x of xs) {
+    if (x.at > t) break;
+    last = x;
   }
-  return h;
+  return last;
 }
 
-/** The writable nodes at wall time `t`, as the checker last reported them. */
-function writableAt(c: LabCluster, t: number): string[] {
-  let w: string[] = [];
-  for (const x of c.writable) {
-    if (x.at > t) break;
-    w = x.nodes;
-  }
-  return w;
-}
+/** The hosts holding the address at `t` (the sample at or before it). */
+const holdersAt = (c: LabCluster, t: number): string[] => lastAt(c.vipSamples, t)?.holders ?? [];
+/** The writable nodes at `t`, as the checker last reported them. */
+const writableAt = (c: LabCluster, t: number): string[] => lastAt(c.writable, t)?.nodes ?? [];
 
 /** Two holders at one sample, or a holder that is not writable for longer than one loop: both fail. */
 export function assertVipInvariants(c: LabCluster, ctx: ScenarioContext): void {

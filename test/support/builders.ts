@@ -200,6 +200,17 @@ export class ViewBuilder {
     return this;
   }
 
+  /** n1, a primary that went down, starting again while n2 leads on a newer timeline. */
+  oldPrimaryBack(): this {
+    this.self('n1');
+    this.v.cluster = aSnapshot()
+      .leader('n2')
+      .member(aMember('n2', { role: 'primary', timeline: 2 }))
+      .build();
+    this.v.local = { ...this.v.local, postmaster: 'stopped', role: 'primary', wasPrimary: true };
+    return this;
+  }
+
   lease(l: View['lease']): this {
     this.v.lease = l;
     return this;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { REPORTING_ACTIONS } from '../../../src/ha/actions.js';
 import { decide } from '../../../src/ha/decide.js';
-import { aMember, aSnapshot, aView, NOW, type ViewBuilder } from '../../support/builders.js';
+import { aSnapshot, aView, NOW, type ViewBuilder } from '../../support/builders.js';
 
 interface Row {
   readonly name: string;
@@ -98,15 +98,7 @@ const rows: Row[] = [
   },
   {
     name: 'no preemption: the old primary back while another leads never takes the address',
-    view: aView()
-      .self('n1')
-      .cluster(
-        aSnapshot()
-          .leader('n2')
-          .member(aMember('n2', { role: 'primary', timeline: 2 })),
-      )
-      .local({ postmaster: 'stopped', role: 'primary', wasPrimary: true })
-      .vip(false),
+    view: aView().oldPrimaryBack().vip(false),
     actions: ['rewind'],
   },
   {

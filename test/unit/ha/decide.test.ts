@@ -244,14 +244,7 @@ const rows: Row[] = [
   },
   {
     name: 'an old primary coming back while another node leads: rewinds before rejoining',
-    view: aView()
-      .self('n1')
-      .cluster(
-        aSnapshot()
-          .leader('n2')
-          .member(aMember('n2', { role: 'primary', timeline: 2 })),
-      )
-      .local({ postmaster: 'stopped', role: 'primary', wasPrimary: true }),
+    view: aView().oldPrimaryBack(),
     actions: ['rewind'],
     message: /rejoining as a standby of n2: rewinding first/,
   },
