@@ -33,6 +33,8 @@ export interface MemberRow {
 
 export interface ClusterReport {
   readonly leader: string | null;
+  /** Since when the operator has paused automatic failover, restarts and rejoins (ISO time); null: not paused. */
+  readonly paused_since: string | null;
   /** A switchover or failover request not yet carried out, in its stored form. */
   readonly pending: FailoverRequestJson | null;
   readonly members: readonly MemberRow[];
@@ -122,7 +124,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
     };
   });
   const vip = vipOf(snap, leader, warnings);
-  return { leader, pending: snap.failover ? failoverJson(snap.failover.value) : null, members, vip, warnings };
+  return { leader, paused_since: snap.pause?.at ?? null, pending: snap.failover ? failoverJson(snap.failover.value) : null, members, vip, warnings };
 }
 
 /** Who holds the floating address; a holder that is not the leader, or two holders, is a warning. */

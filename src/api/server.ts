@@ -145,6 +145,22 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     return reply.code(202).send({ to, force, preview });
   });
 
+  // Pause/resume: no automatic failover, restart or rejoin while paused; every agent reads it from the store.
+  const pauseRoute = (pause: boolean) => async (_req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      await o.store.setPause(pause ? { at: new Date().toISOString() } : null, deadlineSignal(o.timeoutMs));
+      const message = pause ? 'cluster paused by an operator: no automatic failover, restart or rejoin until resumed' : 'cluster resumed by an operator';
+      await o.store
+        .appendEvent({ at: new Date().toISOString(), node: o.agent.status().name, kind: pause ? 'paused' : 'resumed', message }, deadlineSignal(o.timeoutMs))
+        .catch(() => {});
+      return { paused: pause };
+    } catch (err) {
+      return reply.code(503).send({ error: errorMessage(err) });
+    }
+  };
+  app.post('/pause', { preHandler: requireToken }, pauseRoute(true));
+  app.post('/resume', { preHandler: requireToken }, pauseRoute(false));
+
   // Detach/attach: the operator's choice, stored so that every proxy (and a restarted one) agrees.
   app.post<{ Params: { node: string; action: string } }>('/nodes/:node/:action', { preHandler: requireToken }, async (req, reply) => {
     const { node, action } = req.params;

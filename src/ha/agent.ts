@@ -29,7 +29,7 @@ export interface AgentStatus {
 }
 
 /** Store changes that call for a reaction now; member chatter, events and optime wait for the timer. */
-const WAKES_ON: ReadonlySet<string> = new Set(['initialize', 'leader', 'failover', 'sync', 'admin', 'other']);
+const WAKES_ON: ReadonlySet<string> = new Set(['initialize', 'leader', 'failover', 'sync', 'pause', 'admin', 'other']);
 
 export class Agent {
   private readonly executor: Executor;

@@ -1,20 +1,21 @@
 /**
  * The HA decision, pure: view in, actions out. No I/O, no clock, no randomness; time arrives as
  * `v.now`. The dispatcher reads on one screen; each situation has its own file. Every decision
- * starts by reaping a crashed instance's leftovers, puts the floating address where the situation
- * wants it, and ends by keeping our registration and live status current in the store.
+ * starts by reaping a crashed instance's leftovers, holds back what a pause forbids, puts the
+ * floating address where the situation wants it, and ends by keeping our registration and live status current in the store.
  */
 import type { ClusterSnapshot, Registration } from '../store/types.js';
 import { decision, type Action, type Decision } from './actions.js';
 import { bootstrapOrClone } from './decide-bootstrap.js';
 import { leaderless } from './decide-leaderless.js';
 import { led } from './decide-led.js';
+import { whilePaused } from './decide-pause.js';
 import { recover } from './decide-recover.js';
 import { withVip } from './decide-vip.js';
 import type { View } from './view.js';
 
 export function decide(v: View): Decision {
-  const d = withVip(v, situation(v));
+  const d = withVip(v, whilePaused(v, situation(v)));
   // A crashed postmaster's orphaned backends can still commit: nothing goes before killing them.
   // Not while a long action runs: initdb's and pg_rewind's own postgres run in the data directory.
   const first: Action[] = v.local.orphans && !v.inFlight ? [{ type: 'reap' }] : [];

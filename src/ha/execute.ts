@@ -41,6 +41,9 @@ export const NO_LEASE: Lease = { mine: false, validUntil: 0, lastAttemptFailed: 
  */
 export const GUARD_MARGIN_MS = 1000;
 
+/** How long a rewound standby may take to accept connections before the rewind counts as good. */
+const REWOUND_START_MS = 30_000;
+
 export class Executor {
   private inFlight: InFlight | null = null;
   /** We stopped PostgreSQL on purpose (demote); its absence is not a crash. */
@@ -131,12 +134,17 @@ export class Executor {
           try {
             const result = await pg.rewind(from);
             await this.event('rewound', result === 'not_needed' ? `no rewind needed to follow ${a.from}` : `rewound to follow ${a.from}`);
+            await this.startPg('standby', from);
+            // pg_rewind judges from the control file; WAL received beyond the fork can still leave
+            // a data directory whose checkpoint record cannot be read. Only a start proves it.
+            if (!(await this.startsUp(REWOUND_START_MS))) throw new Error('PostgreSQL exited while starting on the rewound data directory');
           } catch (err) {
-            await this.event('rewind_failed', `pg_rewind against ${a.from} failed (${errorMessage(err)}); cloning again`);
+            await this.event('rewind_failed', `rewinding to follow ${a.from} failed (${errorMessage(err)}); cloning again`);
+            if (pg.postmasterPid() !== null) await pg.stop('immediate');
             await pg.clone(from, slotName(this.d.name), (p) => this.progress(`re-clone ${megabytes(p)}`));
             await this.event('cloned', `cloned again from ${a.from}`);
+            await this.startPg('standby', from);
           }
-          await this.startPg('standby', from);
           // It ran as a primary (that is why it rewinds): now it is a standby.
           this.d.callbacks?.fire('on_start', 'standby');
           this.d.callbacks?.fire('on_role_change', 'standby');
@@ -298,6 +306,21 @@ export class Executor {
       await this.event('vip_failed', `could not remove ${vip.cidr()} from ${vip.address.interface}: ${errorMessage(err)}`);
     }
     return true;
+  }
+
+  /** Whether a just-started postmaster comes up (accepts connections) rather than exiting; still starting after `ms` counts as up. */
+  private async startsUp(ms: number): Promise<boolean> {
+    const deadline = this.d.clock.now() + ms;
+    while (this.d.clock.now() < deadline) {
+      if (this.d.pg.postmasterPid() === null) return false;
+      try {
+        await this.d.pg.waitReady(1000);
+        return true;
+      } catch {
+        // not yet accepting connections
+      }
+    }
+    return this.d.pg.postmasterPid() !== null;
   }
 
   /** Hands a renewed lease to the guard, which stops the primary if no renewal follows in time. */

@@ -13,6 +13,7 @@ import {
   EVENT_KINDS,
   MEMBER_STATES,
   type AdminState,
+  type PauseState,
   type ClusterEvent,
   type ClusterSnapshot,
   type FailoverRequest,
@@ -91,6 +92,7 @@ const sync = z.object({
 });
 
 const admin = z.object({ detached: z.boolean(), at: isoTime });
+const pause = z.object({ at: isoTime });
 
 const event = z.object({ at: isoTime, node: z.string().min(1), kind: z.enum(EVENT_KINDS), message: z.string() });
 
@@ -124,6 +126,7 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
   let optimeValue: PrimaryOptime | null = null;
   let failoverValue: Versioned<FailoverRequest> | null = null;
   let syncValue: Versioned<SyncState> | null = null;
+  let pauseValue: PauseState | null = null;
   const members = new Map<string, MemberStatus>();
   const registry = new Map<string, Registration>();
   const adminStates = new Map<string, AdminState>();
@@ -152,6 +155,9 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
       case 'sync':
         accept(sync, (v) => void (syncValue = { value: v, revision: rev }));
         break;
+      case 'pause':
+        accept(pause, (v) => void (pauseValue = v));
+        break;
       case 'member':
         accept(member, (m) => named('members', m.name) ?? void members.set(m.name, m));
         break;
@@ -165,7 +171,20 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
         break;
     }
   }
-  return { kind: 'snapshot', revision, initialize, leader, optime: optimeValue, failover: failoverValue, sync: syncValue, members, registry, admin: adminStates, rejected };
+  return {
+    kind: 'snapshot',
+    revision,
+    initialize,
+    leader,
+    optime: optimeValue,
+    failover: failoverValue,
+    sync: syncValue,
+    pause: pauseValue,
+    members,
+    registry,
+    admin: adminStates,
+    rejected,
+  };
 }
 
 /** Events that fail validation are left out of the log a reader sees. */
@@ -189,6 +208,7 @@ export const serialize = {
   sync: (s: SyncState) => JSON.stringify({ ...s, ...(s.narrowing ? { narrowing: { ...s.narrowing, lsn: formatLsn(s.narrowing.lsn) } } : {}) }),
   registration: (r: Registration) => JSON.stringify(r),
   admin: (a: AdminState) => JSON.stringify(a),
+  pause: (p: PauseState) => JSON.stringify(p),
   event: (e: ClusterEvent) => JSON.stringify(e),
 };
 

@@ -12,7 +12,7 @@ import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, SyncState } from './types.js';
 
 export interface EtcdStoreOptions {
   endpoints: string[];
@@ -124,6 +124,11 @@ export class EtcdStore implements StateStore {
   async setSync(state: SyncState | null, revision: number, signal: AbortSignal): Promise<boolean> {
     const op: IRequestOp = state === null ? { request_delete_range: { key: b(this.k.sync) } } : { request_put: { key: b(this.k.sync), value: b(serialize.sync(state)) } };
     return this.txn('set sync', signal, [this.atRevision(this.k.sync, revision)], [op]);
+  }
+
+  async setPause(state: PauseState | null, signal: AbortSignal): Promise<void> {
+    if (state === null) await this.call('resume', signal, (o) => this.client.kv.deleteRange({ key: b(this.k.pause) }, o));
+    else await this.put(this.k.pause, serialize.pause(state), signal);
   }
 
   async setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void> {

@@ -13,6 +13,8 @@ export const keys = (scope: string) => {
     optime: `${root}optime`,
     failover: `${root}failover`,
     sync: `${root}sync`,
+    /** Present while the operator has paused automatic failover, restarts and rejoins. */
+    pause: `${root}pause`,
     member: (name: string) => `${root}members/${name}`,
     registration: (name: string) => `${root}registry/${name}`,
     /** The operator's choice for a node in every proxy: detached or not. */
@@ -24,7 +26,7 @@ export const keys = (scope: string) => {
 export type Keys = ReturnType<typeof keys>;
 
 /** What kind of key a path is, so watchers can ignore the chatter of member updates. */
-export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'member' | 'registration' | 'admin' | 'event' | 'other';
+export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'pause' | 'member' | 'registration' | 'admin' | 'event' | 'other';
 
 export function keyKind(k: Keys, key: string): KeyKind {
   if (key === k.initialize) return 'initialize';
@@ -32,6 +34,7 @@ export function keyKind(k: Keys, key: string): KeyKind {
   if (key === k.optime) return 'optime';
   if (key === k.failover) return 'failover';
   if (key === k.sync) return 'sync';
+  if (key === k.pause) return 'pause';
   if (key.startsWith(`${k.root}members/`)) return 'member';
   if (key.startsWith(`${k.root}registry/`)) return 'registration';
   if (key.startsWith(`${k.root}admin/`)) return 'admin';

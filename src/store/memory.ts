@@ -11,7 +11,7 @@ import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, SyncState } from './types.js';
 
 interface Entry {
   value: string;
@@ -208,6 +208,12 @@ export class MemoryStore implements StateStore {
     if (state === null) this.backend.del(this.k.sync);
     else this.backend.put(this.k.sync, serialize.sync(state));
     return true;
+  }
+
+  async setPause(state: PauseState | null, signal: AbortSignal): Promise<void> {
+    this.check(signal);
+    if (state === null) this.backend.del(this.k.pause);
+    else this.backend.put(this.k.pause, serialize.pause(state));
   }
 
   async setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void> {

@@ -12,7 +12,7 @@
  * TTL. The member status and the leader key are bound to it, so both vanish when the agent stops
  * refreshing (crash, partition) for longer than the TTL.
  */
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, SyncState } from './types.js';
 import type { KeyKind } from './keys.js';
 
 export { StoreUnavailableError } from '../util/errors.js';
@@ -55,6 +55,8 @@ export interface StateStore {
   /** Write the sync state iff the key is still at `revision` (0 = absent). */
   setSync(state: SyncState | null, revision: number, signal: AbortSignal): Promise<boolean>;
 
+  /** Pause the cluster (or with null, resume it). */
+  setPause(state: PauseState | null, signal: AbortSignal): Promise<void>;
   /** Record (or with null, clear) the operator's admin state of a node. */
   setAdmin(name: string, state: AdminState | null, signal: AbortSignal): Promise<void>;
 

@@ -85,6 +85,11 @@ export interface SyncState {
   readonly narrowing?: { readonly to: readonly string[]; readonly count: number; readonly lsn: Lsn };
 }
 
+/** The operator paused the cluster: no automatic failover, restart or rejoin until resumed. */
+export interface PauseState {
+  readonly at: string;
+}
+
 /** An operator's detach of a node from load balancing, shared by every proxy. */
 export interface AdminState {
   readonly detached: boolean;
@@ -123,6 +128,8 @@ export const EVENT_KINDS = [
   'vip_removed',
   'vip_failed',
   'callback_failed',
+  'paused',
+  'resumed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -158,6 +165,7 @@ export interface ClusterSnapshot {
   readonly optime: PrimaryOptime | null;
   readonly failover: Versioned<FailoverRequest> | null;
   readonly sync: Versioned<SyncState> | null;
+  readonly pause: PauseState | null;
   readonly members: ReadonlyMap<string, MemberStatus>;
   readonly registry: ReadonlyMap<string, Registration>;
   readonly admin: ReadonlyMap<string, AdminState>;
@@ -173,6 +181,7 @@ export function emptySnapshot(): ClusterSnapshot {
     optime: null,
     failover: null,
     sync: null,
+    pause: null,
     members: new Map(),
     registry: new Map(),
     admin: new Map(),

@@ -236,6 +236,15 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       assert.equal((await handle().load(sig())).admin.has('n9'), false);
     });
 
+    it('a pause is shared by every handle until resumed', async () => {
+      const a = handle();
+      const at = new Date().toISOString();
+      await a.setPause({ at }, sig());
+      assert.deepEqual((await handle().load(sig())).pause, { at });
+      await a.setPause(null, sig());
+      assert.equal((await handle().load(sig())).pause, null);
+    });
+
     it('events come back newest-last, limited to the newest N', async () => {
       const a = handle();
       for (let i = 1; i <= 5; i++) await a.appendEvent(ev(i), sig());

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import pg from 'pg';
 import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
+import { isAlive } from '../../src/postgres/ctl.js';
 import { instancePids } from '../../src/postgres/instance-procs.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
@@ -88,6 +89,34 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       console.log(`# ${backend}: postmaster kill -> first write after ${((ack.at - t0) / 1000).toFixed(2)} s on ${ack.node}`);
       await c.waitStable(30_000);
       await busy.end().catch(() => {});
+    });
+
+    it('paused: a killed primary stays down and nobody is promoted; resumed: it is restarted', async () => {
+      const leader = await leaderOf();
+      await exec(process.execPath, [MAIN, 'pause', '-c', c.clientConfigFile]);
+      const shown = await execP(process.execPath, [MAIN, 'cluster', 'show', '-c', c.clientConfigFile]).catch((e: { stdout: string }) => e);
+      assert.match(shown.stdout, /^PAUSED since \S+: no automatic failover, restart or rejoin/);
+      c.killPostmaster(leader);
+      await waitFor(
+        `${leader}'s agent to say it is paused rather than restarting its primary`,
+        async () => (await c.report()).members.find((m) => m.name === leader)?.message?.startsWith('paused, so not acting: restarting PostgreSQL as primary'),
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+      // Absence of a failover needs a window: twice the TTL, after which a standby would have taken over.
+      await new Promise((r) => setTimeout(r, 2 * c.ttlMs));
+      const during = await c.report();
+      assert.equal(during.leader, leader, 'nobody took the lock while paused');
+      const pid = c.postmasterPid(leader);
+      assert.ok(pid === null || !isAlive(pid), 'the crashed primary stayed down');
+      assert.equal(during.members.filter((m) => m.role === 'primary' && m.status === '* running').length, 0, 'nobody was promoted');
+      await exec(process.execPath, [MAIN, 'resume', '-c', c.clientConfigFile]);
+      const t0 = performance.now();
+      await waitFor('a write acknowledged after the resume', () => writer.firstAckAfter(t0), { timeoutMs: 30_000, intervalMs: 50 });
+      const r = await c.waitStable(30_000);
+      assert.equal(r.paused_since, null);
+      const events = JSON.parse((await exec(process.execPath, [MAIN, 'cluster', 'events', '-c', c.clientConfigFile, '--json'])).stdout) as { kind: string }[];
+      const kinds = events.map((e) => e.kind);
+      assert.ok(kinds.includes('paused') && kinds.includes('resumed'), kinds.join());
     });
 
     it('a standby postmaster killed: restarted and streaming again by itself', async () => {

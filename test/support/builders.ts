@@ -101,6 +101,12 @@ export class SnapshotBuilder {
     return this;
   }
 
+  /** The operator paused the cluster. */
+  paused(): this {
+    this.s.pause = { at: new Date(WALL - 60_000).toISOString() };
+    return this;
+  }
+
   /** The recorded synchronous set, written by `leader`. */
   sync(members: string[], opts: { mode?: 'on' | 'quorum'; count?: number; leader?: string; narrowing?: { to: string[]; count: number; lsn: string } } = {}): this {
     const count = opts.count ?? 1;

@@ -61,10 +61,13 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
   disarmLease(): void {
     this.guardedUntil = null;
   }
+  /** The next start's postmaster exits at once (a data directory it cannot start on). */
+  failNextStart = false;
   async start(runAs: RunAs): Promise<void> {
     this.calls.push(`start ${runAs.standby ? 'standby' : 'primary'}`);
     this.runAs = runAs;
-    this.mode = 'running';
+    this.mode = this.failNextStart ? 'stopped' : 'running';
+    this.failNextStart = false;
     this.inRecovery = runAs.standby;
     this.standbySignal = runAs.standby;
   }

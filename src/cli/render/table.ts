@@ -41,7 +41,10 @@ export function renderCluster(report: ClusterReport, opts: { verbose?: boolean; 
     m.role === 'standby' ? (m.lag_bytes === null ? '?' : formatBytes(m.lag_bytes)) : '',
     connectionString(m, opts.user ?? 'postgres'),
   ]);
-  const out = [renderTable(headers, rows)];
+  const out = [
+    ...(report.paused_since ? [`PAUSED since ${report.paused_since}: no automatic failover, restart or rejoin (pgwarden resume ends it)`, ''] : []),
+    renderTable(headers, rows),
+  ];
   if (report.vip) out.push('', `Floating IP ${report.vip.address}: ${report.vip.holders.length ? `held by ${report.vip.holders.join(', ')}` : 'held by nobody'}`);
   if (opts.verbose) {
     out.push('', 'HA loop (last decision of each agent):');

@@ -12,6 +12,7 @@ import { Callbacks } from '../../../src/ha/callbacks.js';
 import { Executor, GUARD_MARGIN_MS, NO_LEASE, type ExecutorDeps } from '../../../src/ha/execute.js';
 import { FloatingIp } from '../../../src/vip/floating-ip.js';
 import { MemoryBackend, MemoryStore } from '../../../src/store/memory.js';
+import { waitFor } from '../../../src/util/deadline.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { aView, defaultConfig } from '../../support/builders.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -149,5 +150,24 @@ describe('executor', () => {
       ['vip_failed', 'vip_failed'],
     );
     assert.match(events.find((e) => e.kind === 'vip_failed')?.message ?? '', /192\.0\.2\.10\/32 (from|to) pgwnone0/);
+  });
+
+  it('a rewound standby that cannot start is cloned again', async () => {
+    const { store, pg, executor } = setup();
+    await store.register({ name: 'n1', id: 1, host: '10.0.0.1', port: 5432, api_url: 'http://10.0.0.1:8008', tags: defaultConfig.tags }, AbortSignal.timeout(1000));
+    const view = aView()
+      .cluster(await store.load(AbortSignal.timeout(1000)))
+      .build();
+    pg.mode = 'stopped';
+    pg.failNextStart = true;
+    await executor.run(decision('test', { type: 'rewind', from: 'n1' }), view);
+    await waitFor('the rewind to end', () => executor.state(NO_LEASE).inFlight === null, { timeoutMs: 5000 });
+    assert.deepEqual(
+      pg.calls.filter((c) => c !== 'reapCrashed'),
+      ['rewind', 'start standby', 'clone', 'start standby'],
+    );
+    assert.equal(pg.mode, 'running');
+    const kinds = (await store.events(10, AbortSignal.timeout(1000))).map((e) => e.kind);
+    assert.deepEqual(kinds, ['rewind', 'rewound', 'rewind_failed', 'cloned']);
   });
 });
