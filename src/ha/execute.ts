@@ -141,7 +141,8 @@ export class Executor {
           } catch (err) {
             await this.event('rewind_failed', `rewinding to follow ${a.from} failed (${errorMessage(err)}); cloning again`);
             if (pg.postmasterPid() !== null) await pg.stop('immediate');
-            await pg.clone(from, slotName(this.d.name), (p) => this.progress(`re-clone ${megabytes(p)}`));
+            // What failed to rewind or to start is no use to keep: the copy gets its room.
+            await pg.clone(from, slotName(this.d.name), (p) => this.progress(`re-clone ${megabytes(p)}`), false);
             await this.event('cloned', `cloned again from ${a.from}`);
             await this.startPg('standby', from);
           }

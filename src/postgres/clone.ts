@@ -1,10 +1,11 @@
 /**
  * Cloning a standby with pg_basebackup (WAL streamed alongside, the member's replication slot
  * used so no WAL is recycled between the backup and the standby's first connection). The old data
- * directory, if any, is moved aside and deleted only after the new one is complete.
+ * directory, if any, is moved aside and deleted only after the new one is complete, unless it is
+ * known to be unusable: then it goes first, so the copy does not need room for two.
  */
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { run } from './ctl.js';
 import { conninfo, type Upstream } from './conf.js';
 import { mkdirOwned, type OsUser } from './os-user.js';
@@ -24,6 +25,8 @@ export interface CloneOptions {
   slot: string | null;
   onProgress?: (p: CloneProgress) => void;
   signal?: AbortSignal;
+  /** Keep the old directory until the copy is complete (false: it cannot start, delete it first). */
+  keepOld: boolean;
 }
 
 /** pg_basebackup -P prints "1234/56789 kB (2%), 0/1 tablespace". */
@@ -33,7 +36,10 @@ export function parseProgress(line: string): CloneProgress | null {
 }
 
 export async function clone(o: CloneOptions): Promise<void> {
-  const aside = existsSync(o.dataDir) && readdirSync(o.dataDir).length > 0 ? `${o.dataDir}.old-${Date.now()}` : null;
+  // A copy set aside by a clone that was interrupted (the agent killed) is nobody's any more.
+  const stale = `${basename(o.dataDir)}.old-`;
+  for (const n of readdirSync(dirname(o.dataDir)).filter((f) => f.startsWith(stale))) rmSync(join(dirname(o.dataDir), n), { recursive: true, force: true });
+  const aside = o.keepOld && existsSync(o.dataDir) && readdirSync(o.dataDir).length > 0 ? `${o.dataDir}.old-${Date.now()}` : null;
   if (aside) renameSync(o.dataDir, aside);
   rmSync(o.dataDir, { recursive: true, force: true });
   mkdirOwned(o.user, o.dataDir);

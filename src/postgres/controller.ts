@@ -452,8 +452,10 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     return this.runAs;
   }
 
-  async clone(from: Upstream, slot: string | null, onProgress?: (p: CloneProgress) => void): Promise<void> {
+  /** `keepOld` false: the current data directory cannot start, so it is deleted before the copy. */
+  async clone(from: Upstream, slot: string | null, onProgress?: (p: CloneProgress) => void, keepOld = true): Promise<void> {
     await clone({
+      keepOld,
       user: this.o.user,
       binDir: this.o.binDir,
       dataDir: this.o.dataDir,
