@@ -76,11 +76,12 @@ export interface LabCluster extends CheckerRecord {
 /**
  * WAL that fits a small data disk, as an operator sizes it: the defaults let a standby keep up to
  * max_wal_size (1 GB) between restartpoints, and every timeline switch starts a new 16 MB segment
- * (the nemesis switches dozens of times), which fills a 512 MB disk with no fault at all.
+ * (the nemesis switches dozens of times), which fills a 512 MB disk with no fault at all; and a
+ * replication slot of a standby that is down keeps WAL without limit.
  */
 function walFor(diskMb: number): Record<string, string> {
   const mb = Math.floor(diskMb / 8);
-  return { max_wal_size: `${mb}MB`, min_wal_size: '32MB', wal_keep_size: `${Math.floor(mb / 2)}MB`, checkpoint_timeout: '1min' };
+  return { max_wal_size: `${mb}MB`, min_wal_size: '32MB', wal_keep_size: `${Math.floor(mb / 2)}MB`, max_slot_wal_keep_size: `${2 * mb}MB`, checkpoint_timeout: '1min' };
 }
 
 /**
