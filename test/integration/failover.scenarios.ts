@@ -169,6 +169,8 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const back = r.members.find((m) => m.name === down)!;
       assert.equal(back.role, 'standby');
       assert.equal(back.upstream, r.leader);
+      const slots = await sqlRows(port(down), c.cred, "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical'");
+      assert.deepEqual(slots, [], 'the former primary dropped the slots it kept for its standbys (they would pin WAL)');
     });
 
     it('switchover with no lost commit: every acknowledged id is on the new primary', async () => {

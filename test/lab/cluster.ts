@@ -11,7 +11,7 @@ import { stringify as toYaml } from 'yaml';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { readPostmasterPid } from '../../src/postgres/ctl.js';
 import { syncKeys } from '../../src/local/up.js';
-import { freezeInstance } from '../support/cluster.js';
+import { freezeInstance, signalIfAlive } from '../support/cluster.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { NetLab, SUBNET } from './netlab.js';
 import { emptyRecord, sampleVip, startChecker, type Ack, type CheckerRecord } from './observers.js';
@@ -234,7 +234,8 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       killPostgres(h) {
         const pid = readPostmasterPid(dataDir(h));
         if (pid === null) throw new Error(`${h}: no postmaster`);
-        process.kill(pid, 'SIGKILL');
+        // A pid file a crashed postmaster left behind: the fault hits nothing.
+        signalIfAlive(pid, 'SIGKILL');
         return pid;
       },
       postmasterPid: (h) => readPostmasterPid(dataDir(h)),

@@ -89,8 +89,17 @@ export function killInstance(dataDir: string): void {
 /** SIGSTOP (true) or SIGCONT (false) to every process of the instance; returns the pids signalled. */
 export function freezeInstance(dataDir: string, on: boolean): number[] {
   const pids = instancePids({ dataDir, binary: join(DEFAULT_BIN_DIR, 'postgres') });
-  for (const pid of pids) process.kill(pid, on ? 'SIGSTOP' : 'SIGCONT');
+  for (const pid of pids) signalIfAlive(pid, on ? 'SIGSTOP' : 'SIGCONT');
   return pids;
+}
+
+/** A signal to a process that may have exited since it was listed (a backend ending meanwhile). */
+export function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 /** kill -9 of an instance's postmaster alone; returns its pid. */
