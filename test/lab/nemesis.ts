@@ -9,14 +9,14 @@
  * Fails on any split-brain sample, any lost acknowledged write in synchronous mode, or a cluster
  * that does not reconverge. Needs root.
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../src/util/errors.js';
 import { longestGap } from '../support/workload.js';
 import { LAB_TIMING, startLabCluster, type Ack, type LabCluster } from './cluster.js';
 import { FAULTS, OVERLAPPABLE, pick, type Fault, type Random } from './faults.js';
+import { keepLogs } from './keep-logs.js';
 import { preflight, tearDownOnSignal } from './preflight.js';
 import { leaderOf, sleep } from './scenario.js';
 
@@ -144,21 +144,7 @@ try {
 } catch (err) {
   problems.push(errorMessage(err));
 } finally {
-  // A failed run keeps what the hosts logged (the lab directory goes with the lab) for a post-mortem.
-  if (problems.length && c) {
-    const { dir, db } = c;
-    const logs = resolve(outDir, 'nemesis-logs');
-    const wanted = (src: string) => !src.includes('/disk') && !/\/etcd\d(\/|$)/.test(src) && !src.includes('/secrets') && !src.endsWith('.sock');
-    try {
-      cpSync(dir, logs, { recursive: true, filter: wanted });
-      // What fills a data disk is not in any log: its largest entries are.
-      const du = db.map((h) => execFileSync('du', ['-xm', '--max-depth=3', join(dir, h, 'disk')], { encoding: 'utf8' })).join('\n');
-      writeFileSync(join(logs, 'disk-usage.txt'), du);
-      console.log(`logs of the failed run: ${logs}`);
-    } catch (err) {
-      console.log(`could not keep the logs: ${errorMessage(err)}`);
-    }
-  }
+  if (problems.length && c) keepLogs(c, resolve(outDir, 'nemesis-logs'));
   await c?.destroy().catch(() => {});
 }
 

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../src/util/errors.js';
 import { LAB_TIMING, startLabCluster, type LabCluster } from './cluster.js';
+import { keepLogs } from './keep-logs.js';
 import { preflight, tearDownOnSignal } from './preflight.js';
 import { reconcile } from './reconcile.js';
 import type { PeerScenario, Scenario, ScenarioContext } from './scenario.js';
@@ -61,6 +62,7 @@ preflight();
 const live: { cluster: LabCluster | null } = { cluster: null };
 tearDownOnSignal(() => live.cluster);
 
+const outDir = resolve(process.env.LAB_REPORT_DIR ?? resolve(import.meta.dirname, '../../../test/lab/out'));
 const results: ScenarioResult[] = [];
 for (const s of ALL.filter((x) => wanted.includes(x.id))) {
   const started = Date.now();
@@ -74,6 +76,7 @@ for (const s of ALL.filter((x) => wanted.includes(x.id))) {
   } catch (err) {
     res.error = errorMessage(err);
     res.split_brain_samples = live.cluster?.splits.length ?? res.split_brain_samples;
+    if (live.cluster) keepLogs(live.cluster, resolve(outDir, 'lab-logs', s.id));
   } finally {
     await live.cluster?.destroy().catch(() => {});
     live.cluster = null;
@@ -106,7 +109,6 @@ async function runOnCluster(s: Scenario, res: ScenarioResult, ctx: ScenarioConte
   if (rec.problems.length) throw new Error(rec.problems.join('; '));
 }
 
-const outDir = resolve(process.env.LAB_REPORT_DIR ?? resolve(import.meta.dirname, '../../../test/lab/out'));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(resolve(outDir, 'lab-report.json'), `${JSON.stringify({ scenarios: results }, null, 2)}\n`);
 const table = [

@@ -40,6 +40,14 @@ export async function vipFault(c: LabCluster, ctx: ScenarioContext, f: VipFault)
     const ack = await waitFor(`a write through ${c.vip} on a connection opened after the fault`, () => c.vipAcks.find((a) => a.conn > t0 && want(holdersAt(c, a.at))), {
       timeoutMs: (c.timing.ttl + 20) * 1000,
       intervalMs: 50,
+    }).catch((err: Error) => {
+      // What the address and the writes through it did meanwhile, for the report.
+      const changes = c.vipSamples.filter((s, i, all) => s.at > t0 && s.holders.join() !== all[i - 1]?.holders.join());
+      const after = c.vipAcks.filter((a) => a.at > t0);
+      throw new Error(
+        `${err.message}; holders after the fault (ms, hosts): ${JSON.stringify(changes.map((s) => [s.at - t0, s.holders]))}; ` +
+          `${after.length} writes through it after the fault, ${after.filter((a) => a.conn > t0).length} on new connections`,
+      );
     });
     const back = Math.round((ack.at - t0) / 100) / 10;
     movedAt = f.moves ? (c.vipSamples.find((s) => s.at > t0 && want(s.holders))?.at ?? null) : null;
