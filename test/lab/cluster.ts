@@ -13,7 +13,7 @@ import { readPostmasterPid } from '../../src/postgres/ctl.js';
 import { syncKeys } from '../../src/local/up.js';
 import { freezeInstance, signalIfAlive } from '../support/cluster.js';
 import { waitFor } from '../../src/util/deadline.js';
-import { NetLab, SUBNET } from './netlab.js';
+import { LAB, NetLab, SUBNET } from './netlab.js';
 import { emptyRecord, sampleVip, startChecker, type Ack, type CheckerRecord } from './observers.js';
 
 export const MAIN = resolve(import.meta.dirname, '../../src/main.js');
@@ -164,7 +164,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
       mkdirSync(join(dir, h), { mode: 0o755 });
       if (opts.diskMb) {
         mkdirSync(disk(h), { mode: 0o755 });
-        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.diskMb}m,mode=755`, `pgwlab-${h}`, disk(h)]);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.diskMb}m,mode=755`, `${LAB}-${h}`, disk(h)]);
         mounts.push(disk(h));
       }
       writeFileSync(

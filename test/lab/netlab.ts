@@ -5,6 +5,8 @@
  * never leaves its namespaces. Needs root.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
 const execP = promisify(execFile);
@@ -43,6 +45,23 @@ function killNamespace(n: string): void {
       // gone
     }
   }
+}
+
+/**
+ * The data disks (tmpfs, device `${LAB}-<host>`) of a lab whose teardown never ran (interrupted
+ * while it started): unmounted, and their lab directory (two levels up) removed. Returns how many.
+ */
+export function unmountLeftoverDisks(): number {
+  const points = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter(([dev]) => dev?.startsWith(`${LAB}-`))
+    .map(([, point]) => point ?? '');
+  for (const p of points) {
+    execFileSync('umount', ['-l', p]);
+    rmSync(dirname(dirname(p)), { recursive: true, force: true });
+  }
+  return points.length;
 }
 
 /** Kills every process of every lab namespace, then deletes the namespaces. Idempotent. */

@@ -1,7 +1,7 @@
 /** What every entry point of the lab checks before it starts, and its teardown on Ctrl-C. */
 import { execFileSync } from 'node:child_process';
 import type { LabCluster } from './cluster.js';
-import { cleanAll, leftovers } from './netlab.js';
+import { cleanAll, leftovers, unmountLeftoverDisks } from './netlab.js';
 
 /** Exits 2 with the reason unless this is root, nothing of an earlier run is left, and the tools are here. */
 export function preflight(): void {
@@ -31,6 +31,8 @@ export function tearDownOnSignal(current: () => LabCluster | null): void {
       ?.destroy()
       .catch(() => {});
     cleanAll();
+    // Interrupted while the cluster started: its disks were mounted, its teardown never existed.
+    unmountLeftoverDisks();
     process.exit(130);
   };
   process.on('SIGINT', interrupted);
