@@ -312,19 +312,12 @@ export class Executor {
     return true;
   }
 
-  /** Whether a just-started postmaster comes up (accepts connections) rather than exiting; still starting after `ms` counts as up. */
+  /** Whether a just-started postmaster comes up rather than exiting; still starting after `ms` counts as up. */
   private async startsUp(ms: number): Promise<boolean> {
-    const deadline = this.d.clock.now() + ms;
-    while (this.d.clock.now() < deadline) {
-      if (this.d.pg.postmasterPid() === null) return false;
-      try {
-        await this.d.pg.waitReady(1000);
-        return true;
-      } catch {
-        // not yet accepting connections
-      }
-    }
-    return this.d.pg.postmasterPid() !== null;
+    return this.d.pg.waitReady(ms).then(
+      () => true,
+      () => this.d.pg.postmasterPid() !== null,
+    );
   }
 
   /** Hands a renewed lease to the guard, which stops the primary if no renewal follows in time. */

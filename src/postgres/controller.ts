@@ -309,16 +309,18 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   }
 
   /** Resolves once the instance accepts connections. */
+  /** Waits until PostgreSQL accepts connections; fails at once if the postmaster exits meanwhile. */
   async waitReady(timeoutMs: number): Promise<void> {
-    await waitFor(
+    const state = await waitFor(
       'PostgreSQL to accept connections',
       async () => {
-        if (this.postmasterPid() === null) throw new PostgresUnavailableError('postmaster is not running');
+        if (this.postmasterPid() === null) return 'exited';
         await this.sql.query('SELECT 1', [], 1000);
-        return true;
+        return 'ready';
       },
       { timeoutMs, intervalMs: 100 },
     );
+    if (state === 'exited') throw new PostgresUnavailableError('postmaster is not running');
   }
 
   /**

@@ -71,7 +71,10 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
     this.inRecovery = runAs.standby;
     this.standbySignal = runAs.standby;
   }
-  async waitReady(): Promise<void> {}
+  /** As the real one: fails at once when no postmaster runs. */
+  async waitReady(): Promise<void> {
+    if (this.postmasterPid() === null) throw new PostgresUnavailableError('postmaster is not running');
+  }
   async stop(mode: 'fast' | 'immediate'): Promise<void> {
     this.calls.push(`stop ${mode}`);
     this.mode = 'stopped';
