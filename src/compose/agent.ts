@@ -55,6 +55,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     parameters: cfg.postgresql.parameters,
     pgHba: cfg.postgresql.pg_hba,
     stopTimeoutMs: cfg.postgresql.stop_timeout * 1000,
+    initdbOptions: cfg.postgresql.initdb,
     watchdog: watchdog.device,
     vip: cfg.vip ?? null,
     log: log.child({ component: 'postgres' }),

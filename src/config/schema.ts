@@ -19,6 +19,13 @@ export const splitHostPort = (s: string): { host: string; port: number } => {
 };
 
 /** Credentials whose password is read from a file or an environment variable, never written inline. */
+/** Options pgwarden sets itself (data directory, superuser, its password, authentication). */
+const INITDB_OWN = /^--(pgdata|username|pwfile|pwprompt|auth|auth-host|auth-local|no-clean|no-sync|sync-only|show)(=|$)/;
+const initdbOption = z
+  .string()
+  .regex(/^--[a-z][a-z-]*(=.+)?$/, 'expected a long initdb option, e.g. --data-checksums or --wal-segsize=1')
+  .refine((o) => !INITDB_OWN.test(o), 'pgwarden sets this initdb option itself');
+
 const credentials = z
   .strictObject({
     username: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and _ only'),
@@ -80,6 +87,8 @@ export const nodeConfigSchema = z.strictObject({
     pg_hba: z.array(z.string()).default([]),
     /** Seconds a clean stop may take before it becomes an immediate one. */
     stop_timeout: seconds(30),
+    /** Extra initdb options for the first node's bootstrap, e.g. --data-checksums, --wal-segsize=1. */
+    initdb: z.array(initdbOption).default([]),
   }),
   api: z
     .strictObject({

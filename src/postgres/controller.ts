@@ -45,6 +45,8 @@ export interface PgControllerOptions {
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   readonly pgHba: readonly string[];
   readonly stopTimeoutMs: number;
+  /** Operator's initdb options, after pgwarden's own so that e.g. --locale overrides ours. */
+  readonly initdbOptions: readonly string[];
   /** A checked watchdog device for the lease guard to keep alive, or null. */
   readonly watchdog: string | null;
   /** The floating address the lease guard removes when it kills an expired primary, or null. */
@@ -70,7 +72,7 @@ export interface ControlData {
 }
 
 const SIGNAL_FOR: Record<StopMode, NodeJS.Signals> = { fast: 'SIGINT', immediate: 'SIGQUIT' };
-/** Below this much room (one WAL segment) the data directory's filesystem counts as full. */
+/** Below this much room (one WAL segment of the default size) the data directory's filesystem counts as full. */
 const DISK_FULL_BYTES = 16 * 1024 * 1024;
 /** How long an immediate shutdown may take before every process of the instance is killed. */
 const IMMEDIATE_GRACE_MS = 2000;
@@ -289,6 +291,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
         '-E',
         'UTF8',
         '--locale=C',
+        ...this.o.initdbOptions,
       ]);
     } finally {
       rmSync(pwfile, { force: true });

@@ -75,13 +75,17 @@ export interface LabCluster extends CheckerRecord {
 
 /**
  * WAL that fits a small data disk, as an operator sizes it: the defaults let a standby keep up to
- * max_wal_size (1 GB) between restartpoints, and every timeline switch starts a new 16 MB segment
- * (the nemesis switches dozens of times), which fills a 512 MB disk with no fault at all; and a
- * replication slot of a standby that is down keeps WAL without limit.
+ * max_wal_size (1 GB) between restartpoints, and a replication slot of a standby that is down keeps
+ * WAL without limit. Segments of 1 MB: each promotion leaves the last segment of the old timeline in
+ * every node's pg_wal until the WAL position has moved past it, and on a quiet cluster that the
+ * nemesis promotes every few seconds, fifty 16 MB leftovers fill a 512 MB disk.
  */
-function walFor(diskMb: number): Record<string, string> {
+function walFor(diskMb: number): { parameters: Record<string, string>; initdb: string[] } {
   const mb = Math.floor(diskMb / 8);
-  return { max_wal_size: `${mb}MB`, min_wal_size: '32MB', wal_keep_size: `${Math.floor(mb / 2)}MB`, max_slot_wal_keep_size: `${2 * mb}MB`, checkpoint_timeout: '1min' };
+  return {
+    parameters: { max_wal_size: `${mb}MB`, min_wal_size: '32MB', wal_keep_size: `${Math.floor(mb / 2)}MB`, max_slot_wal_keep_size: `${2 * mb}MB`, checkpoint_timeout: '1min' },
+    initdb: ['--wal-segsize=1'],
+  };
 }
 
 /**
@@ -116,6 +120,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
   const mounts: string[] = [];
   // With diskMb, the data directory sits alone on its small filesystem; logs stay outside it.
   const disk = (h: string) => (opts.diskMb ? join(dir, h, 'disk') : join(dir, h));
+  const wal = opts.diskMb ? walFor(opts.diskMb) : undefined;
   const dataDir = (h: string) => join(disk(h), 'data');
   const destroy = async () => {
     await stopVipSampler();
@@ -181,7 +186,8 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
             connect_address: `${a}:5432`,
             superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
             replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
-            parameters: { shared_buffers: '32MB', max_connections: 40, ...(opts.diskMb ? walFor(opts.diskMb) : {}) },
+            parameters: { shared_buffers: '32MB', max_connections: 40, ...wal?.parameters },
+            initdb: wal?.initdb ?? [],
           },
           api: { listen: `${a}:8008`, connect_address: `${a}:8008`, auth_token_file: join(dir, 'secrets', 'api_token') },
           store: { type: 'etcd', endpoints },

@@ -56,6 +56,17 @@ describe('node config', () => {
     assert.deepEqual(configError({ ...valid(), vip: { address: '192.0.2.10', interface: 'eth0; reboot' } }).path, ['vip', 'interface']);
   });
 
+  it('initdb options: long options passed on; one pgwarden sets itself or a short one is refused with the key', () => {
+    const withInitdb = (initdb: string[]) => ({ ...valid(), postgresql: { ...valid().postgresql, initdb } });
+    assert.deepEqual(parseNodeConfig(withInitdb(['--data-checksums', '--wal-segsize=1'])).postgresql.initdb, ['--data-checksums', '--wal-segsize=1']);
+    assert.deepEqual(parseNodeConfig(valid()).postgresql.initdb, []);
+    for (const bad of ['--pwfile=/tmp/x', '--auth=trust', '-A', '--username=root']) {
+      const err = configError(withInitdb([bad]));
+      assert.deepEqual(err.path, ['postgresql', 'initdb', 0], bad);
+    }
+    assert.match(configError(withInitdb(['--auth-local=trust'])).message, /sets this initdb option itself/);
+  });
+
   it('callbacks: scripts resolved against the config directory, a timeout that defaults to 30 s', () => {
     const cfg = parseNodeConfig({ ...valid(), callbacks: { on_role_change: 'hooks/role.sh' } }, '/etc/pgwarden');
     assert.deepEqual(cfg.callbacks, { on_role_change: '/etc/pgwarden/hooks/role.sh', timeout: 30 });
