@@ -5,10 +5,10 @@
 import { fetchNodeReport } from '../client/api-client.js';
 import type { NodeReport } from '../client/node-report.js';
 import { failoverJson, type FailoverRequestJson } from '../store/codec.js';
-import type { ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
+import type { CloneStatus, ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
 import { formatLsn, lagBytes } from '../util/lsn.js';
 
-export type DisplayStatus = '* running' | 'running' | '? unreachable' | '! failed' | 'stopped';
+export type DisplayStatus = '* running' | 'running' | '? unreachable' | '! failed' | 'stopped' | `cloning ${number}%`;
 
 export interface MemberRow {
   readonly id: number;
@@ -29,6 +29,8 @@ export interface MemberRow {
   readonly port: number;
   readonly api_url: string;
   readonly message: string | null;
+  /** The base backup it is receiving, live from its agent (else its last published status); null otherwise. */
+  readonly clone: CloneStatus | null;
 }
 
 export interface ClusterReport {
@@ -83,6 +85,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
     const m: MemberStatus | undefined = snap.members.get(reg.name);
     const role = rep?.role ?? (m?.role && m.role !== 'unknown' ? m.role : reg.name === leader ? 'primary' : 'standby');
     const label = `node "${reg.name}" (ID: ${reg.id})`;
+    const copy = rep ? rep.clone : (m?.clone ?? null);
     let status: DisplayStatus;
     if (!rep) {
       status = '? unreachable';
@@ -92,6 +95,9 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       if (role === 'primary' && reg.name !== leader) warnings.push(`${label} runs as a primary but does not hold the leader lock`);
       if (role === 'standby' && !rep.streaming && leader !== null) warnings.push(`${label} is not streaming from the primary "${leader}"`);
       if (rep.disk_full) warnings.push(`${label}: the filesystem of its data directory is full`);
+    } else if (copy) {
+      status = `cloning ${copy.total_bytes > 0 ? Math.floor((100 * copy.done_bytes) / copy.total_bytes) : 0}%`;
+      warnings.push(`${label} is not running yet: cloning from ${copy.from}`);
     } else if (m && BUSY.has(m.state)) {
       // Down on purpose for a moment: the agent is rebuilding or starting it.
       status = 'stopped';
@@ -121,6 +127,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       port: reg.port,
       api_url: reg.api_url,
       message: m?.message ?? null,
+      clone: copy,
     };
   });
   const vip = vipOf(snap, leader, warnings);

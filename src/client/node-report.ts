@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { tagsSchema, type Tags } from '../config/schema.js';
+import { cloneStatusSchema, type CloneStatus } from '../util/clone-status.js';
 import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 
 export interface NodeReport {
@@ -18,6 +19,8 @@ export interface NodeReport {
   readonly tags: Tags | null;
   /** The filesystem of its data directory (or pg_wal) is full: it could not take writes if promoted. */
   readonly disk_full: boolean;
+  /** The base backup it is receiving (clone), with its progress; null otherwise. */
+  readonly clone: CloneStatus | null;
 }
 
 const wire = z.object({
@@ -33,6 +36,7 @@ const wire = z.object({
   tags: z.object(tagsSchema.shape).nullable(),
   // Agents before this field was added do not send it.
   disk_full: z.boolean().default(false),
+  clone: cloneStatusSchema.nullable().default(null),
 });
 
 /** The JSON body of GET /status. */

@@ -49,6 +49,8 @@ export const tagsSchema = z.strictObject({
   noloadbalance: z.boolean().default(false),
   /** Never chosen as a synchronous standby. */
   nosync: z.boolean().default(false),
+  /** A new member takes its base backup from this standby rather than from the primary. */
+  clonefrom: z.boolean().default(false),
 });
 
 export const storeSchema = z.discriminatedUnion('type', [
@@ -149,7 +151,7 @@ export const nodeConfigSchema = z.strictObject({
   synchronous_node_count: z.number().int().min(1).default(1),
   /** With no eligible standby, commits wait rather than going asynchronous. */
   synchronous_mode_strict: z.boolean().default(false),
-  tags: tagsSchema.default({ priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false }),
+  tags: tagsSchema.default({ priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false }),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'), file: z.string().optional() }).default({ level: 'info' }),
 });
 

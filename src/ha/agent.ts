@@ -103,6 +103,7 @@ export class Agent {
       streaming: s.streaming,
       tags: this.o.config.tags,
       disk_full: s.diskFull,
+      clone: this.executor.cloneStatus(),
     };
   }
 

@@ -1,6 +1,6 @@
 /**
  * Pure: a node with an empty data directory either bootstraps a new cluster (it won the leader
- * race and nobody initialized one) or clones from the leader.
+ * race and nobody initialized one) or clones from the leader (or from a standby tagged clonefrom).
  */
 import type { ClusterSnapshot } from '../store/types.js';
 import { decision, type Decision } from './actions.js';
@@ -16,5 +16,20 @@ export function bootstrapOrClone(v: View, c: ClusterSnapshot): Decision {
   if (leader === v.self) return decision('releasing the leader lock: my data directory is empty', { type: 'release_leader' });
   const m = c.members.get(leader);
   if (m?.state !== 'running' || m.role !== 'primary') return decision(`waiting for leader ${leader} to run as primary before cloning from it`);
+  const spare = cloneSource(v, c, leader);
+  if (spare) return decision(`cloning from ${spare} (tagged clonefrom), then following leader ${leader}: my data directory is empty`, { type: 'clone', from: spare });
   return decision(`cloning from leader ${leader}: my data directory is empty`, { type: 'clone', from: leader });
+}
+
+/** A standby tagged clonefrom that streams from the leader spares the primary the copy; the first by name. */
+function cloneSource(v: View, c: ClusterSnapshot, leader: string): string | null {
+  const ok = [...c.registry.values()]
+    .filter((r) => r.tags.clonefrom && r.name !== v.self && r.name !== leader)
+    .filter((r) => {
+      const m = c.members.get(r.name);
+      return m?.state === 'running' && m.role === 'standby' && m.streaming && m.upstream === leader;
+    })
+    .map((r) => r.name)
+    .sort();
+  return ok[0] ?? null;
 }

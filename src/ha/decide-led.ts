@@ -107,10 +107,12 @@ function following(v: View, c: ClusterSnapshot, leader: string): Decision {
   const l = v.local;
   if (l.role === 'primary') return decision(`demoting: ${leader} holds the leader lock, so I must not accept writes`, { type: 'demote', mode: 'immediate' });
   if (l.upstream !== leader) return decision(`following ${leader}, the new leader`, { type: 'follow', leader });
+  // Slots for the other members here too, so they can follow us at once if we are promoted.
+  const slots: Action = { type: 'sync_slots' };
   if (l.streaming) {
     const leaderLsn = c.members.get(leader)?.lsn ?? null;
     const lag = leaderLsn !== null && l.lsn !== null ? lagBytes(leaderLsn, l.lsn) : null;
-    return decision(`no action: streaming from ${leader}${lag !== null ? ` (lag ${lag} bytes)` : ''}`);
+    return decision(`no action: streaming from ${leader}${lag !== null ? ` (lag ${lag} bytes)` : ''}`, slots);
   }
   // Neither a rewind nor a restart gives back the room streaming needs: that is the operator's.
   if (l.diskFullSince !== null) return decision(`no action: following ${leader}, not streaming: my data directory's filesystem is full`);
@@ -122,5 +124,5 @@ function following(v: View, c: ClusterSnapshot, leader: string): Decision {
       from: leader,
     });
   }
-  return decision(`no action: following ${leader}, not streaming yet`);
+  return decision(`no action: following ${leader}, not streaming yet`, slots);
 }

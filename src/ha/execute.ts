@@ -8,8 +8,10 @@
  * PostgreSQL (a long action, a stop on purpose) is its own state, read through `state()`.
  */
 import { slotName, type Upstream } from '../postgres/controller.js';
-import type { ClusterSnapshot, EventKind, MemberState, MemberStatus } from '../store/types.js';
+import type { CloneProgress } from '../postgres/clone.js';
+import type { CloneStatus, ClusterSnapshot, EventKind, MemberState, MemberStatus } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
+import type { Lsn } from '../util/lsn.js';
 import { StoreUnavailableError, errorMessage } from '../util/errors.js';
 import { REPORTING_ACTIONS, type Action, type Decision } from './actions.js';
 import type { HaDeps } from './deps.js';
@@ -44,13 +46,23 @@ export const GUARD_MARGIN_MS = 1000;
 /** How long a rewound standby may take to accept connections before the rewind counts as good. */
 const REWOUND_START_MS = 30_000;
 
+/** A clone's progress goes to the log this often: a line every few seconds, not one per block. */
+const CLONE_LOG_EVERY_MS = 5000;
+
 export class Executor {
   private inFlight: InFlight | null = null;
+  /** The base backup being received, while a clone runs. */
+  private copy: CloneStatus | null = null;
   /** We stopped PostgreSQL on purpose (demote); its absence is not a crash. */
   private stoppedOnPurpose = false;
   private lastOptime: bigint | null = null;
 
   constructor(private readonly d: ExecutorDeps) {}
+
+  /** The base backup this node is receiving, or null. */
+  cloneStatus(): CloneStatus | null {
+    return this.copy;
+  }
 
   /** What the next view needs of the executor, given the lease the last run returned. */
   state(lease: Lease): ExecutorState {
@@ -118,10 +130,12 @@ export class Executor {
         });
       case 'clone': {
         const from = upstreamOf(snap, a.from);
+        // A copy taken from a standby (clonefrom) streams from the leader afterwards.
+        const leader = upstreamOf(snap, snap?.leader?.name ?? a.from);
         return this.long('clone', why, async () => {
-          await pg.clone(from, slotName(this.d.name), (p) => this.progress(megabytes(p)));
-          await this.startPg('standby', from);
-          await this.event('cloned', `cloned from ${a.from} and started as its standby`);
+          const copied = await this.cloneFrom(from, true);
+          await this.startPg('standby', leader);
+          await this.event('cloned', `cloned ${copied} from ${a.from}; started as a standby of ${leader.name}`);
           this.d.callbacks?.fire('on_start', 'standby');
         });
       }
@@ -139,14 +153,14 @@ export class Executor {
             // a data directory whose checkpoint record cannot be read. Only a start proves it.
             if (!(await this.startsUp(REWOUND_START_MS))) throw new Error('PostgreSQL exited while starting on the rewound data directory');
             // The slots it kept as a primary would pin WAL on this standby for ever: it serves none.
-            const { dropped } = await pg.ensureSlots([]).catch(() => ({ dropped: [] as string[] }));
+            const { dropped } = await pg.ensureSlots(new Map()).catch(() => ({ dropped: [] as string[] }));
             if (dropped.length) this.d.log.info({ dropped }, 'replication slots of the former primary dropped');
           } catch (err) {
             await this.event('rewind_failed', `rewinding to follow ${a.from} failed (${errorMessage(err)}); cloning again`);
             if (pg.postmasterPid() !== null) await pg.stop('immediate');
             // What failed to rewind or to start is no use to keep: the copy gets its room.
-            await pg.clone(from, slotName(this.d.name), (p) => this.progress(`re-clone ${megabytes(p)}`), false);
-            await this.event('cloned', `cloned again from ${a.from}`);
+            const copied = await this.cloneFrom(from, false);
+            await this.event('cloned', `cloned ${copied} again from ${a.from}`);
             await this.startPg('standby', from);
           }
           // It ran as a primary (that is why it rewinds): now it is a standby.
@@ -166,7 +180,7 @@ export class Executor {
         await pg.promote(30_000);
         await this.event('promoted', why);
         this.d.callbacks?.fire('on_role_change', 'primary');
-        if (snap) await this.syncSlots(snap);
+        if (snap) await this.syncSlots(snap, false);
         return true;
       case 'fence':
         // Not a stop on purpose: the next view sees a crashed primary, which waits for a new leader.
@@ -185,7 +199,7 @@ export class Executor {
         await this.event('following', why);
         return true;
       case 'sync_slots':
-        if (snap) await this.syncSlots(snap);
+        if (snap) await this.syncSlots(snap, v.local.role === 'standby');
         return true;
       case 'set_sync_guc':
         await pg.setSyncStandbyNames(a.value);
@@ -254,6 +268,7 @@ export class Executor {
       streaming: l.streaming,
       disk_full: l.diskFullSince !== null,
       vip,
+      clone: this.copy,
       message,
       updated_at_ms: this.d.clock.wall(),
     };
@@ -330,14 +345,49 @@ export class Executor {
     await this.d.pg.start({ standby: as === 'standby', upstream });
   }
 
-  private async syncSlots(snap: ClusterSnapshot): Promise<void> {
-    const wanted = [...snap.registry.keys()].filter((n) => n !== this.d.name).map(slotName);
+  /**
+   * A slot for every other member. A standby also moves each up to where that member has got
+   * (positions from the store), so a slot kept for after a promotion does not pin WAL here.
+   */
+  private async syncSlots(snap: ClusterSnapshot, asStandby: boolean): Promise<void> {
+    const wanted = new Map<string, Lsn | null>();
+    for (const n of snap.registry.keys()) {
+      if (n === this.d.name) continue;
+      const m = snap.members.get(n);
+      const got = [m?.lsn, m?.replayed_lsn].filter((l): l is Lsn => l !== null && l !== undefined);
+      wanted.set(slotName(n), asStandby && got.length ? got.reduce((a, b) => (a < b ? a : b)) : null);
+    }
     const { created, dropped } = await this.d.pg.ensureSlots(wanted);
     if (created.length || dropped.length) this.d.log.info({ created, dropped }, 'replication slots synced');
   }
 
-  private progress(text: string): void {
-    if (this.inFlight) this.inFlight = { ...this.inFlight, progress: text };
+  /**
+   * pg_basebackup into our data directory, its progress published (status, log every few seconds,
+   * the decision sentence); returns what it copied, e.g. "2.0 GB in 24 s (85 MB/s)".
+   */
+  private async cloneFrom(from: Upstream, keepOld: boolean): Promise<string> {
+    const started = this.d.clock.now();
+    let logged = started;
+    this.copy = { from: from.name, done_bytes: 0, total_bytes: 0, rate_bytes_s: 0, elapsed_s: 0 };
+    const onProgress = (p: CloneProgress) => {
+      const now = this.d.clock.now();
+      const elapsed = (now - started) / 1000;
+      const done = p.doneKb * 1024;
+      this.copy = { from: from.name, done_bytes: done, total_bytes: p.totalKb * 1024, rate_bytes_s: elapsed > 0 ? Math.round(done / elapsed) : 0, elapsed_s: Math.round(elapsed) };
+      if (this.inFlight) this.inFlight = { ...this.inFlight, progress: copyText(this.copy) };
+      if (now - logged >= CLONE_LOG_EVERY_MS) {
+        logged = now;
+        this.d.log.info({ from: from.name, done_bytes: done, total_bytes: this.copy.total_bytes }, `cloning from ${from.name}: ${copyText(this.copy)}`);
+      }
+    };
+    try {
+      await this.d.pg.clone(from, slotName(this.d.name), onProgress, keepOld);
+      const seconds = (this.d.clock.now() - started) / 1000;
+      const bytes = this.copy.total_bytes || this.copy.done_bytes;
+      return `${mb(bytes)} in ${seconds.toFixed(1)} s (${mb(bytes / Math.max(seconds, 0.001))}/s)`;
+    } finally {
+      this.copy = null;
+    }
   }
 
   /** Starts a long action in the background; the loop sees it as InFlight until it ends. */
@@ -366,7 +416,13 @@ function memberState(l: LocalState, inFlight: InFlightKind | null): MemberState 
   return l.downSince !== null ? 'crashed' : 'stopped';
 }
 
-const megabytes = (p: { doneKb: number; totalKb: number }) => `${Math.round(p.doneKb / 1024)}/${Math.round(p.totalKb / 1024)} MB`;
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
+
+/** "1200.0 MB of 2048.0 MB (58%), 85.0 MB/s" */
+function copyText(c: CloneStatus): string {
+  const pct = c.total_bytes > 0 ? ` (${Math.floor((100 * c.done_bytes) / c.total_bytes)}%)` : '';
+  return `${mb(c.done_bytes)} of ${mb(c.total_bytes)}${pct}, ${mb(c.rate_bytes_s)}/s`;
+}
 
 function upstreamOf(snap: ClusterSnapshot | null, name: string): Upstream {
   const reg = snap?.registry.get(name);

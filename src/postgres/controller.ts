@@ -11,7 +11,7 @@ import type { InterfaceAddress } from '../util/ip-addr.js';
 import type { Logger } from '../util/log.js';
 import { waitFor } from '../util/deadline.js';
 import { PostgresUnavailableError } from '../util/errors.js';
-import { parseLsn, type Lsn } from '../util/lsn.js';
+import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 import { clone, type CloneProgress } from './clone.js';
 import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
 import { hasPgVersion, isAlive, readPostmasterPid, run } from './ctl.js';
@@ -466,6 +466,7 @@ export class PgController extends EventEmitter<PgControllerEvents> {
       dataDir: this.o.dataDir,
       from,
       replicationUser: this.o.replication.username,
+      replicationPassword: this.o.replication.password,
       passfile: this.passfile,
       slot,
       onProgress,
@@ -513,21 +514,33 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   }
 
   /**
-   * Physical slots on the primary: one per member in `wanted`; inactive physical slots of members
-   * no longer wanted are dropped so they cannot pin WAL forever.
+   * Physical slots, one per member in `wanted`; inactive physical slots of members no longer wanted
+   * are dropped so they cannot pin WAL forever. On a standby, each slot is moved up to the position
+   * given for it (the member's own, capped by PostgreSQL at our replay position), since nothing
+   * streams from it to move it; a slot invalidated for lagging too far is created again.
    */
-  async ensureSlots(wanted: readonly string[]): Promise<{ created: string[]; dropped: string[] }> {
-    const { rows } = await this.sql.query<{ slot_name: string; active: boolean }>(`SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'`);
-    const have = new Map(rows.map((r) => [r.slot_name, r.active]));
+  async ensureSlots(wanted: ReadonlyMap<string, Lsn | null>): Promise<{ created: string[]; dropped: string[] }> {
+    const { rows } = await this.sql.query<{ slot_name: string; active: boolean; restart_lsn: string | null }>(
+      `SELECT slot_name, active, restart_lsn::text FROM pg_replication_slots WHERE slot_type = 'physical'`,
+    );
+    const have = new Map(rows.map((r) => [r.slot_name, r]));
     const created: string[] = [];
     const dropped: string[] = [];
-    for (const name of wanted) {
-      if (have.has(name)) continue;
+    for (const [name, position] of wanted) {
+      const slot = have.get(name);
+      if (slot && slot.restart_lsn === null && !slot.active && position !== null) {
+        await this.sql.query('SELECT pg_drop_replication_slot($1)', [name]);
+      } else if (slot) {
+        if (position !== null && slot.restart_lsn !== null && parseLsn(slot.restart_lsn) < position) {
+          await this.sql.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [name, formatLsn(position)]);
+        }
+        continue;
+      }
       await this.sql.query('SELECT pg_create_physical_replication_slot($1, true)', [name]);
       created.push(name);
     }
-    for (const [name, active] of have) {
-      if (wanted.includes(name) || active) continue;
+    for (const [name, slot] of have) {
+      if (wanted.has(name) || slot.active) continue;
       await this.sql.query('SELECT pg_drop_replication_slot($1)', [name]);
       dropped.push(name);
     }

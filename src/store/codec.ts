@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { memberName as name, tagsSchema } from '../config/schema.js';
+import { cloneStatusSchema } from '../util/clone-status.js';
 import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 import { keyKind, type Keys } from './keys.js';
 import {
@@ -59,6 +60,7 @@ const member = z
     streaming: z.boolean(),
     disk_full: z.boolean().default(false),
     vip: z.object({ address: z.ipv4(), held: z.boolean() }).nullable().default(null),
+    clone: cloneStatusSchema.nullable().default(null),
     message: z.string(),
     updated_at: epochMs,
   })

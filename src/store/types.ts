@@ -4,7 +4,10 @@
  * etcdctl output stays readable) is parsed and written only by codec.ts, at the store boundary.
  */
 import type { Tags } from '../config/schema.js';
+import type { CloneStatus } from '../util/clone-status.js';
 import type { Lsn } from '../util/lsn.js';
+
+export type { CloneStatus };
 
 /** Durable registration of a node: survives the agent's death so `cluster show` can flag it. */
 export interface Registration {
@@ -36,6 +39,8 @@ export interface MemberStatus {
   readonly disk_full: boolean;
   /** The floating address configured on this member, and whether its interface holds it; null: none configured. */
   readonly vip: { readonly address: string; readonly held: boolean } | null;
+  /** The base backup it is receiving; null when it is not cloning. */
+  readonly clone: CloneStatus | null;
   /** The last sentence of the agent's HA loop. */
   readonly message: string;
   readonly updated_at_ms: number;

@@ -38,6 +38,7 @@ const member = (name: string) => ({
   message: 'm',
   disk_full: false,
   vip: null,
+  clone: null,
   updated_at_ms: Date.now(),
 });
 /** A member status in its stored form, for raw writes. */
@@ -61,7 +62,7 @@ const reg = (name: string, id: number) => ({
   host: '127.0.0.1',
   port: 5432 + id,
   api_url: `http://127.0.0.1:${8000 + id}`,
-  tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false },
+  tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false },
 });
 
 export function describeStateStore(name: string, make: () => Promise<StoreHarness>): void {

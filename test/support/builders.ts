@@ -17,7 +17,7 @@ export const defaultConfig: HaConfig = {
   maximumLagOnFailover: 1_048_576n,
   primaryStartTimeoutMs: 10_000,
   primaryHangTimeoutMs: 5000,
-  tags: { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false },
+  tags: { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false },
   sync: { mode: 'off', count: 1, strict: false },
 };
 
@@ -41,6 +41,7 @@ export function aMember(name: string, over: Partial<Omit<MemberStatus, 'lsn' | '
     message: '',
     disk_full: false,
     vip: null,
+    clone: null,
     updated_at_ms: WALL,
     ...rest,
   };

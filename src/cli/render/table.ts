@@ -49,6 +49,11 @@ export function renderCluster(report: ClusterReport, opts: { verbose?: boolean; 
   if (opts.verbose) {
     out.push('', 'HA loop (last decision of each agent):');
     for (const m of report.members) out.push(`  ${m.name}: ${m.message ?? '(no status published)'}`);
+    const cloning = report.members.filter((m) => m.clone);
+    if (cloning.length) out.push('', 'Clones in progress:');
+    for (const { name, clone: c } of cloning) {
+      out.push(`  ${name}: from ${c!.from}, ${formatBytes(c!.done_bytes)} of ${formatBytes(c!.total_bytes)} in ${c!.elapsed_s} s, ${formatBytes(c!.rate_bytes_s)}/s`);
+    }
   }
   if (report.warnings.length) {
     out.push('', 'WARNING: following issues were detected');

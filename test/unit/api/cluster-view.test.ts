@@ -5,12 +5,12 @@ import { renderCluster } from '../../../src/cli/render/table.js';
 import { parseLsn } from '../../../src/util/lsn.js';
 import { aMember, aSnapshot } from '../../support/builders.js';
 
-const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false };
+const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false };
 const answering =
   (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
   async (reg) => {
     const r = rows[reg.name];
-    return r ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, disk_full: false, ...r, lsn: r.lsn === null ? null : parseLsn(r.lsn) } : null;
+    return r ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, disk_full: false, clone: null, ...r, lsn: r.lsn === null ? null : parseLsn(r.lsn) } : null;
   };
 
 describe('cluster show (report and table)', () => {
@@ -80,6 +80,28 @@ describe('cluster show (report and table)', () => {
     );
     assert.match(report.warnings.join('\n'), /node "n2" \(ID: 2\) is registered as an active standby but PostgreSQL is not running/);
     assert.match(report.warnings.join('\n'), /node "n3" \(ID: 3\) is not running yet: cloning/);
+  });
+
+  it('a clone in progress: "cloning 42%" from the agent\'s live report, bytes and rate in --verbose and --json', async () => {
+    const clone = { from: 'n1', done_bytes: 42 * 1048576, total_bytes: 100 * 1048576, rate_bytes_s: 21 * 1048576, elapsed_s: 2 };
+    const snap = aSnapshot()
+      .member(aMember('n3', { state: 'cloning' }))
+      .build();
+    const live: Prober = async (reg) => {
+      const r = await answering({
+        n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+        n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+        n3: { running: false, role: null, lsn: null, timeline: null },
+      })(reg);
+      return r && reg.name === 'n3' ? { ...r, clone } : r;
+    };
+    const report = await buildClusterReport(snap, live);
+    assert.equal(report.members[2]?.status, 'cloning 42%');
+    assert.deepEqual(report.members[2]?.clone, clone);
+    assert.match(report.warnings.join('\n'), /node "n3" \(ID: 3\) is not running yet: cloning from n1/);
+    const text = renderCluster(report, { verbose: true });
+    assert.match(text, /^ 3 +\| n3 +\| standby \| {3}cloning 42% \| n1/m);
+    assert.match(text, /Clones in progress:\n {2}n3: from n1, 42 MB of 100 MB in 2 s, 21 MB\/s/);
   });
 
   it('warns when nobody holds the lock, and when a primary runs without it', async () => {

@@ -11,14 +11,14 @@ import type { NodeReport } from '../../../src/client/node-report.js';
 import { parseLsn } from '../../../src/util/lsn.js';
 import { aSnapshot } from '../../support/builders.js';
 
-const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false };
+const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false };
 const MB = 1_048_576n;
 // The primary n1 is gone; n2 and n3 run as standbys.
 const standbys = (n2: string, n3: string) =>
   new Map<string, NodeReport | null>([
     ['n1', null],
-    ['n2', { name: 'n2', tags, running: true, role: 'standby', streaming: false, timeline: 1, disk_full: false, lsn: parseLsn(n2) }],
-    ['n3', { name: 'n3', tags, running: true, role: 'standby', streaming: false, timeline: 1, disk_full: false, lsn: parseLsn(n3) }],
+    ['n2', { name: 'n2', tags, running: true, role: 'standby', streaming: false, timeline: 1, disk_full: false, clone: null, lsn: parseLsn(n2) }],
+    ['n3', { name: 'n3', tags, running: true, role: 'standby', streaming: false, timeline: 1, disk_full: false, clone: null, lsn: parseLsn(n3) }],
   ]);
 
 describe('failover preview', () => {

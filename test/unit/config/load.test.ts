@@ -37,7 +37,7 @@ describe('node config', () => {
     assert.equal(cfg.retry_timeout, 3);
     assert.equal(cfg.primary_start_timeout, 10);
     assert.equal(cfg.maximum_lag_on_failover, 1048576);
-    assert.deepEqual(cfg.tags, { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false });
+    assert.deepEqual(cfg.tags, { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false });
     assert.equal(cfg.postgresql.replication.password_file, '/etc/pgwarden/repl.pw', 'relative paths resolve against the file');
   });
 

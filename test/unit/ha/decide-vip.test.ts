@@ -23,14 +23,14 @@ const rows: Row[] = [
   {
     name: 'a standby that holds it (another node leads): removes it first',
     view: aView().vip(true),
-    actions: ['drop_vip'],
+    actions: ['drop_vip', 'sync_slots'],
     reason: /n1 holds the leader lock/,
   },
-  { name: 'a standby without it: nothing to do', view: aView().vip(false), actions: [] },
+  { name: 'a standby without it: nothing to do', view: aView().vip(false), actions: ['sync_slots'] },
   {
     name: 'could not tell whether a standby holds it: removes it to be sure',
     view: aView().vip(null),
-    actions: ['drop_vip'],
+    actions: ['drop_vip', 'sync_slots'],
   },
   {
     name: 'elected: acquires, promotes, and only then adds the address',

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { REPORTING_ACTIONS, type Decision } from '../../../src/ha/actions.js';
 import { decide } from '../../../src/ha/decide.js';
 import { REWIND_AFTER_MS } from '../../../src/ha/decide-led.js';
-import { aMember, aSnapshot, aView, NOW, WALL, type ViewBuilder } from '../../support/builders.js';
+import { aMember, aRegistration, aSnapshot, aView, defaultConfig, NOW, WALL, type ViewBuilder } from '../../support/builders.js';
 
 interface Row {
   readonly name: string;
@@ -30,7 +30,7 @@ const rows: Row[] = [
     name: 'no leader, equal positions: the higher priority wins',
     view: aView()
       .cluster(aSnapshot().leader(null))
-      .peer('n3', { tags: { priority: 200, location: 'x', nofailover: false, noloadbalance: false, nosync: false } }),
+      .peer('n3', { tags: { priority: 200, location: 'x', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false } }),
     actions: [],
     message: /n3 is a better candidate \(higher priority\)/,
   },
@@ -74,13 +74,13 @@ const rows: Row[] = [
   {
     name: 'standby whose upstream is gone while the lock is held: keeps following, no promotion',
     view: aView().local({ streaming: false, notStreamingSince: NOW - 60_000 }),
-    actions: [],
+    actions: ['sync_slots'],
     message: /following n1, not streaming yet/,
   },
   {
     name: 'standby streaming from the leader: no action, says the lag',
     view: aView().cluster(aSnapshot().member(aMember('n1', { role: 'primary', lsn: '0/3000100', upstream: null }))),
-    actions: [],
+    actions: ['sync_slots'],
     message: /streaming from n1 \(lag 256 bytes\)/,
   },
   {
@@ -273,6 +273,26 @@ const rows: Row[] = [
   {
     name: 'empty data directory with a running leader: clones from it',
     view: aView().local({ dataDir: 'empty', postmaster: 'stopped' }),
+    actions: ['clone'],
+    message: /cloning from leader n1/,
+  },
+  {
+    name: 'empty data directory and a streaming standby tagged clonefrom: copies from it, sparing the primary',
+    view: aView()
+      .local({ dataDir: 'empty', postmaster: 'stopped' })
+      .cluster(aSnapshot().register(aRegistration('n3', 3, { tags: { ...defaultConfig.tags, clonefrom: true } }))),
+    actions: ['clone'],
+    message: /cloning from n3 \(tagged clonefrom\), then following leader n1/,
+  },
+  {
+    name: 'a standby tagged clonefrom that does not stream: the leader is the source',
+    view: aView()
+      .local({ dataDir: 'empty', postmaster: 'stopped' })
+      .cluster(
+        aSnapshot()
+          .member(aMember('n3', { streaming: false }))
+          .register(aRegistration('n3', 3, { tags: { ...defaultConfig.tags, clonefrom: true } })),
+      ),
     actions: ['clone'],
     message: /cloning from leader n1/,
   },
@@ -488,7 +508,7 @@ describe('decide(): reaping, registering and publishing are decisions too', () =
     const d = decide(aView().build());
     assert.deepEqual(
       d.actions.map((a) => a.type),
-      ['publish_member'],
+      ['sync_slots', 'publish_member'],
     );
   });
 

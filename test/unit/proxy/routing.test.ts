@@ -54,7 +54,7 @@ describe('proxy routing', () => {
   it('noloadbalance tags weigh 0', () => {
     const snap = aSnapshot().build();
     const registry = new Map(snap.registry);
-    registry.set('n2', aRegistration('n2', 2, { tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: true, nosync: false } }));
+    registry.set('n2', aRegistration('n2', 2, { tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: true, nosync: false, clonefrom: false } }));
     const r = buildRoutes({ ...snap, registry }, health(), opts);
     assert.equal(r.nodes[1]?.weight, 0);
     assert.equal(r.pickReader(0.1)?.name, 'n3');
