@@ -3,16 +3,16 @@
  * or load-balancer check can route on them: /primary is 200 only on the primary that holds the
  * lock, /replica only on a streaming standby. Every mutating call needs the bearer token.
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Agent } from '../ha/agent.js';
-import type { StateStore } from '../store/store.js';
+import { EVENT_LOG_LIMIT, type StateStore } from '../store/store.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
 import { lagBytes } from '../util/lsn.js';
 import { nodeReportJson } from '../client/node-report.js';
 import { buildClusterReport, httpProber, probeAll, type Prober } from './cluster-view.js';
 import { failoverPreview } from './failover-preview.js';
+import { requireBearer } from './bearer.js';
 
 export interface ApiOptions {
   readonly agent: Agent;
@@ -32,12 +32,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // Our own row is read directly: the API must not depend on reaching itself over the network.
   const prober: Prober = (reg) => (reg.name === self ? o.agent.report().catch(() => null) : remote(reg));
 
-  const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!o.authToken) return reply.code(403).send({ error: 'mutating calls are disabled on this node: set api.auth_token or api.auth_token_file' });
-    const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /i, ''));
-    const want = Buffer.from(o.authToken);
-    if (given.length !== want.length || !timingSafeEqual(given, want)) return reply.code(401).send({ error: 'missing or wrong bearer token' });
-  };
+  const requireToken = requireBearer(o.authToken, 'mutating calls are disabled on this node: set api.auth_token or api.auth_token_file');
 
   app.get('/health', async (_req, reply) => {
     const r = await o.agent.report();
@@ -76,9 +71,14 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     }
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/events', async (req, reply) => {
+  app.get<{ Querystring: { limit?: string; since?: string } }>('/events', async (req, reply) => {
+    const since = req.query.since === undefined ? null : Date.parse(req.query.since);
+    if (Number.isNaN(since)) return reply.code(400).send({ error: 'since: expected an ISO time, e.g. 2026-11-30T17:00:00Z' });
     try {
-      return await o.store.events(Math.min(1000, Number(req.query.limit) || 100), deadlineSignal(o.timeoutMs));
+      const limit = Math.min(EVENT_LOG_LIMIT, Number(req.query.limit) || 100);
+      // The newest `limit` of those at or after `since`: read the whole log, then cut.
+      const events = await o.store.events(since === null ? limit : EVENT_LOG_LIMIT, deadlineSignal(o.timeoutMs));
+      return since === null ? events : events.filter((e) => Date.parse(e.at) >= since).slice(-limit);
     } catch (err) {
       return reply.code(503).send({ error: errorMessage(err) });
     }

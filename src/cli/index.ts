@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerFailover } from './commands/failover.js';
+import { registerNode } from './commands/node.js';
 import { registerPause } from './commands/pause.js';
 import { registerProxy } from './commands/proxy.js';
 import { registerSwitchover } from './commands/switchover.js';
@@ -17,6 +18,7 @@ export function buildCli(): Command {
   registerCluster(program);
   registerSwitchover(program);
   registerFailover(program);
+  registerNode(program);
   registerPause(program);
   registerProxy(program);
   return program;

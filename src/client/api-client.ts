@@ -34,6 +34,10 @@ export class ApiClient {
     return this.request<T>('POST', path, body);
   }
 
+  delete<T>(path: string): Promise<ApiResponse<T>> {
+    return this.request<T>('DELETE', path);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
     const errors: string[] = [];
     for (const endpoint of this.endpoints) {

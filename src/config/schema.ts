@@ -167,5 +167,7 @@ export const clientConfigSchema = z.strictObject({
   endpoints: z.array(z.string().regex(/^https?:\/\//, 'expected http://host:port')).min(1),
   auth_token: z.string().optional(),
   auth_token_file: z.string().optional(),
+  /** The control endpoint of the `pgwarden up` process that runs these nodes (node add). */
+  up: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+$/, 'expected http://127.0.0.1:port').optional(),
 });
 export type ClientConfig = z.infer<typeof clientConfigSchema>;

@@ -247,9 +247,12 @@ export class Executor {
         return this.holdVip(a.reason, run);
       case 'drop_vip':
         return this.dropVip(a.reason, run);
-      case 'register':
+      case 'register': {
+        const known = snap?.registry.has(this.d.name) ?? true;
         await store.register(a.registration, signal());
+        if (!known) await this.event('node_added', `joined the cluster as member ${a.registration.id} (${a.registration.host}:${a.registration.port})`);
         return true;
+      }
       case 'publish_member':
         await store.putMember(this.memberStatus(v.local, why, this.d.vip ? { address: this.d.vip.address.address, held: run.vipHeld === true } : null), signal());
         return true;

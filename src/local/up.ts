@@ -4,17 +4,20 @@
  * again on the same directory brings the same cluster back with its data.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { buildClusterReport, httpProber, type ClusterReport } from '../api/cluster-view.js';
-import { parseNodeConfig, proxyConfigSchema, validate } from '../config/index.js';
+import { parseNodeConfig, proxyConfigSchema, readToken, validate } from '../config/index.js';
+import { memberName } from '../config/schema.js';
 import { MemoryBackend, MemoryStore } from '../store/memory.js';
 import type { ClusterEvent } from '../store/types.js';
 import { waitFor } from '../util/deadline.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { buildNode, type RunningNode } from '../compose/agent.js';
 import { startProxy, type RunningProxy } from '../compose/proxy.js';
+import { startUpControl } from './up-control.js';
+import type { FastifyInstance } from 'fastify';
 
 export interface UpOptions {
   readonly dir: string;
@@ -48,6 +51,13 @@ export interface UpCluster {
   onEvent(fn: (e: ClusterEvent) => void): void;
   /** Starts a fresh agent for `name` (after its previous one was halted), as a host coming back. */
   restartNode(name: string): Promise<RunningNode>;
+  /**
+   * Adds a node (default name: the next nodeN): its YAML, its entry in the cluster file, and an
+   * agent that registers it and clones it from the cluster. Returns once the agent runs.
+   */
+  addNode(name?: string): Promise<RunningNode>;
+  /** Undoes an addNode that did not work out: stops it, forgets it in the store, deletes its files. */
+  dropNode(name: string): Promise<void>;
   /** Stops every agent first (so nobody promotes while others stop), then every instance. */
   stop(): Promise<void>;
 }
@@ -56,7 +66,12 @@ interface UpState {
   nodes: number;
   port_base: number;
   scope: string;
+  /** Each node and its port slot; absent in files from before `node add` (then node1..nodeN). */
+  members?: { name: string; index: number }[];
 }
+
+/** Ports are port_base + 1.. for PostgreSQL, + 101.. for the APIs, + 51..54 for the proxy and control. */
+const MAX_NODES = 49;
 
 const secret = () => randomBytes(18).toString('base64url');
 
@@ -78,9 +93,17 @@ export async function up(o: UpOptions): Promise<UpCluster> {
 
   const stateFile = join(dir, 'up.yaml');
   const previous = existsSync(stateFile) ? (parseYaml(readFileSync(stateFile, 'utf8')) as UpState) : null;
-  const state: UpState = { nodes: o.nodes ?? previous?.nodes ?? 3, port_base: o.portBase ?? previous?.port_base ?? 15432, scope: previous?.scope ?? 'pgwarden' };
-  if (!Number.isInteger(state.nodes) || state.nodes < 1 || state.nodes > 9) throw new Error(`--nodes must be between 1 and 9 (got ${state.nodes})`);
-  writeFileSync(stateFile, toYaml(state));
+  const count = o.nodes ?? previous?.nodes ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > 9) throw new Error(`--nodes must be between 1 and 9 (got ${count})`);
+  const members = previous?.members ?? Array.from({ length: previous?.nodes ?? count }, (_, i) => ({ name: `node${i + 1}`, index: i }));
+  const freeIndex = () => [...Array(MAX_NODES).keys()].find((i) => !members.some((m) => m.index === i));
+  while (members.length < count) {
+    const index = freeIndex()!;
+    members.push({ name: `node${index + 1}`, index });
+  }
+  const state: UpState = { nodes: members.length, members, port_base: o.portBase ?? previous?.port_base ?? 15432, scope: previous?.scope ?? 'pgwarden' };
+  const saveState = () => writeFileSync(stateFile, toYaml({ ...state, nodes: members.length, members }));
+  saveState();
 
   const sec = (n: string) => join(dir, 'secrets', n);
   const superPw = readOrCreate(sec('superuser'), secret);
@@ -93,12 +116,14 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const log = o.log ?? createLogger({ name: 'up', file: join(dir, 'logs', 'pgwarden.log') });
   const timing = { loop_wait: 1, ttl: 10, retry_timeout: 3, primary_start_timeout: 10, ...o.timing };
   const backend = new MemoryBackend(state.scope);
-  const ports = Array.from({ length: state.nodes }, (_, i) => ({ name: `node${i + 1}`, pg: state.port_base + i + 1, api: state.port_base + 100 + i + 1 }));
+  const portsOf = (m: { name: string; index: number }) => ({ name: m.name, pg: state.port_base + m.index + 1, api: state.port_base + 100 + m.index + 1 });
+  const ports = members.map(portsOf);
+  const controlPort = state.port_base + 54;
 
-  const configs = ports.map((p, i) => {
+  const configFor = (p: (typeof ports)[number]) => {
     const raw = {
       name: p.name,
-      id: i + 1,
+      id: p.pg - state.port_base,
       scope: state.scope,
       data_dir: `nodes/${p.name}/data`,
       run_dir: `nodes/${p.name}/run`,
@@ -118,13 +143,20 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     };
     writeFileSync(join(dir, 'nodes', `${p.name}.yaml`), `# Written by pgwarden up (memory store: meaningful only inside pgwarden up).\n${toYaml(raw)}`);
     return parseNodeConfig(raw, dir);
-  });
+  };
+  const configs = ports.map(configFor);
 
   const clusterFile = join(dir, 'pgwarden.yaml');
-  writeFileSync(
-    clusterFile,
-    `# Written by pgwarden up; the CLI reads it: pgwarden cluster show -c ${clusterFile}\n${toYaml({ endpoints: ports.map((p) => `http://127.0.0.1:${p.api}`), auth_token_file: 'secrets/api_token' })}`,
-  );
+  const writeClusterFile = () =>
+    writeFileSync(
+      clusterFile,
+      `# Written by pgwarden up; the CLI reads it: pgwarden cluster show -c ${clusterFile}\n${toYaml({
+        endpoints: ports.map((p) => `http://127.0.0.1:${p.api}`),
+        auth_token_file: 'secrets/api_token',
+        up: `http://127.0.0.1:${controlPort}`,
+      })}`,
+    );
+  writeClusterFile();
 
   const startNode = (cfg: (typeof configs)[number]) => buildNode(cfg, new MemoryStore(backend, cfg.ttl * 1000), log.child({ node: cfg.name })).start();
   const nodes: RunningNode[] = [];
@@ -161,7 +193,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const reader = new MemoryStore(backend, timing.ttl * 1000);
   const report = async () => buildClusterReport(await reader.load(AbortSignal.timeout(2000)), probe);
 
-  return {
+  const cluster: UpCluster = {
     dir,
     nodes,
     backend,
@@ -198,13 +230,75 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       nodes[i] = node;
       return node;
     },
+    async addNode(wanted) {
+      const index = freeIndex();
+      const name = wanted ?? `node${(index ?? 0) + 1}`;
+      if (!memberName.safeParse(name).success) throw new UpRefusal(400, `"${name}" is not a valid node name: letters, digits, _ . - (max 63), starting with a letter or digit`);
+      if (members.some((m) => m.name === name)) throw new UpRefusal(409, `${name} is already a node of this cluster`);
+      if (index === undefined) throw new UpRefusal(409, `this cluster already has ${MAX_NODES} nodes, the most pgwarden up runs`);
+      const m = { name, index };
+      members.push(m);
+      ports.push(portsOf(m));
+      configs.push(configFor(portsOf(m)));
+      saveState();
+      writeClusterFile();
+      try {
+        const node = await startNode(configs[configs.length - 1]!);
+        nodes.push(node);
+        log.info({ node: name }, 'node added');
+        return node;
+      } catch (err) {
+        await cluster.dropNode(name);
+        throw err;
+      }
+    },
+    async dropNode(name) {
+      const i = members.findIndex((m) => m.name === name);
+      if (i < 0) throw new UpRefusal(404, `${name} is not a node of this cluster`);
+      const node = nodes.find((n) => n.name === name);
+      if (node) {
+        await node.agent.halt();
+        await node.stop({ stopPostgres: true, revoke: true });
+        nodes.splice(nodes.indexOf(node), 1);
+      }
+      await reader.unregister(name, AbortSignal.timeout(2000));
+      members.splice(i, 1);
+      ports.splice(ports.findIndex((p) => p.name === name), 1);
+      configs.splice(configs.findIndex((c) => c.name === name), 1);
+      saveState();
+      writeClusterFile();
+      rmSync(join(dir, 'nodes', name), { recursive: true, force: true });
+      rmSync(join(dir, 'nodes', `${name}.yaml`), { force: true });
+      log.info({ node: name }, 'node dropped');
+    },
     async stop() {
+      await control.close();
       await proxy.stop();
       await Promise.all(nodes.map((n) => n.agent.halt()));
       await Promise.all(nodes.map((n) => n.stop({ stopPostgres: true, revoke: true })));
       backend.close();
     },
   };
+  let control: FastifyInstance;
+  try {
+    control = await startUpControl({ port: controlPort, token: readToken({ auth_token_file: sec('api_token') }, ['auth_token_file'])!, nodes: cluster });
+  } catch (err) {
+    await proxy.stop();
+    await Promise.all(nodes.map((n) => n.stop({ stopPostgres: true, revoke: true })));
+    backend.close();
+    throw err;
+  }
+  return cluster;
+}
+
+/** An operation `pgwarden up` refused, with the HTTP status its control endpoint answers. */
+export class UpRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The node YAML keys for a synchronous-replication choice. */

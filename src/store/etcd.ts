@@ -101,6 +101,11 @@ export class EtcdStore implements StateStore {
     await this.put(this.k.registration(reg.name), serialize.registration(reg), signal);
   }
 
+  async unregister(name: string, signal: AbortSignal): Promise<void> {
+    const gone = [this.k.registration(name), this.k.member(name), this.k.admin(name)].map((key) => ({ request_delete_range: { key: b(key) } }));
+    await this.txn(`unregister ${name}`, signal, [], gone);
+  }
+
   async initialize(sysid: string, signal: AbortSignal): Promise<boolean> {
     return this.txn('initialize', signal, [this.absent(this.k.initialize)], [{ request_put: { key: b(this.k.initialize), value: b(sysid) } }]);
   }

@@ -173,6 +173,11 @@ export class MemoryStore implements StateStore {
     this.backend.put(this.k.registration(reg.name), serialize.registration(reg));
   }
 
+  async unregister(name: string, signal: AbortSignal): Promise<void> {
+    this.check(signal);
+    for (const key of [this.k.registration(name), this.k.member(name), this.k.admin(name)]) this.backend.del(key);
+  }
+
   async initialize(sysid: string, signal: AbortSignal): Promise<boolean> {
     return this.createIfAbsent(this.k.initialize, sysid, signal);
   }

@@ -41,6 +41,8 @@ export interface StateStore {
   putMember(status: MemberStatus, signal: AbortSignal): Promise<void>;
   /** Create or update the durable registration. */
   register(reg: Registration, signal: AbortSignal): Promise<void>;
+  /** Forget a member: its registration, live status and proxy setting, in one step. */
+  unregister(name: string, signal: AbortSignal): Promise<void>;
 
   /** Record the cluster's system identifier iff nobody did yet: the bootstrap race. */
   initialize(sysid: string, signal: AbortSignal): Promise<boolean>;

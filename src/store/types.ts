@@ -126,6 +126,7 @@ export const EVENT_KINDS = [
   'switchover_draining',
   'failover_cleared',
   'failover_requested',
+  'node_added',
   'node_detached',
   'node_attached',
   'store_value_rejected',

@@ -122,6 +122,21 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       assert.equal((await reader.load(sig())).members.has('x'), true, 'a new session is granted on the next write');
     });
 
+    it('unregister forgets a member at once: registration, live status and proxy setting; others stay', async () => {
+      const a = handle();
+      for (const n of ['x', 'y']) {
+        await a.putMember(member(n), sig());
+        await a.register(reg(n, n === 'x' ? 1 : 2), sig());
+        await a.setAdmin(n, { detached: true, at: new Date().toISOString() }, sig());
+      }
+      await a.unregister('x', sig());
+      const snap = await handle().load(sig());
+      assert.deepEqual([...snap.registry.keys()], ['y']);
+      assert.deepEqual([...snap.members.keys()], ['y']);
+      assert.deepEqual([...snap.admin.keys()], ['y']);
+      await a.unregister('nobody', sig());
+    });
+
     it('a restarted agent adopts the leader key that still names it', async () => {
       const first = handle();
       assert.equal(await first.acquireLeader('r', sig()), true);

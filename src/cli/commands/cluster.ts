@@ -1,5 +1,5 @@
 /**
- * `pgwarden cluster show` and `pgwarden cluster events`.
+ * `pgwarden cluster show` and `pgwarden cluster events [--since T]`.
  * Exit codes of show: 0 healthy, 1 with warnings, 2 when the cluster cannot be read.
  */
 import type { Command } from 'commander';
@@ -32,10 +32,17 @@ export function registerCluster(program: Command): void {
     .description('the cluster event log: role changes, failovers, restarts, rejoins')
     .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
     .option('-n, --limit <n>', 'how many of the newest events', '50')
+    .option('--since <time>', 'only events from then on: an ISO time, or an age such as 30s, 15m, 2h, 1d')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { config: string; limit: string; json?: boolean }) => {
+    .action(async (opts: { config: string; limit: string; since?: string; json?: boolean }) => {
       const client = clientFrom(opts.config);
-      const res = await client.get<ClusterEvent[]>(`/events?limit=${Number(opts.limit) || 50}`).catch((err) => fail(err, 2));
+      let since = '';
+      try {
+        since = opts.since === undefined ? '' : `&since=${encodeURIComponent(sinceTime(opts.since, Date.now()))}`;
+      } catch (err) {
+        fail(err, 2);
+      }
+      const res = await client.get<ClusterEvent[]>(`/events?limit=${Number(opts.limit) || 50}${since}`).catch((err) => fail(err, 2));
       if (res.status !== 200) fail(new Error(JSON.stringify(res.body)), 2);
       if (opts.json) console.log(JSON.stringify(res.body, null, 2));
       else
@@ -46,4 +53,14 @@ export function registerCluster(program: Command): void {
           ),
         );
     });
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--since`: an ISO time as given, or an age (30s, 15m, 2h, 1d) before `now`, as an ISO time. */
+export function sinceTime(text: string, now: number): string {
+  const age = /^(\d+)([smhd])$/.exec(text);
+  if (age) return new Date(now - Number(age[1]) * UNIT_MS[age[2]!]!).toISOString();
+  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) return new Date(Date.parse(text)).toISOString();
+  throw new Error(`--since: expected an ISO time (2026-11-30T17:00:00Z) or an age (30s, 15m, 2h, 1d), got "${text}"`);
 }

@@ -1,5 +1,5 @@
 /**
- * `pgwarden proxy -c proxy.yaml`, `pgwarden show nodes`, `pgwarden node detach|attach`.
+ * `pgwarden proxy -c proxy.yaml` and `pgwarden show nodes` (node detach|attach are in node.ts).
  */
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
@@ -7,7 +7,7 @@ import { loadProxyConfig } from '../../config/index.js';
 import { POOL_NODES_COLUMNS, type PoolNodeRow } from '../../proxy/pool-nodes.js';
 import { deadlineSignal } from '../../util/deadline.js';
 import { createLogger } from '../../util/log.js';
-import { clientFrom, fail, runUntilSignal } from '../common.js';
+import { fail, runUntilSignal } from '../common.js';
 import { renderTable } from '../render/table.js';
 
 export function registerProxy(program: Command): void {
@@ -54,19 +54,4 @@ export function registerProxy(program: Command): void {
           ),
         );
     });
-
-  const node = program.command('node').description('operator actions on one node');
-  for (const action of ['detach', 'attach'] as const) {
-    node
-      .command(`${action} <node>`)
-      .description(action === 'detach' ? 'take a node out of read load balancing in every proxy' : 'put a detached node back into load balancing')
-      .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
-      .option('--json', 'machine-readable output')
-      .action(async (name: string, opts: { config: string; json?: boolean }) => {
-        const client = clientFrom(opts.config);
-        const res = await client.post<{ node?: string; error?: string }>(`/nodes/${encodeURIComponent(name)}/${action}`, {}).catch((err) => fail(err, 2));
-        if (res.status !== 200) fail(new Error(`${action} refused: ${res.body.error ?? res.status}`), 1);
-        console.log(opts.json ? JSON.stringify(res.body) : `${res.body.node} ${action}ed; every proxy follows within a second`);
-      });
-  }
 }
