@@ -13,6 +13,7 @@ import { nodeReportJson } from '../client/node-report.js';
 import { buildClusterReport, httpProber, probeAll, type Prober } from './cluster-view.js';
 import { failoverPreview } from './failover-preview.js';
 import { requireBearer } from './bearer.js';
+import { consistencyRoutes, type ConsistencySql } from './consistency-routes.js';
 
 export interface ApiOptions {
   readonly agent: Agent;
@@ -23,6 +24,8 @@ export interface ApiOptions {
   readonly drainTimeoutS: number;
   /** The election's lag limit, for the failover preview. */
   readonly maximumLagOnFailover: bigint;
+  /** The local instance's side of the consistency check. */
+  readonly consistency: () => ConsistencySql;
 }
 
 export function buildApi(o: ApiOptions): FastifyInstance {
@@ -178,6 +181,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       return reply.code(503).send({ error: errorMessage(err) });
     }
   });
+
+  consistencyRoutes(app, o.consistency, requireToken, () => o.agent.status().isLeader);
 
   return app;
 }

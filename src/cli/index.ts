@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { registerAgent } from './commands/agent.js';
+import { registerCheck } from './commands/check.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerFailover } from './commands/failover.js';
 import { registerNode } from './commands/node.js';
@@ -19,6 +20,7 @@ export function buildCli(): Command {
   registerSwitchover(program);
   registerFailover(program);
   registerNode(program);
+  registerCheck(program);
   registerPause(program);
   registerProxy(program);
   return program;

@@ -85,6 +85,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     timeoutMs: cfg.retry_timeout * 1000,
     drainTimeoutS: cfg.drain_timeout,
     maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),
+    consistency: () => pg.consistency(),
   });
 
   return {

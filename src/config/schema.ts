@@ -168,6 +168,9 @@ export const clientConfigSchema = z.strictObject({
   auth_token: z.string().optional(),
   auth_token_file: z.string().optional(),
   /** The control endpoint of the `pgwarden up` process that runs these nodes (node add). */
-  up: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+$/, 'expected http://127.0.0.1:port').optional(),
+  up: z
+    .string()
+    .regex(/^http:\/\/127\.0\.0\.1:\d+$/, 'expected http://127.0.0.1:port')
+    .optional(),
 });
 export type ClientConfig = z.infer<typeof clientConfigSchema>;

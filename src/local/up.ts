@@ -263,8 +263,14 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       }
       await reader.unregister(name, AbortSignal.timeout(2000));
       members.splice(i, 1);
-      ports.splice(ports.findIndex((p) => p.name === name), 1);
-      configs.splice(configs.findIndex((c) => c.name === name), 1);
+      ports.splice(
+        ports.findIndex((p) => p.name === name),
+        1,
+      );
+      configs.splice(
+        configs.findIndex((c) => c.name === name),
+        1,
+      );
       saveState();
       writeClusterFile();
       rmSync(join(dir, 'nodes', name), { recursive: true, force: true });

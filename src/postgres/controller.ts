@@ -13,6 +13,7 @@ import { waitFor } from '../util/deadline.js';
 import { PostgresUnavailableError } from '../util/errors.js';
 import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 import { clone, type CloneProgress } from './clone.js';
+import { digestAfter, holdTable, listDatabases, listTables } from './consistency.js';
 import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
 import { hasPgVersion, isAlive, readPostmasterPid, run } from './ctl.js';
 import { GuardLink } from './guard-link.js';
@@ -545,6 +546,17 @@ export class PgController extends EventEmitter<PgControllerEvents> {
       dropped.push(name);
     }
     return { created, dropped };
+  }
+
+  /** The consistency check's SQL on this instance, as the superuser (see consistency.ts). */
+  consistency() {
+    const params = this.connParams();
+    return {
+      listDatabases: () => listDatabases(params),
+      listTables: (database: string) => listTables(params, database),
+      holdTable: (database: string, table: string, holdMs: number) => holdTable(params, database, table, holdMs),
+      digestAfter: (database: string, table: string, lsn: string, waitMs: number) => digestAfter(params, database, table, lsn, waitMs),
+    };
   }
 
   /** Closes our connections and lets go of the guard, which keeps guarding what runs. */

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,6 +79,15 @@ describe('online scale-out under batch inserts (field report 003)', { timeout: 9
     const before = inserter.acked;
     const added = execP(process.execPath, [MAIN, 'node', 'add', '-c', cluster.clusterFile], { maxBuffer: 16 << 20 });
     const { stdout } = await added;
+    // While the inserts go on: every table equal, no false difference.
+    const during = await execP(process.execPath, [MAIN, 'check', 'consistency', '--json', '-c', cluster.clusterFile]);
+    const checked = JSON.parse(during.stdout) as { consistent: boolean; tables: { table: string; standbys: Record<string, { verdict: string }> }[] };
+    assert.equal(checked.consistent, true, during.stdout);
+    const row = checked.tables.find((t) => t.table === 'scale_out');
+    assert.deepEqual(
+      Object.entries(row?.standbys ?? {}).map(([n, v]) => `${n} ${v.verdict}`),
+      ['node2 equal', 'node3 equal'],
+    );
     await waitFor(`${ROWS_DURING_ADD} rows inserted since node add began`, () => inserter.acked - before >= ROWS_DURING_ADD, { timeoutMs: 300_000 });
     await inserter.stop();
 
@@ -91,7 +100,10 @@ describe('online scale-out under batch inserts (field report 003)', { timeout: 9
       ['node_added', 'clone', 'cloned'],
     );
     const recent = JSON.parse((await execP(process.execPath, [MAIN, 'cluster', 'events', '--since', '10m', '--json', '-c', cluster.clusterFile])).stdout) as ClusterEvent[];
-    assert.ok(recent.some((e) => e.node === 'node3' && e.kind === 'cloned'), 'cluster events --since shows the clone');
+    assert.ok(
+      recent.some((e) => e.node === 'node3' && e.kind === 'cloned'),
+      'cluster events --since shows the clone',
+    );
     const later = new Date(Date.now() + 60_000).toISOString();
     assert.deepEqual(JSON.parse((await execP(process.execPath, [MAIN, 'cluster', 'events', '--since', later, '--json', '-c', cluster.clusterFile])).stdout), []);
     const cloneStart = Date.parse(events.find((e) => e.kind === 'clone')!.at);
@@ -127,6 +139,19 @@ describe('online scale-out under batch inserts (field report 003)', { timeout: 9
       assert.equal(Number(n), inserter.acked, `${node} holds every acknowledged row`);
     }
 
+    // The check can fail: node2, its agent stopped, is promoted outside the cluster and changed.
+    await cluster.nodes.find((n) => n.name === 'node2')!.agent.halt();
+    await execP('/usr/lib/postgresql/15/bin/pg_ctl', ['promote', '-w', '-D', dataDir('node2')], { uid: osUid(dataDir('node2')) });
+    const rogue = await connect(port('node2'), cred, 5000);
+    await rogue.query("UPDATE scale_out SET payload = 'changed' WHERE id = 7");
+    await rogue.end();
+    const diverged = await execP(process.execPath, [MAIN, 'check', 'consistency', '--table', 'scale_out', '-c', cluster.clusterFile]).then(
+      () => assert.fail('check consistency passed on a changed copy'),
+      (err: { code: number; stdout: string }) => err,
+    );
+    assert.equal(diverged.code, 1, diverged.stdout);
+    assert.match(diverged.stdout, /^ postgres\.public\.scale_out \| \d+ +\| -?\d+ +\| DIFFERENT +\| equal/m);
+
     // The field report's failover test: the old standby stops, then the primary's host goes.
     await crash(cluster, 'node2', dataDir);
     await crash(cluster, 'node1', dataDir);
@@ -136,6 +161,9 @@ describe('online scale-out under batch inserts (field report 003)', { timeout: 9
     await c.end();
   });
 });
+
+/** The owner of a data directory: pg_ctl runs as that user. */
+const osUid = (dir: string) => statSync(dir).uid;
 
 /** A host lost: its agent halted and every process of its instance killed. */
 async function crash(cluster: UpCluster, name: string, dataDir: (n: string) => string): Promise<void> {

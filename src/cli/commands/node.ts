@@ -50,7 +50,8 @@ export function registerNode(program: Command): void {
       let control: ApiClient;
       try {
         const cfg = loadClientConfig(opts.config);
-        if (!cfg.up) throw new Error(`${opts.config} is not the cluster file of a running \`pgwarden up\`; on real hosts, add a node by starting its agent (README: Adding a host)`);
+        if (!cfg.up)
+          throw new Error(`${opts.config} is not the cluster file of a running \`pgwarden up\`; on real hosts, add a node by starting its agent (README: Adding a host)`);
         const token = readToken(cfg, ['auth_token_file']);
         api = new ApiClient(cfg.endpoints, token);
         control = new ApiClient([cfg.up], token, 60_000);

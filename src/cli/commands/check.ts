@@ -1,0 +1,137 @@
+/**
+ * `pgwarden check consistency`: proves the standbys hold the primary's data. Per table the
+ * primary digests it under a SHARE lock (writes to that table wait, reads go on) and each standby
+ * digests it once it has replayed the position taken under that lock, so writes elsewhere never
+ * cause a false difference. Tables, and the standbys of each table, are checked in parallel.
+ * Exit 0 all equal, 1 a difference or a missing table, 2 when it could not compare (says why).
+ */
+import type { Command } from 'commander';
+import type { ClusterReport } from '../../api/cluster-view.js';
+import { ApiClient } from '../../client/api-client.js';
+import { loadClientConfig, readToken } from '../../config/index.js';
+import { errorMessage } from '../../util/errors.js';
+import { fail } from '../common.js';
+import { renderTable } from '../render/table.js';
+
+type Verdict = 'equal' | 'DIFFERENT' | 'missing' | 'not compared';
+
+interface TableResult {
+  readonly database: string;
+  readonly table: string;
+  readonly rows: number | null;
+  readonly hash: string | null;
+  readonly standbys: Record<string, { verdict: Verdict; rows: number | null; error?: string }>;
+  readonly error?: string;
+}
+
+/** Tables checked at once: each holds a SHARE lock on the primary while its standbys digest it. */
+const PARALLEL_TABLES = 4;
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('checks on the cluster')
+    .command('consistency')
+    .description('prove that every standby holds the same rows as the primary (count and content hash per table)')
+    .option('-c, --config <file>', 'the cluster file written by `pgwarden up`, or a client file listing every node API', 'pgwarden.yaml')
+    .option('--table <name...>', 'only these tables (schema.table or table)')
+    .option('-d, --database <name>', 'database of the --table names', 'postgres')
+    .option('--timeout <seconds>', 'how long a standby may take to replay up to the primary, per table', '60')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; table?: string[]; database: string; timeout: string; json?: boolean }) => {
+      let endpoints: readonly string[] = [];
+      let token: string | undefined;
+      try {
+        const cfg = loadClientConfig(opts.config);
+        endpoints = cfg.endpoints.map((e) => e.replace(/\/+$/, ''));
+        token = readToken(cfg, ['auth_token_file']);
+      } catch (err) {
+        fail(err, 2);
+      }
+      const waitS = Math.max(1, Number(opts.timeout) || 60);
+      const api = (url: string) => new ApiClient([url], token, (waitS + 30) * 1000);
+      const cluster = await new ApiClient(endpoints, token).get<ClusterReport>('/cluster').catch((err) => fail(err, 2));
+      if (cluster.status !== 200) fail(new Error(`cannot read the cluster: ${JSON.stringify(cluster.body)}`), 2);
+      const leader = cluster.body.members.find((m) => m.name === cluster.body.leader);
+      if (!leader) fail(new Error('the cluster has no leader: nothing to compare against'), 2);
+      // The token goes only to APIs this configuration names, never to an address read from the store.
+      const named = (url: string) => endpoints.includes(url.replace(/\/+$/, ''));
+      if (!named(leader.api_url)) fail(new Error(`the leader's API ${leader.api_url} is not among the endpoints of ${opts.config}: list every node's API there`), 2);
+      const standbys = cluster.body.members.filter((m) => m.name !== leader.name);
+      const primary = api(leader.api_url);
+
+      let tables: { database: string; table: string }[];
+      if (opts.table?.length) tables = opts.table.map((table) => ({ database: opts.database, table }));
+      else {
+        const res = await primary.get<{ databases?: Record<string, string[]>; error?: string }>('/consistency/tables').catch((err) => fail(err, 2));
+        if (res.status !== 200 || !res.body.databases) fail(new Error(`cannot list the tables on ${leader.name}: ${res.body.error ?? res.status}`), 2);
+        tables = Object.entries(res.body.databases).flatMap(([database, names]) => names.map((table) => ({ database, table })));
+      }
+
+      const checkOne = async ({ database, table }: { database: string; table: string }): Promise<TableResult> => {
+        const none = (why: string): TableResult => ({ database, table, rows: null, hash: null, standbys: {}, error: why });
+        const held = await primary
+          .post<{ hold?: string; rows?: number; hash?: string; lsn?: string; error?: string }>('/consistency/hold', { database, table, hold_s: waitS + 30 })
+          .catch((err) => ({ status: 0, body: { error: errorMessage(err) } as { hold?: string; rows?: number; hash?: string; lsn?: string; error?: string } }));
+        if (held.status === 404) return { ...none(held.body.error ?? 'missing'), error: `missing on the primary` };
+        if (held.status !== 200 || !held.body.hold) return none(`the primary could not digest it: ${held.body.error ?? held.status}`);
+        const { hold, rows, hash, lsn } = held.body as { hold: string; rows: number; hash: string; lsn: string };
+        try {
+          const verdicts = await Promise.all(
+            standbys.map(async (s): Promise<[string, TableResult['standbys'][string]]> => {
+              if (!named(s.api_url)) return [s.name, { verdict: 'not compared', rows: null, error: `its API ${s.api_url} is not in ${opts.config}` }];
+              const res = await api(s.api_url)
+                .post<{ rows?: number; hash?: string; error?: string }>('/consistency/digest', { database, table, lsn, wait_s: waitS })
+                .catch((err) => ({ status: 0, body: { error: errorMessage(err) } as { rows?: number; hash?: string; error?: string } }));
+              if (res.status === 404) return [s.name, { verdict: 'missing', rows: null }];
+              if (res.status !== 200) return [s.name, { verdict: 'not compared', rows: null, error: res.body.error ?? String(res.status) }];
+              return [s.name, { verdict: res.body.rows === rows && res.body.hash === hash ? 'equal' : 'DIFFERENT', rows: res.body.rows ?? null }];
+            }),
+          );
+          return { database, table, rows, hash, standbys: Object.fromEntries(verdicts) };
+        } finally {
+          await primary.delete(`/consistency/hold/${hold}`).catch(() => undefined);
+        }
+      };
+
+      const results: TableResult[] = new Array(tables.length);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(PARALLEL_TABLES, tables.length) }, async () => {
+          while (next < tables.length) {
+            const i = next++;
+            results[i] = await checkOne(tables[i]!);
+          }
+        }),
+      );
+
+      const differs = results.some((r) => r.error === 'missing on the primary' || Object.values(r.standbys).some((s) => s.verdict === 'DIFFERENT' || s.verdict === 'missing'));
+      const unknown = results.some((r) => (r.error && r.error !== 'missing on the primary') || Object.values(r.standbys).some((s) => s.verdict === 'not compared'));
+      if (opts.json) console.log(JSON.stringify({ primary: leader.name, consistent: !differs && !unknown, tables: results }, null, 2));
+      else {
+        const names = standbys.map((s) => s.name);
+        console.log(
+          renderTable(
+            ['Table', 'Rows', `Primary hash (${leader.name})`, ...names],
+            results.map((r) => [
+              `${r.database}.${r.table}`,
+              r.rows === null ? '?' : String(r.rows),
+              r.hash ?? r.error ?? '',
+              ...names.map((n) => {
+                const s = r.standbys[n];
+                return s ? `${s.verdict}${s.verdict === 'DIFFERENT' && s.rows !== null ? ` (${s.rows} rows)` : ''}${s.error ? `: ${s.error}` : ''}` : '';
+              }),
+            ]),
+          ),
+        );
+        console.log(
+          differs
+            ? '\nDIFFERENT: a standby does not hold the same data as the primary'
+            : unknown
+              ? '\ncould not compare every table (see above)'
+              : `\nconsistent: ${results.length} table(s) equal on ${names.length} standby(s)`,
+        );
+      }
+      process.exitCode = differs ? 1 : unknown ? 2 : 0;
+    });
+}

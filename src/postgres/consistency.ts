@@ -1,0 +1,140 @@
+/**
+ * The SQL side of `pgwarden check consistency`, run by each agent on its own instance (no
+ * credential leaves the host). Per table, a row count and an order-independent content hash
+ * computed inside PostgreSQL (the sum of each row's 64-bit text hash: no row leaves the server;
+ * no primary key needed). On the primary the table is locked in SHARE mode (writes to it wait,
+ * reads go on) and held while the standbys, having replayed past the WAL position taken under the
+ * lock, compute the same: all of them then see exactly the same rows.
+ *
+ * Table names arrive from an authenticated request; they are only ever resolved by to_regclass()
+ * and the SQL text uses the name PostgreSQL itself quotes back.
+ */
+import pg from 'pg';
+import { waitFor } from '../util/deadline.js';
+import type { ConnParams } from './queries.js';
+
+export interface TableDigest {
+  readonly rows: number;
+  readonly hash: string;
+}
+
+/** The primary's side of one table: its digest, the WAL position after which standbys may compare. */
+export interface HeldTable extends TableDigest {
+  readonly lsn: string;
+  /** Ends the SHARE lock (idempotent). */
+  release(): Promise<void>;
+}
+
+/** How long acquiring the SHARE lock may wait for open writers before the check gives up on the table. */
+const LOCK_TIMEOUT_MS = 5000;
+
+async function open(params: ConnParams, database: string): Promise<pg.Client> {
+  const client = new pg.Client({ ...params, database, connectionTimeoutMillis: 5000, application_name: 'pgwarden consistency check' });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** The name PostgreSQL quotes back for `table`, or null when there is no such table. */
+async function resolve(client: pg.Client, table: string): Promise<string | null> {
+  const { rows } = await client.query<{ name: string | null }>(
+    "SELECT CASE WHEN c.relkind IN ('r', 'p') THEN c.oid::regclass::text END AS name FROM pg_class c WHERE c.oid = to_regclass($1)",
+    [table],
+  );
+  return rows[0]?.name ?? null;
+}
+
+async function digest(client: pg.Client, name: string): Promise<TableDigest> {
+  const { rows } = await client.query<{ rows: string; hash: string }>(
+    `SELECT count(*)::text AS rows, coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text AS hash FROM ${name} t`,
+  );
+  return { rows: Number(rows[0]!.rows), hash: rows[0]!.hash };
+}
+
+/** Every database a client can connect to (templates excluded). */
+export async function listDatabases(params: ConnParams): Promise<string[]> {
+  const client = await open(params, 'postgres');
+  try {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1');
+    return rows.map((r) => r.datname);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The user tables of a database (ordinary and partitions, not the partitioned parents), quoted. */
+export async function listTables(params: ConnParams, database: string): Promise<string[]> {
+  const client = await open(params, database);
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT c.oid::regclass::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+        ORDER BY 1`,
+    );
+    return rows.map((r) => r.name);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * On the primary: lock `table` in SHARE mode, digest it, take the WAL position, and keep the lock
+ * until release() or `holdMs`, whichever comes first. Null when there is no such table.
+ */
+export async function holdTable(params: ConnParams, database: string, table: string, holdMs: number): Promise<HeldTable | null> {
+  const client = await open(params, database);
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    clearTimeout(timer);
+    await client.query('ROLLBACK').catch(() => {});
+    await client.end().catch(() => {});
+  };
+  const timer = setTimeout(() => void release(), holdMs);
+  try {
+    const name = await resolve(client, table);
+    if (name === null) {
+      await release();
+      return null;
+    }
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
+    await client.query(`LOCK TABLE ${name} IN SHARE MODE`);
+    const d = await digest(client, name);
+    const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    return { ...d, lsn: rows[0]!.lsn, release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/**
+ * On a standby: wait until it has replayed `lsn` (not when it is out of recovery), then digest `table`. Null when the table is
+ * missing here. A digest cancelled by a replay conflict is tried once more.
+ */
+export async function digestAfter(params: ConnParams, database: string, table: string, lsn: string, waitMs: number): Promise<TableDigest | null> {
+  const client = await open(params, database);
+  try {
+    await waitFor(
+      `replay of ${lsn}`,
+      async () => {
+        // A node out of recovery replays nothing more: it is compared as it is.
+        const { rows } = await client.query<{ ok: boolean }>('SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]);
+        return rows[0]!.ok;
+      },
+      { timeoutMs: waitMs, intervalMs: 50 },
+    );
+    const name = await resolve(client, table);
+    if (name === null) return null;
+    try {
+      return await digest(client, name);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40001') throw err;
+      return await digest(client, name);
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
