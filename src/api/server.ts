@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Agent } from '../ha/agent.js';
 import { EVENT_LOG_LIMIT, type StateStore } from '../store/store.js';
+import type { EventKind } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
 import { lagBytes } from '../util/lsn.js';
@@ -14,6 +15,8 @@ import { buildClusterReport, httpProber, probeAll, type Prober } from './cluster
 import { failoverPreview } from './failover-preview.js';
 import { requireBearer } from './bearer.js';
 import { consistencyRoutes, type ConsistencySql } from './consistency-routes.js';
+
+const NODE_ACTIONS: ReadonlySet<string> = new Set(['detach', 'attach', 'remove', 'readmit']);
 
 export interface ApiOptions {
   readonly agent: Agent;
@@ -165,20 +168,42 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.post('/resume', { preHandler: requireToken }, pauseRoute(false));
 
   // Detach/attach: the operator's choice, stored so that every proxy (and a restarted one) agrees.
+  // Remove/readmit: the node leaves the cluster (registration gone, a tombstone keeps it out) or may come back.
   app.post<{ Params: { node: string; action: string } }>('/nodes/:node/:action', { preHandler: requireToken }, async (req, reply) => {
     const { node, action } = req.params;
-    if (action !== 'detach' && action !== 'attach') return reply.code(404).send({ error: `unknown action ${action}: detach or attach` });
+    if (!NODE_ACTIONS.has(action)) return reply.code(404).send({ error: `unknown action ${action}: detach, attach, remove or readmit` });
+    const at = new Date().toISOString();
+    const event = (name: string, kind: EventKind, message: string) => o.store.appendEvent({ at, node: name, kind, message }, deadlineSignal(o.timeoutMs)).catch(() => {});
     try {
       const snap = await o.store.load(deadlineSignal(o.timeoutMs));
+      if (action === 'readmit') {
+        if (!snap.removed.has(node)) return reply.code(404).send({ error: `${node} was not removed` });
+        await o.store.readmit(node, deadlineSignal(o.timeoutMs));
+        await event(node, 'node_readmitted', `${node} readmitted by an operator: its agent registers again and rejoins`);
+        return { node, readmitted: true };
+      }
       const reg = [...snap.registry.values()].find((r) => r.name === node || String(r.id) === node);
-      if (!reg) return reply.code(404).send({ error: `no node ${node} in the cluster` });
-      await o.store.setAdmin(reg.name, action === 'detach' ? { detached: true, at: new Date().toISOString() } : null, deadlineSignal(o.timeoutMs));
-      await o.store
-        .appendEvent({ at: new Date().toISOString(), node: reg.name, kind: `node_${action}ed`, message: `${reg.name} ${action}ed by an operator` }, deadlineSignal(o.timeoutMs))
-        .catch(() => {});
+      if (!reg) return reply.code(404).send({ error: snap.removed.has(node) ? `${node} is removed already` : `no node ${node} in the cluster` });
+      if (action === 'remove') {
+        if (snap.leader?.name === reg.name) return reply.code(409).send({ error: `${reg.name} holds the leader lock: switch over to another node first (pgwarden switchover)` });
+        await o.store.unregister(reg.name, deadlineSignal(o.timeoutMs), { at });
+        await event(reg.name, 'node_removed', `${reg.name} removed by an operator: its PostgreSQL stops and its replication slots are dropped everywhere`);
+        return { node: reg.name, id: reg.id, removed: true };
+      }
+      await o.store.setAdmin(reg.name, action === 'detach' ? { detached: true, at } : null, deadlineSignal(o.timeoutMs));
+      await event(reg.name, action === 'detach' ? 'node_detached' : 'node_attached', `${reg.name} ${action}ed by an operator`);
       return { node: reg.name, id: reg.id, detached: action === 'detach' };
     } catch (err) {
       return reply.code(503).send({ error: errorMessage(err) });
+    }
+  });
+
+  // The data directory of a node removed from the cluster, deleted on the operator's request.
+  app.post('/purge', { preHandler: requireToken }, async (_req, reply) => {
+    try {
+      return { purged: await o.agent.purgeRemoved() };
+    } catch (err) {
+      return reply.code(409).send({ error: errorMessage(err) });
     }
   });
 

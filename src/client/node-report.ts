@@ -21,6 +21,8 @@ export interface NodeReport {
   readonly disk_full: boolean;
   /** The base backup it is receiving (clone), with its progress; null otherwise. */
   readonly clone: CloneStatus | null;
+  /** When an operator removed this node from the cluster (node remove); null while it is a member. */
+  readonly removed_at: string | null;
 }
 
 const wire = z.object({
@@ -37,6 +39,7 @@ const wire = z.object({
   // Agents before this field was added do not send it.
   disk_full: z.boolean().default(false),
   clone: cloneStatusSchema.nullable().default(null),
+  removed_at: z.string().nullable().default(null),
 });
 
 /** The JSON body of GET /status. */

@@ -94,6 +94,7 @@ export class Agent {
   /** The live report peers read during an election: asks PostgreSQL now, not a cycle ago. */
   async report(): Promise<NodeReport> {
     const s = (await probeLocal(this.o.pg, 1000, (ms) => this.o.pg.liveStatus(ms))).state;
+    const c = this.last?.view.cluster;
     return {
       name: this.o.name,
       running: s.postmaster === 'running',
@@ -104,7 +105,19 @@ export class Agent {
       tags: this.o.config.tags,
       disk_full: s.diskFull,
       clone: this.executor.cloneStatus(),
+      removed_at: c?.kind === 'snapshot' ? (c.removed.get(this.o.name)?.at ?? null) : null,
     };
+  }
+
+  /**
+   * Deletes the data directory of this node once an operator has removed it from the cluster and
+   * its PostgreSQL has stopped; returns the directory. Refuses otherwise.
+   */
+  async purgeRemoved(): Promise<string> {
+    const c = this.last?.view.cluster;
+    if (c?.kind !== 'snapshot' || !c.removed.has(this.o.name)) throw new Error(`${this.o.name} is not removed from the cluster: pgwarden node remove ${this.o.name} first`);
+    if (this.o.pg.postmasterPid() !== null) throw new Error(`PostgreSQL of ${this.o.name} still runs; it stops within a loop of the removal`);
+    return this.o.pg.removeDataDir();
   }
 
   /** Ends the HA loop (PostgreSQL and the lock are left as they are). Idempotent. */

@@ -15,6 +15,7 @@ import { withVip } from './decide-vip.js';
 import type { View } from './view.js';
 
 export function decide(v: View): Decision {
+  if (v.cluster.kind === 'snapshot' && v.cluster.removed.has(v.self)) return removed(v, v.cluster.removed.get(v.self)!.at);
   const d = withVip(v, whilePaused(v, situation(v)));
   // A crashed postmaster's orphaned backends can still commit: nothing goes before killing them.
   // Not while a long action runs: initdb's and pg_rewind's own postgres run in the data directory.
@@ -29,6 +30,16 @@ function situation(v: View): Decision {
   if (v.local.dataDir !== 'valid') return bootstrapOrClone(v, v.cluster);
   if (v.local.postmaster !== 'running') return recover(v, v.cluster);
   return v.cluster.leader === null ? leaderless(v, v.cluster) : led(v, v.cluster, v.cluster.leader.name);
+}
+
+/**
+ * An operator removed this node: it neither registers nor publishes again, so it cannot rejoin by
+ * mistake (a host restored from a backup, an agent restarted by systemd); its PostgreSQL stops.
+ */
+function removed(v: View, at: string): Decision {
+  const why = `removed from the cluster by an operator at ${at}; not rejoining (pgwarden node readmit ${v.self} lets it back)`;
+  if (v.local.postmaster !== 'stopped' && !v.inFlight) return decision(`stopping PostgreSQL: ${why}`, { type: 'demote', mode: 'graceful' });
+  return decision(why);
 }
 
 /** Without the store nobody can prove who leads: a primary fences itself, a standby carries on. */

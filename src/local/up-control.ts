@@ -8,7 +8,7 @@ import { errorMessage } from '../util/errors.js';
 
 export interface UpNodes {
   addNode(name?: string): Promise<{ readonly name: string }>;
-  dropNode(name: string): Promise<void>;
+  dropNode(name: string, purge: boolean): Promise<void>;
 }
 
 export async function startUpControl(o: { port: number; token: string; nodes: UpNodes }): Promise<FastifyInstance> {
@@ -27,10 +27,10 @@ export async function startUpControl(o: { port: number; token: string; nodes: Up
     }
   });
 
-  app.delete<{ Params: { name: string } }>('/nodes/:name', { preHandler: auth }, async (req, reply) => {
+  app.delete<{ Params: { name: string }; Querystring: { purge?: string } }>('/nodes/:name', { preHandler: auth }, async (req, reply) => {
     try {
-      await o.nodes.dropNode(req.params.name);
-      return reply.code(200).send({ dropped: req.params.name });
+      await o.nodes.dropNode(req.params.name, req.query.purge === '1');
+      return reply.code(200).send({ dropped: req.params.name, purged: req.query.purge === '1' });
     } catch (err) {
       return reply.code(statusOf(err)).send({ error: errorMessage(err) });
     }

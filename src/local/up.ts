@@ -56,8 +56,11 @@ export interface UpCluster {
    * agent that registers it and clones it from the cluster. Returns once the agent runs.
    */
   addNode(name?: string): Promise<RunningNode>;
-  /** Undoes an addNode that did not work out: stops it, forgets it in the store, deletes its files. */
-  dropNode(name: string): Promise<void>;
+  /**
+   * Takes a node out of this process: stops its agent and PostgreSQL, forgets it in the store and
+   * in up.yaml; `purge` also deletes its files (an add undone, or node remove --purge).
+   */
+  dropNode(name: string, purge: boolean): Promise<void>;
   /** Stops every agent first (so nobody promotes while others stop), then every instance. */
   stop(): Promise<void>;
 }
@@ -236,6 +239,8 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       if (!memberName.safeParse(name).success) throw new UpRefusal(400, `"${name}" is not a valid node name: letters, digits, _ . - (max 63), starting with a letter or digit`);
       if (members.some((m) => m.name === name)) throw new UpRefusal(409, `${name} is already a node of this cluster`);
       if (index === undefined) throw new UpRefusal(409, `this cluster already has ${MAX_NODES} nodes, the most pgwarden up runs`);
+      // `node add` of a name removed before is the operator readmitting it.
+      await reader.readmit(name, AbortSignal.timeout(2000));
       const m = { name, index };
       members.push(m);
       ports.push(portsOf(m));
@@ -248,11 +253,11 @@ export async function up(o: UpOptions): Promise<UpCluster> {
         log.info({ node: name }, 'node added');
         return node;
       } catch (err) {
-        await cluster.dropNode(name);
+        await cluster.dropNode(name, true);
         throw err;
       }
     },
-    async dropNode(name) {
+    async dropNode(name, purge) {
       const i = members.findIndex((m) => m.name === name);
       if (i < 0) throw new UpRefusal(404, `${name} is not a node of this cluster`);
       const node = nodes.find((n) => n.name === name);
@@ -273,9 +278,11 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       );
       saveState();
       writeClusterFile();
-      rmSync(join(dir, 'nodes', name), { recursive: true, force: true });
-      rmSync(join(dir, 'nodes', `${name}.yaml`), { force: true });
-      log.info({ node: name }, 'node dropped');
+      if (purge) {
+        rmSync(join(dir, 'nodes', name), { recursive: true, force: true });
+        rmSync(join(dir, 'nodes', `${name}.yaml`), { force: true });
+      }
+      log.info({ node: name, purge }, 'node dropped');
     },
     async stop() {
       await control.close();

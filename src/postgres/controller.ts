@@ -117,6 +117,7 @@ export type LocalInstance = Pick<
   | 'armLease'
   | 'disarmLease'
   | 'diskFull'
+  | 'removeDataDir'
 > & {
   on(event: 'exit', listener: () => void): unknown;
   off(event: 'exit', listener: () => void): unknown;
@@ -546,6 +547,12 @@ export class PgController extends EventEmitter<PgControllerEvents> {
       dropped.push(name);
     }
     return { created, dropped };
+  }
+
+  /** Deletes the data directory (a removed node, on the operator's request); returns it. */
+  removeDataDir(): string {
+    rmSync(this.o.dataDir, { recursive: true, force: true });
+    return this.o.dataDir;
   }
 
   /** The consistency check's SQL on this instance, as the superuser (see consistency.ts). */

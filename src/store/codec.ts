@@ -23,6 +23,7 @@ import {
   type PrimaryOptime,
   type Registration,
   type RejectedValue,
+  type RemovedState,
   type SyncState,
   type Versioned,
 } from './types.js';
@@ -94,6 +95,7 @@ const sync = z.object({
 });
 
 const admin = z.object({ detached: z.boolean(), at: isoTime });
+const removed = z.object({ at: isoTime });
 const pause = z.object({ at: isoTime });
 
 const event = z.object({ at: isoTime, node: z.string().min(1), kind: z.enum(EVENT_KINDS), message: z.string() });
@@ -132,6 +134,7 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
   const members = new Map<string, MemberStatus>();
   const registry = new Map<string, Registration>();
   const adminStates = new Map<string, AdminState>();
+  const removedStates = new Map<string, RemovedState>();
   const rejected: RejectedValue[] = [];
   for (const { key, value, revision: rev } of pairs) {
     const accept = <T>(schema: z.ZodType<T> | { text: true; schema: z.ZodType<T> }, use: (v: T) => string | void) => {
@@ -169,6 +172,9 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
       case 'admin':
         accept(admin, (a) => void adminStates.set(suffix('admin'), a));
         break;
+      case 'removed':
+        accept(removed, (r) => void removedStates.set(suffix('removed'), r));
+        break;
       default:
         break;
     }
@@ -185,6 +191,7 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
     members,
     registry,
     admin: adminStates,
+    removed: removedStates,
     rejected,
   };
 }
@@ -210,6 +217,7 @@ export const serialize = {
   sync: (s: SyncState) => JSON.stringify({ ...s, ...(s.narrowing ? { narrowing: { ...s.narrowing, lsn: formatLsn(s.narrowing.lsn) } } : {}) }),
   registration: (r: Registration) => JSON.stringify(r),
   admin: (a: AdminState) => JSON.stringify(a),
+  removed: (r: RemovedState) => JSON.stringify(r),
   pause: (p: PauseState) => JSON.stringify(p),
   event: (e: ClusterEvent) => JSON.stringify(e),
 };

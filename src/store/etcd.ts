@@ -12,7 +12,7 @@ import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, RemovedState, SyncState } from './types.js';
 
 export interface EtcdStoreOptions {
   endpoints: string[];
@@ -101,9 +101,14 @@ export class EtcdStore implements StateStore {
     await this.put(this.k.registration(reg.name), serialize.registration(reg), signal);
   }
 
-  async unregister(name: string, signal: AbortSignal): Promise<void> {
-    const gone = [this.k.registration(name), this.k.member(name), this.k.admin(name)].map((key) => ({ request_delete_range: { key: b(key) } }));
-    await this.txn(`unregister ${name}`, signal, [], gone);
+  async unregister(name: string, signal: AbortSignal, tombstone?: RemovedState): Promise<void> {
+    const ops: IRequestOp[] = [this.k.registration(name), this.k.member(name), this.k.admin(name)].map((key) => ({ request_delete_range: { key: b(key) } }));
+    if (tombstone) ops.push({ request_put: { key: b(this.k.removed(name)), value: b(serialize.removed(tombstone)) } });
+    await this.txn(`unregister ${name}`, signal, [], ops);
+  }
+
+  async readmit(name: string, signal: AbortSignal): Promise<void> {
+    await this.call('readmit', signal, (o) => this.client.kv.deleteRange({ key: b(this.k.removed(name)) }, o));
   }
 
   async initialize(sysid: string, signal: AbortSignal): Promise<boolean> {

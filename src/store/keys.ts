@@ -19,6 +19,8 @@ export const keys = (scope: string) => {
     registration: (name: string) => `${root}registry/${name}`,
     /** The operator's choice for a node in every proxy: detached or not. */
     admin: (name: string) => `${root}admin/${name}`,
+    /** Left by `node remove`: that node's agent must not rejoin by itself. */
+    removed: (name: string) => `${root}removed/${name}`,
     eventsPrefix: `${root}~events/`,
   };
 };
@@ -26,7 +28,7 @@ export const keys = (scope: string) => {
 export type Keys = ReturnType<typeof keys>;
 
 /** What kind of key a path is, so watchers can ignore the chatter of member updates. */
-export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'pause' | 'member' | 'registration' | 'admin' | 'event' | 'other';
+export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'pause' | 'member' | 'registration' | 'admin' | 'removed' | 'event' | 'other';
 
 export function keyKind(k: Keys, key: string): KeyKind {
   if (key === k.initialize) return 'initialize';
@@ -38,6 +40,7 @@ export function keyKind(k: Keys, key: string): KeyKind {
   if (key.startsWith(`${k.root}members/`)) return 'member';
   if (key.startsWith(`${k.root}registry/`)) return 'registration';
   if (key.startsWith(`${k.root}admin/`)) return 'admin';
+  if (key.startsWith(`${k.root}removed/`)) return 'removed';
   if (key.startsWith(k.eventsPrefix)) return 'event';
   return 'other';
 }

@@ -11,7 +11,7 @@ import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, RemovedState, SyncState } from './types.js';
 
 interface Entry {
   value: string;
@@ -173,9 +173,15 @@ export class MemoryStore implements StateStore {
     this.backend.put(this.k.registration(reg.name), serialize.registration(reg));
   }
 
-  async unregister(name: string, signal: AbortSignal): Promise<void> {
+  async unregister(name: string, signal: AbortSignal, tombstone?: RemovedState): Promise<void> {
     this.check(signal);
     for (const key of [this.k.registration(name), this.k.member(name), this.k.admin(name)]) this.backend.del(key);
+    if (tombstone) this.backend.put(this.k.removed(name), serialize.removed(tombstone));
+  }
+
+  async readmit(name: string, signal: AbortSignal): Promise<void> {
+    this.check(signal);
+    this.backend.del(this.k.removed(name));
   }
 
   async initialize(sysid: string, signal: AbortSignal): Promise<boolean> {

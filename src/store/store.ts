@@ -12,7 +12,7 @@
  * TTL. The member status and the leader key are bound to it, so both vanish when the agent stops
  * refreshing (crash, partition) for longer than the TTL.
  */
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, SyncState } from './types.js';
+import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, RemovedState, SyncState } from './types.js';
 import type { KeyKind } from './keys.js';
 
 export { StoreUnavailableError } from '../util/errors.js';
@@ -41,8 +41,13 @@ export interface StateStore {
   putMember(status: MemberStatus, signal: AbortSignal): Promise<void>;
   /** Create or update the durable registration. */
   register(reg: Registration, signal: AbortSignal): Promise<void>;
-  /** Forget a member: its registration, live status and proxy setting, in one step. */
-  unregister(name: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Forget a member: its registration, live status and proxy setting, in one step; with a
+   * tombstone (`node remove`), its agent stays out until readmit().
+   */
+  unregister(name: string, signal: AbortSignal, tombstone?: RemovedState): Promise<void>;
+  /** Lift a removed node's tombstone: its agent registers again. */
+  readmit(name: string, signal: AbortSignal): Promise<void>;
 
   /** Record the cluster's system identifier iff nobody did yet: the bootstrap race. */
   initialize(sysid: string, signal: AbortSignal): Promise<boolean>;

@@ -96,6 +96,11 @@ export interface PauseState {
 }
 
 /** An operator's detach of a node from load balancing, shared by every proxy. */
+/** An operator removed this node (`node remove`); its agent stays out until readmitted. */
+export interface RemovedState {
+  readonly at: string;
+}
+
 export interface AdminState {
   readonly detached: boolean;
   readonly at: string;
@@ -127,6 +132,8 @@ export const EVENT_KINDS = [
   'failover_cleared',
   'failover_requested',
   'node_added',
+  'node_removed',
+  'node_readmitted',
   'node_detached',
   'node_attached',
   'store_value_rejected',
@@ -175,6 +182,7 @@ export interface ClusterSnapshot {
   readonly members: ReadonlyMap<string, MemberStatus>;
   readonly registry: ReadonlyMap<string, Registration>;
   readonly admin: ReadonlyMap<string, AdminState>;
+  readonly removed: ReadonlyMap<string, RemovedState>;
   readonly rejected: readonly RejectedValue[];
 }
 
@@ -191,6 +199,7 @@ export function emptySnapshot(): ClusterSnapshot {
     members: new Map(),
     registry: new Map(),
     admin: new Map(),
+    removed: new Map(),
     rejected: [],
   };
 }

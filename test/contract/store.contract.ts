@@ -137,6 +137,19 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       await a.unregister('nobody', sig());
     });
 
+    it('a removed node leaves a tombstone until readmitted', async () => {
+      const a = handle();
+      await a.register(reg('z', 3), sig());
+      const at = new Date().toISOString();
+      await a.unregister('z', sig(), { at });
+      let snap = await handle().load(sig());
+      assert.equal(snap.registry.has('z'), false);
+      assert.deepEqual(snap.removed.get('z'), { at });
+      await a.readmit('z', sig());
+      snap = await handle().load(sig());
+      assert.equal(snap.removed.has('z'), false);
+    });
+
     it('a restarted agent adopts the leader key that still names it', async () => {
       const first = handle();
       assert.equal(await first.acquireLeader('r', sig()), true);

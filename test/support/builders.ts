@@ -102,6 +102,12 @@ export class SnapshotBuilder {
     return this;
   }
 
+  /** An operator removed `name` (node remove). */
+  removed(name: string): this {
+    this.s.removed = new Map([[name, { at: new Date(WALL - 60_000).toISOString() }]]);
+    return this;
+  }
+
   /** The operator paused the cluster. */
   paused(): this {
     this.s.pause = { at: new Date(WALL - 60_000).toISOString() };

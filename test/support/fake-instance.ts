@@ -133,5 +133,9 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
   async ensureSlots(): Promise<{ created: string[]; dropped: string[] }> {
     return { created: [], dropped: [] };
   }
+  removeDataDir(): string {
+    this.calls.push('removeDataDir');
+    return '/fake/data';
+  }
   async close(): Promise<void> {}
 }

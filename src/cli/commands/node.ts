@@ -1,14 +1,17 @@
 /**
  * `pgwarden node detach|attach NAME`: the node's place in every proxy's read balancing.
+ * `pgwarden node remove NAME [--purge]` / `node readmit NAME`: a node leaves the cluster for good
+ * (a tombstone keeps its agent from rejoining by mistake), or may come back.
  * `pgwarden node add [NAME]`: on a `pgwarden up` cluster, asks the running process for one more
  * local node, then follows its clone (a progress bar on a terminal, plain lines otherwise) until
  * it streams. A clone that fails is undone: the node is forgotten and the cluster is as it was.
  * On real hosts a node is added by starting its agent (README: Adding a host).
  */
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { ClusterReport, MemberRow } from '../../api/cluster-view.js';
 import { ApiClient } from '../../client/api-client.js';
-import { loadClientConfig, readToken } from '../../config/index.js';
+import { loadClientConfig, readToken, type ClientConfig } from '../../config/index.js';
 import type { ClusterEvent } from '../../store/types.js';
 import { systemClock } from '../../util/clock.js';
 import { clientFrom, fail } from '../common.js';
@@ -40,6 +43,65 @@ export function registerNode(program: Command): void {
       });
   }
   node
+    .command('remove <name>')
+    .description('take a standby out of the cluster: its PostgreSQL stops, its slots go, proxies forget it; the leader is refused')
+    .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
+    .option('--purge', 'also delete its data directory')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: { config: string; purge?: boolean; yes?: boolean; json?: boolean }) => {
+      let cfg: ClientConfig;
+      let token: string | undefined;
+      try {
+        cfg = loadClientConfig(opts.config);
+        token = readToken(cfg, ['auth_token_file']);
+      } catch (err) {
+        fail(err, 2);
+      }
+      if (!opts.yes) await confirm(`remove ${name} from the cluster${opts.purge ? ' and delete its data directory' : ''}? type its name to confirm: `, name);
+      const api = new ApiClient(cfg.endpoints, token);
+      const before = await api.get<ClusterReport>('/cluster').catch((err) => fail(err, 2));
+      const member = before.status === 200 ? before.body.members.find((m) => m.name === name || String(m.id) === name) : undefined;
+      const res = await api.post<{ node?: string; error?: string }>(`/nodes/${encodeURIComponent(name)}/remove`, {}).catch((err) => fail(err, 2));
+      if (res.status !== 200 || !res.body.node) fail(new Error(`node remove refused: ${res.body.error ?? res.status}`), 1);
+      const removed = res.body.node;
+      // Its agent stops PostgreSQL within a loop; only an API the configuration names is asked.
+      const own = member && cfg.endpoints.map((e) => e.replace(/\/+$/, '')).includes(member.api_url) ? new ApiClient([member.api_url], token) : null;
+      const stopped = own ? await waitStopped(own) : null;
+      let purged: string | null = null;
+      if (cfg.up) {
+        const up = await new ApiClient([cfg.up], token, 60_000)
+          .delete<{ error?: string }>(`/nodes/${encodeURIComponent(removed)}${opts.purge ? '?purge=1' : ''}`)
+          .catch((err) => fail(err, 1));
+        if (up.status !== 200) fail(new Error(`removed from the cluster, but pgwarden up could not drop it: ${up.body.error ?? up.status}`), 1);
+        purged = opts.purge ? 'its files' : null;
+      } else if (opts.purge) {
+        if (!own) fail(new Error(`removed; not purged: ${removed}'s API is not among the endpoints of ${opts.config}; delete its data directory on its host`), 1);
+        const p = await own.post<{ purged?: string; error?: string }>('/purge', {}).catch((err) => fail(err, 1));
+        if (p.status !== 200) fail(new Error(`removed; not purged: ${p.body.error ?? p.status}`), 1);
+        purged = p.body.purged ?? null;
+      }
+      if (opts.json) console.log(JSON.stringify({ removed, postgres_stopped: stopped, purged }));
+      else
+        console.log(
+          `${removed} removed: ${stopped === false ? 'its PostgreSQL still runs (its agent stops it)' : 'its PostgreSQL is stopped'}; ${purged ? `deleted ${purged}` : 'its data directory is kept'}`,
+        );
+    });
+
+  node
+    .command('readmit <name>')
+    .description('let a removed node back: its agent registers again and rejoins')
+    .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: { config: string; json?: boolean }) => {
+      const res = await clientFrom(opts.config)
+        .post<{ node?: string; error?: string }>(`/nodes/${encodeURIComponent(name)}/readmit`, {})
+        .catch((err) => fail(err, 2));
+      if (res.status !== 200) fail(new Error(`readmit refused: ${res.body.error ?? res.status}`), 1);
+      console.log(opts.json ? JSON.stringify(res.body) : `${name} readmitted: its agent registers again and rejoins`);
+    });
+
+  node
     .command('add [name]')
     .description('pgwarden up clusters: add a local node (default name: the next nodeN); returns once it streams')
     .option('-c, --config <file>', 'the cluster file written by `pgwarden up`', 'pgwarden.yaml')
@@ -63,7 +125,7 @@ export function registerNode(program: Command): void {
       if (res.status !== 201 || !res.body.name) fail(new Error(`node add refused: ${res.body.error ?? res.status}`), 1);
       const added = res.body.name;
       const result = await follow(api, added, started, Number(opts.timeout) * 1000, !opts.json);
-      if (!result.added) await control.delete(`/nodes/${encodeURIComponent(added)}`).catch(() => undefined);
+      if (!result.added) await control.delete(`/nodes/${encodeURIComponent(added)}?purge=1`).catch(() => undefined);
       if (opts.json) console.log(JSON.stringify(result));
       else if (result.added) console.log(`${added} added in ${result.seconds} s: streams from ${result.upstream}${result.cloned ? ` (${result.cloned})` : ''}`);
       else console.error(`pgwarden: node add failed: ${result.error}; ${added} was removed again, the cluster is as it was`);
@@ -100,4 +162,24 @@ function line(name: string, m: MemberRow | undefined): string {
   const pct = c.total_bytes > 0 ? Math.floor((100 * c.done_bytes) / c.total_bytes) : 0;
   const bar = '#'.repeat(Math.floor(pct / 5)).padEnd(20, '.');
   return `${name}: cloning from ${c.from} [${bar}] ${pct}% ${formatBytes(c.done_bytes)} of ${formatBytes(c.total_bytes)}, ${formatBytes(c.rate_bytes_s)}/s`;
+}
+
+/** Asks on a terminal; without one, --yes is required. */
+async function confirm(question: string, expected: string): Promise<void> {
+  if (!process.stdin.isTTY) fail(new Error('not a terminal: add --yes to confirm'), 2);
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(question);
+  rl.close();
+  if (answer.trim() !== expected) fail(new Error('not confirmed; nothing was changed'), 1);
+}
+
+/** Whether the node's PostgreSQL stopped within 30 s of its removal (its agent does it). */
+async function waitStopped(own: ApiClient): Promise<boolean> {
+  const deadline = systemClock.wall() + 30_000;
+  while (systemClock.wall() < deadline) {
+    const s = await own.get<{ running?: boolean }>('/status').catch(() => null);
+    if (s?.status === 200 && s.body.running === false) return true;
+    await systemClock.sleep(250);
+  }
+  return false;
 }

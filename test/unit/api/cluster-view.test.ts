@@ -10,7 +10,9 @@ const answering =
   (rows: Record<string, { running: boolean; role: 'primary' | 'standby' | null; lsn: string | null; timeline: number | null } | null>): Prober =>
   async (reg) => {
     const r = rows[reg.name];
-    return r ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, disk_full: false, clone: null, ...r, lsn: r.lsn === null ? null : parseLsn(r.lsn) } : null;
+    return r
+      ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, disk_full: false, clone: null, removed_at: null, ...r, lsn: r.lsn === null ? null : parseLsn(r.lsn) }
+      : null;
   };
 
 describe('cluster show (report and table)', () => {

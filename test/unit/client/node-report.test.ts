@@ -8,7 +8,18 @@ import { nodeReportJson, parseNodeReport, type NodeReport } from '../../../src/c
 import { parseLsn } from '../../../src/util/lsn.js';
 
 const tags = { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false };
-const report: NodeReport = { name: 'n2', running: true, role: 'standby', lsn: parseLsn('0/3000060'), streaming: true, timeline: 2, tags, disk_full: false, clone: null };
+const report: NodeReport = {
+  name: 'n2',
+  running: true,
+  role: 'standby',
+  lsn: parseLsn('0/3000060'),
+  streaming: true,
+  timeline: 2,
+  tags,
+  disk_full: false,
+  clone: null,
+  removed_at: null,
+};
 
 describe('the GET /status contract', () => {
   it('round-trips through its JSON form, LSN as text on the wire', () => {

@@ -263,6 +263,19 @@ const rows: Row[] = [
     actions: [],
     message: /waiting for a new leader/,
   },
+  // --- removed by an operator ---
+  {
+    name: 'a removed node that runs: stops its PostgreSQL, neither registers nor publishes',
+    view: aView().cluster(aSnapshot().removed('n2')),
+    actions: ['demote'],
+    message: /stopping PostgreSQL: removed from the cluster by an operator at .*; not rejoining \(pgwarden node readmit n2 lets it back\)/,
+  },
+  {
+    name: 'a removed node that is stopped: stays out',
+    view: aView().cluster(aSnapshot().removed('n2')).local({ postmaster: 'stopped' }),
+    actions: [],
+    message: /^removed from the cluster by an operator/,
+  },
   // --- bootstrap and clone ---
   {
     name: 'empty data directory in an uninitialized cluster: races to bootstrap',
@@ -509,6 +522,14 @@ describe('decide(): reaping, registering and publishing are decisions too', () =
     assert.deepEqual(
       d.actions.map((a) => a.type),
       ['sync_slots', 'publish_member'],
+    );
+  });
+
+  it('a removed node neither registers nor publishes: it cannot rejoin by itself', () => {
+    const d = decide(aView().cluster(aSnapshot().removed('n2')).build());
+    assert.deepEqual(
+      d.actions.map((a) => a.type),
+      ['demote'],
     );
   });
 
