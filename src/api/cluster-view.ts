@@ -37,6 +37,8 @@ export interface ClusterReport {
   readonly leader: string | null;
   /** Since when the operator has paused automatic failover, restarts and rejoins (ISO time); null: not paused. */
   readonly paused_since: string | null;
+  /** A whole-cluster stop or start under way (or done: a stopped cluster stays paused); null otherwise. */
+  readonly cluster_operation: 'stop' | 'start' | null;
   /** A switchover or failover request not yet carried out, in its stored form. */
   readonly pending: FailoverRequestJson | null;
   readonly members: readonly MemberRow[];
@@ -98,6 +100,8 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
     } else if (copy) {
       status = `cloning ${copy.total_bytes > 0 ? Math.floor((100 * copy.done_bytes) / copy.total_bytes) : 0}%`;
       warnings.push(`${label} is not running yet: cloning from ${copy.from}`);
+    } else if (snap.pause?.cluster === 'stop') {
+      status = 'stopped';
     } else if (m && BUSY.has(m.state)) {
       // Down on purpose for a moment: the agent is rebuilding or starting it.
       status = 'stopped';
@@ -131,7 +135,15 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
     };
   });
   const vip = vipOf(snap, leader, warnings);
-  return { leader, paused_since: snap.pause?.at ?? null, pending: snap.failover ? failoverJson(snap.failover.value) : null, members, vip, warnings };
+  return {
+    leader,
+    paused_since: snap.pause?.at ?? null,
+    cluster_operation: snap.pause?.cluster ?? null,
+    pending: snap.failover ? failoverJson(snap.failover.value) : null,
+    members,
+    vip,
+    warnings,
+  };
 }
 
 /** Who holds the floating address; a holder that is not the leader, or two holders, is a warning. */

@@ -164,6 +164,25 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       return reply.code(503).send({ error: errorMessage(err) });
     }
   };
+  // A whole-cluster stop or start: a pause that tells every agent to stop (standbys first) or start (leader first).
+  app.post<{ Params: { op: string } }>('/cluster/:op', { preHandler: requireToken }, async (req, reply) => {
+    const op = req.params.op;
+    if (op !== 'stop' && op !== 'start') return reply.code(404).send({ error: `unknown cluster operation ${op}: stop or start` });
+    try {
+      const at = new Date().toISOString();
+      await o.store.setPause({ at, cluster: op }, deadlineSignal(o.timeoutMs));
+      const message =
+        op === 'stop'
+          ? 'cluster stop requested by an operator: standbys stop first, the primary last'
+          : 'cluster start requested by an operator: the leader first, then the standbys';
+      await o.store
+        .appendEvent({ at, node: o.agent.status().name, kind: op === 'stop' ? 'cluster_stopping' : 'cluster_starting', message }, deadlineSignal(o.timeoutMs))
+        .catch(() => {});
+      return { cluster: op };
+    } catch (err) {
+      return reply.code(503).send({ error: errorMessage(err) });
+    }
+  });
   app.post('/pause', { preHandler: requireToken }, pauseRoute(true));
   app.post('/resume', { preHandler: requireToken }, pauseRoute(false));
 

@@ -29,8 +29,9 @@ function automatic(v: View, c: ClusterSnapshot, a: Action): boolean {
   const crashed = v.local.downSince !== null;
   switch (a.type) {
     case 'acquire_leader':
-      // An election; a first bootstrap and a requested switchover's target are not failovers.
-      return c.initialize !== null && !switchover;
+      // An election; a first bootstrap, a requested switchover's target and the last leader
+      // coming back in a cluster start are not failovers.
+      return c.initialize !== null && !switchover && !(c.pause?.cluster === 'start' && c.optime?.name === v.self);
     case 'release_leader':
       return !switchover;
     case 'start':

@@ -7,6 +7,7 @@
 import type { ClusterSnapshot, Registration } from '../store/types.js';
 import { decision, type Action, type Decision } from './actions.js';
 import { bootstrapOrClone } from './decide-bootstrap.js';
+import { clusterOperation } from './decide-cluster-op.js';
 import { leaderless } from './decide-leaderless.js';
 import { led } from './decide-led.js';
 import { whilePaused } from './decide-pause.js';
@@ -16,7 +17,7 @@ import type { View } from './view.js';
 
 export function decide(v: View): Decision {
   if (v.cluster.kind === 'snapshot' && v.cluster.removed.has(v.self)) return removed(v, v.cluster.removed.get(v.self)!.at);
-  const d = withVip(v, whilePaused(v, situation(v)));
+  const d = withVip(v, clusterOperation(v) ?? whilePaused(v, situation(v)));
   // A crashed postmaster's orphaned backends can still commit: nothing goes before killing them.
   // Not while a long action runs: initdb's and pg_rewind's own postgres run in the data directory.
   const first: Action[] = v.local.orphans && !v.inFlight ? [{ type: 'reap' }] : [];

@@ -96,7 +96,7 @@ const sync = z.object({
 
 const admin = z.object({ detached: z.boolean(), at: isoTime });
 const removed = z.object({ at: isoTime });
-const pause = z.object({ at: isoTime });
+const pause = z.object({ at: isoTime, cluster: z.enum(['stop', 'start']).optional() });
 
 const event = z.object({ at: isoTime, node: z.string().min(1), kind: z.enum(EVENT_KINDS), message: z.string() });
 

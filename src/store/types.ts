@@ -93,6 +93,8 @@ export interface SyncState {
 /** The operator paused the cluster: no automatic failover, restart or rejoin until resumed. */
 export interface PauseState {
   readonly at: string;
+  /** A whole-cluster stop or start under way (`pgwarden cluster stop|start`). */
+  readonly cluster?: 'stop' | 'start';
 }
 
 /** An operator's detach of a node from load balancing, shared by every proxy. */
@@ -143,6 +145,8 @@ export const EVENT_KINDS = [
   'callback_failed',
   'paused',
   'resumed',
+  'cluster_stopping',
+  'cluster_starting',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -66,6 +66,12 @@ export class SnapshotBuilder {
     return this;
   }
 
+  /** A registered member whose agent publishes no status (its session expired). */
+  memberGone(name: string): this {
+    this.members.delete(name);
+    return this;
+  }
+
   /** Replaces a member's registration (its tags, say). */
   register(reg: Registration): this {
     this.registry.set(reg.name, reg);
@@ -108,9 +114,9 @@ export class SnapshotBuilder {
     return this;
   }
 
-  /** The operator paused the cluster. */
-  paused(): this {
-    this.s.pause = { at: new Date(WALL - 60_000).toISOString() };
+  /** The operator paused the cluster (for a whole-cluster stop or start, with `cluster`). */
+  paused(cluster?: 'stop' | 'start'): this {
+    this.s.pause = { at: new Date(WALL - 60_000).toISOString(), ...(cluster ? { cluster } : {}) };
     return this;
   }
 

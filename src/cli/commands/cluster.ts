@@ -1,10 +1,11 @@
 /**
- * `pgwarden cluster show` and `pgwarden cluster events [--since T]`.
+ * `pgwarden cluster show`, `pgwarden cluster events [--since T]`, `pgwarden cluster stop|start|restart`.
  * Exit codes of show: 0 healthy, 1 with warnings, 2 when the cluster cannot be read.
  */
 import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
 import type { ClusterEvent } from '../../store/types.js';
+import type { ApiClient } from '../../client/api-client.js';
 import { clientFrom, fail } from '../common.js';
 import { renderCluster, renderTable } from '../render/table.js';
 
@@ -26,6 +27,47 @@ export function registerCluster(program: Command): void {
       else console.log(renderCluster(report, { verbose: opts.verbose }));
       process.exitCode = report.warnings.length ? 1 : 0;
     });
+
+  for (const op of ['stop', 'start', 'restart'] as const) {
+    cluster
+      .command(op)
+      .description(
+        op === 'stop'
+          ? 'stop PostgreSQL on every node, standbys first and the primary last, with no failover (the cluster stays paused)'
+          : op === 'start'
+            ? 'start PostgreSQL on every node, the last leader first, then the standbys; then resume'
+            : 'stop, then start: the same leader, no acknowledged commit lost',
+      )
+      .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
+      .option('--timeout <seconds>', 'how long each step may take', '120')
+      .option('--json', 'machine-readable output')
+      .action(async (opts: { config: string; timeout: string; json?: boolean }) => {
+        const client = clientFrom(opts.config);
+        const timeoutMs = (Number(opts.timeout) || 120) * 1000;
+        const steps = op === 'restart' ? (['stop', 'start'] as const) : ([op] as const);
+        let report: ClusterReport | null = null;
+        let reached = true;
+        for (const step of steps) {
+          const res = await client.post<{ error?: string }>(`/cluster/${step}`, {}).catch((err) => fail(err, 2));
+          if (res.status !== 200) fail(new Error(`cluster ${step} refused: ${res.body.error ?? res.status}`), 1);
+          ({ report, reached } = await settle(client, step, timeoutMs));
+          if (!reached) break;
+          if (step === 'start') await client.post('/resume', {}).catch((err) => fail(err, 2));
+        }
+        const rows = programRows(report!);
+        if (opts.json) console.log(JSON.stringify({ operation: op, reached, leader: report!.leader, programs: rows }, null, 2));
+        else {
+          console.log(
+            renderTable(
+              ['Host', 'Node', 'Program', 'State'],
+              rows.map((r) => [r.host, r.node, r.program, r.state]),
+            ),
+          );
+          console.log(reached ? `\ncluster ${op}: done` : `\ncluster ${op}: not every program reached the wanted state within ${timeoutMs / 1000} s`);
+        }
+        process.exitCode = reached ? 0 : 1;
+      });
+  }
 
   cluster
     .command('events')
@@ -63,4 +105,38 @@ export function sinceTime(text: string, now: number): string {
   if (age) return new Date(now - Number(age[1]) * UNIT_MS[age[2]!]!).toISOString();
   if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) return new Date(Date.parse(text)).toISOString();
   throw new Error(`--since: expected an ISO time (2026-11-30T17:00:00Z) or an age (30s, 15m, 2h, 1d), got "${text}"`);
+}
+
+interface ProgramRow {
+  readonly host: string;
+  readonly node: string;
+  readonly program: 'agent' | 'postgresql';
+  readonly state: string;
+}
+
+/** One row per host and program, as the field's monitor scripts print them. */
+function programRows(report: ClusterReport): ProgramRow[] {
+  return report.members.flatMap((m): ProgramRow[] => {
+    const agent = m.status === '? unreachable' ? 'unreachable' : 'running';
+    const pg = m.status === '* running' || m.status === 'running' ? `running (${m.role})` : m.status === '? unreachable' ? 'unknown' : 'stopped';
+    return [
+      { host: m.host, node: m.name, program: 'agent', state: agent },
+      { host: m.host, node: m.name, program: 'postgresql', state: pg },
+    ];
+  });
+}
+
+/** Waits until every PostgreSQL is stopped (stop) or the leader and every streaming standby run (start). */
+async function settle(client: ApiClient, step: 'stop' | 'start', timeoutMs: number): Promise<{ report: ClusterReport; reached: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await client.get<ClusterReport>('/cluster').catch(() => null);
+    const report = res?.status === 200 ? res.body : null;
+    const done =
+      report !== null &&
+      report.members.every((m) => (step === 'stop' ? m.status === 'stopped' : m.name === report.leader ? m.status === '* running' : m.status === 'running' && m.streaming));
+    if (report && (done || Date.now() > deadline)) return { report, reached: done };
+    if (!report && Date.now() > deadline) fail(new Error('the cluster could not be read'), 2);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -41,10 +41,7 @@ export function renderCluster(report: ClusterReport, opts: { verbose?: boolean; 
     m.role === 'standby' ? (m.lag_bytes === null ? '?' : formatBytes(m.lag_bytes)) : '',
     connectionString(m, opts.user ?? 'postgres'),
   ]);
-  const out = [
-    ...(report.paused_since ? [`PAUSED since ${report.paused_since}: no automatic failover, restart or rejoin (pgwarden resume ends it)`, ''] : []),
-    renderTable(headers, rows),
-  ];
+  const out = [...(report.paused_since ? [`PAUSED since ${report.paused_since}: ${pauseReason(report.cluster_operation)}`, ''] : []), renderTable(headers, rows)];
   if (report.vip) out.push('', `Floating IP ${report.vip.address}: ${report.vip.holders.length ? `held by ${report.vip.holders.join(', ')}` : 'held by nobody'}`);
   if (opts.verbose) {
     out.push('', 'HA loop (last decision of each agent):');
@@ -60,4 +57,10 @@ export function renderCluster(report: ClusterReport, opts: { verbose?: boolean; 
     for (const w of report.warnings) out.push(`  - ${w}`);
   }
   return out.join('\n');
+}
+
+function pauseReason(op: ClusterReport['cluster_operation']): string {
+  if (op === 'stop') return 'cluster stopped by an operator (pgwarden cluster start brings it back)';
+  if (op === 'start') return 'cluster starting (the leader first, then the standbys)';
+  return 'no automatic failover, restart or rejoin (pgwarden resume ends it)';
 }

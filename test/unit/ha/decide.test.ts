@@ -464,6 +464,78 @@ const rows: Row[] = [
     actions: ['refresh_leader', 'sync_slots', 'publish_optime'],
     message: /^paused: no action: I am n1, the leader with the lock/,
   },
+  // --- cluster stop / start ---
+  {
+    name: 'cluster stop: a standby stops first',
+    view: aView().cluster(aSnapshot().paused('stop')),
+    actions: ['demote'],
+    message: /^cluster stop: stopping my PostgreSQL \(standbys go first\)/,
+  },
+  {
+    name: 'cluster stop: the primary waits while a standby still runs',
+    view: aView()
+      .primaryWithLock()
+      .cluster(
+        aSnapshot()
+          .paused('stop')
+          .member(aMember('n2', { state: 'stopped' })),
+      ),
+    actions: ['refresh_leader'],
+    message: /^cluster stop: waiting for n3 to stop before the primary/,
+  },
+  {
+    name: 'cluster stop: every standby down (or its agent gone): the primary stops, keeping the lock',
+    view: aView()
+      .primaryWithLock()
+      .cluster(
+        aSnapshot()
+          .paused('stop')
+          .member(aMember('n2', { state: 'stopped' }))
+          .memberGone('n3'),
+      ),
+    actions: ['refresh_leader', 'demote'],
+    message: /every standby is down; stopping the primary, keeping the leader lock/,
+  },
+  {
+    name: 'cluster stopped: nothing starts, the leader keeps its lock',
+    view: aView().primaryWithLock().cluster(aSnapshot().paused('stop')).local({ postmaster: 'stopped' }),
+    actions: ['refresh_leader'],
+    message: /^cluster stopped by an operator/,
+  },
+  {
+    name: 'cluster start: the leader starts first, as primary',
+    view: aView().primaryWithLock().cluster(aSnapshot().paused('start')).local({ postmaster: 'stopped' }),
+    actions: ['refresh_leader', 'start'],
+    message: /restarting PostgreSQL as primary/,
+  },
+  {
+    name: 'cluster start: a standby waits until the primary runs',
+    view: aView()
+      .cluster(
+        aSnapshot()
+          .paused('start')
+          .member(aMember('n1', { role: 'primary', state: 'stopped', upstream: null })),
+      )
+      .local({ postmaster: 'stopped' }),
+    actions: [],
+    message: /^cluster start: waiting for n1 to run as primary before starting/,
+  },
+  {
+    name: 'cluster start: then the standby starts',
+    view: aView().cluster(aSnapshot().paused('start')).local({ postmaster: 'stopped' }),
+    actions: ['start'],
+    message: /starting as a standby of n1/,
+  },
+  {
+    name: 'cluster start with the lock lapsed: the last leader takes it back (not an election)',
+    view: aView()
+      .primaryWithLock()
+      .cluster(aSnapshot().leader(null).paused('start'))
+      .lease({ mine: false, validUntil: 0, lastAttemptFailed: false })
+      .local({ postmaster: 'stopped' }),
+    actions: ['acquire_leader', 'start'],
+    message: /starting as primary: I was the last leader/,
+  },
   {
     name: 'a primary that cannot reach the store still demotes (fencing is never paused)',
     view: aView().primaryWithLock().storeUnavailable(),
