@@ -77,9 +77,14 @@ async function bareBasebackup(c: UpCluster, port: number): Promise<number> {
   const password = readFileSync(join(c.dir, 'secrets', 'replication'), 'utf8').trim();
   try {
     const { s } = await timed(() =>
-      run(user, join(DEFAULT_BIN_DIR, 'pg_basebackup'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'replicator', '-D', join(target, 'data'), '-X', 'stream', '-c', 'fast', '--no-manifest'], {
-        env: { PGPASSWORD: password },
-      }),
+      run(
+        user,
+        join(DEFAULT_BIN_DIR, 'pg_basebackup'),
+        ['-h', '127.0.0.1', '-p', String(port), '-U', 'replicator', '-D', join(target, 'data'), '-X', 'stream', '-c', 'fast', '--no-manifest'],
+        {
+          env: { PGPASSWORD: password },
+        },
+      ),
     );
     return s;
   } finally {
@@ -115,7 +120,10 @@ async function main(): Promise<void> {
     const scale = Math.max(1, Math.round(sizeMb / 15));
     console.log(`bench:scaleout: a ${sizeMb} MB database (pgbench -i -s ${scale}) on a one-node pgwarden up cluster`);
     await sql(port, password, 'postgres', `CREATE DATABASE ${DB}`);
-    await execP('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-i', '-q', '-s', String(scale), DB], { env: { ...process.env, PGPASSWORD: password }, maxBuffer: 64 << 20 });
+    await execP('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-i', '-q', '-s', String(scale), DB], {
+      env: { ...process.env, PGPASSWORD: password },
+      maxBuffer: 64 << 20,
+    });
     const actualMb = Number((await sql(port, password, 'postgres', `SELECT pg_database_size('${DB}') / 1048576 AS mb`)).rows[0].mb);
 
     const alone = await load(port, password, seconds);
@@ -136,12 +144,19 @@ async function main(): Promise<void> {
       const r = await insertWhileAdding(cluster, port, rows);
       add = { s: r.addS, tps: 0, inserted: r.inserted };
     }
-    console.log(`  pgwarden node add${rows === null ? ' under load' : ` with ${rows} rows inserted`}: ${add.s.toFixed(1)} s${rows === null ? ` (${add.tps.toFixed(0)} tps meanwhile)` : ''}`);
+    console.log(
+      `  pgwarden node add${rows === null ? ' under load' : ` with ${rows} rows inserted`}: ${add.s.toFixed(1)} s${rows === null ? ` (${add.tps.toFixed(0)} tps meanwhile)` : ''}`,
+    );
 
     const consistency = await timed(() => execP(process.execPath, [MAIN, 'check', 'consistency', '-c', cluster.clusterFile], { maxBuffer: 16 << 20 }));
-    const tables = (await sql(port, password, DB, "SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'")).rows.map(
-      (r) => r.t as string,
-    );
+    const tables = (
+      await sql(
+        port,
+        password,
+        DB,
+        "SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
+      )
+    ).rows.map((r) => r.t as string);
     const counts = await timed(async () => {
       for (const t of tables) await sql(port, password, DB, `SELECT count(*) FROM ${t}`);
     });
