@@ -196,7 +196,8 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const reader = new MemoryStore(backend, timing.ttl * 1000);
   const report = async () => buildClusterReport(await reader.load(AbortSignal.timeout(2000)), probe);
 
-  const cluster: UpCluster = {
+  const cluster: UpCluster & { proxyAdmin: string } = {
+    proxyAdmin: `http://127.0.0.1:${proxyPorts.admin}`,
     dir,
     nodes,
     backend,

@@ -51,7 +51,8 @@ describe('whole-cluster stop, start and restart (memory store)', { timeout: 300_
     const res = JSON.parse(out.stdout) as OpResult;
     assert.equal(res.reached, true);
     assert.equal(res.leader, r.leader);
-    assert.equal(res.programs.length, 6, 'agent and postgresql per host');
+    assert.equal(res.programs.length, 7, 'agent and postgresql per host, and the proxy pgwarden up runs');
+    assert.deepEqual(res.programs.at(-1), { host: '127.0.0.1', node: '(up)', program: 'proxy', state: 'running' });
     assert.ok(
       res.programs.every((p) => p.state.startsWith('running')),
       out.stdout,

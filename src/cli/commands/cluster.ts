@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
 import type { ClusterEvent } from '../../store/types.js';
-import type { ApiClient } from '../../client/api-client.js';
+import { ApiClient } from '../../client/api-client.js';
+import { loadClientConfig, readToken } from '../../config/index.js';
 import { clientFrom, fail } from '../common.js';
 import { renderCluster, renderTable } from '../render/table.js';
 
@@ -54,7 +55,7 @@ export function registerCluster(program: Command): void {
           if (!reached) break;
           if (step === 'start') await client.post('/resume', {}).catch((err) => fail(err, 2));
         }
-        const rows = programRows(report!);
+        const rows = [...programRows(report!), ...(await upPrograms(opts.config))];
         if (opts.json) console.log(JSON.stringify({ operation: op, reached, leader: report!.leader, programs: rows }, null, 2));
         else {
           console.log(
@@ -110,8 +111,17 @@ export function sinceTime(text: string, now: number): string {
 interface ProgramRow {
   readonly host: string;
   readonly node: string;
-  readonly program: 'agent' | 'postgresql';
+  readonly program: 'agent' | 'postgresql' | 'proxy';
   readonly state: string;
+}
+
+/** The proxy a `pgwarden up` process runs, when the file is an up cluster's. */
+async function upPrograms(file: string): Promise<ProgramRow[]> {
+  const cfg = loadClientConfig(file);
+  if (!cfg.up) return [];
+  const res = await new ApiClient([cfg.up], readToken(cfg, ['auth_token_file'])).get<{ program: 'proxy'; state: string }[]>('/programs').catch(() => null);
+  if (res?.status !== 200) return [{ host: '127.0.0.1', node: '(up)', program: 'proxy', state: 'unknown: pgwarden up does not answer' }];
+  return res.body.map((p) => ({ host: '127.0.0.1', node: '(up)', program: p.program, state: p.state }));
 }
 
 /** One row per host and program, as the field's monitor scripts print them. */
