@@ -91,7 +91,8 @@ export async function holdTable(params: ConnParams, database: string, table: str
     await client.query('ROLLBACK').catch(() => {});
     await client.end().catch(() => {});
   };
-  const timer = setTimeout(() => void release(), holdMs);
+  // Not a reason for the agent's process to stay alive on its own.
+  const timer = setTimeout(() => void release(), holdMs).unref();
   try {
     const name = await resolve(client, table);
     if (name === null) {

@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { fetchNodeReport } from '../../src/client/api-client.js';
 import { buildNode } from '../../src/compose/agent.js';
-import { loadNodeConfig } from '../../src/config/index.js';
+import { parseNodeConfig } from '../../src/config/index.js';
 import type { PoolNodeRow } from '../../src/proxy/pool-nodes.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { createLogger } from '../../src/util/log.js';
@@ -78,7 +79,8 @@ describe('node remove on real PostgreSQL (memory store)', { timeout: 300_000 }, 
     assert.equal(existsSync(c.dataDir(gone)), true, 'its data directory is kept');
 
     // Its agent started again by mistake (same YAML, same store): it stays out and says why.
-    const cfg = loadNodeConfig(join(c.up!.dir, 'nodes', `${gone}.yaml`));
+    // Paths in the YAML pgwarden up writes are relative to its directory.
+    const cfg = parseNodeConfig(parseYaml(readFileSync(join(c.up!.dir, 'nodes', `${gone}.yaml`), 'utf8')), c.up!.dir);
     const back = await buildNode(cfg, new MemoryStore(c.up!.backend, cfg.ttl * 1000), createLogger({ name: 'back', level: 'error' })).start();
     try {
       const status = await waitFor(
