@@ -5,18 +5,19 @@
  * given size: the primary's TPS alone (pgbench TPC-B-like, 4 clients, S seconds); a bare
  * `pg_basebackup -X stream` of the same data under that load; `pgwarden node add` under the same
  * load (ratio of the two times; goal <= 1.15; and the primary's TPS during the clone as a ratio of
- * its TPS alone); then `pgwarden check consistency` against a plain `SELECT count(*)` of every
- * table on the primary (ratio; goal <= 3). With --rows N, the field report instead: N rows
+ * its TPS alone); then `pgwarden check consistency` (cold, then again) against a plain
+ * `SELECT count(*)` of every table on the primary (ratio of the first; goal <= 3). With --rows N, the field report instead: N rows
  * inserted in batches while a second node is added, then the counts compared. Last line: JSON.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { DEFAULT_BIN_DIR } from '../src/config/schema.js';
 import { up, type UpCluster } from '../src/local/up.js';
 import { run } from '../src/postgres/ctl.js';
+import { waitFor } from '../src/util/deadline.js';
 import { mkdirOwned, resolveOsUser } from '../src/postgres/os-user.js';
 import { killInstance, MAIN } from '../test/support/cluster.js';
 import { sql } from '../test/support/pgbench.js';
@@ -43,23 +44,28 @@ function parseSize(text: string): number {
   return Number(m[1]) * (m[2]!.toUpperCase() === 'GB' ? 1024 : 1);
 }
 
-/** pgbench TPC-B-like on the primary for `secs`, or until `stop` resolves: transactions per second. */
+/**
+ * pgbench TPC-B-like on the primary for `secs`, or until `stop` resolves: the mean of its per-second
+ * progress reports, so that an early stop (pgbench prints no summary when interrupted) still counts.
+ */
 function load(port: number, password: string, secs: number, stop?: Promise<unknown>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-n', '-c', '4', '-j', '2', '-T', String(secs), DB], {
+    const child = spawn('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-n', '-c', '4', '-j', '2', '-P', '1', '-T', String(secs), DB], {
       env: { ...process.env, PGPASSWORD: password },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const started = performance.now();
-    // SIGINT ends pgbench early with its report; the rate is over the time it actually ran.
-    void stop?.then(() => child.kill('SIGINT'));
+    const rates: number[] = [];
+    let tail = '';
+    const read = (d: Buffer) => {
+      tail = (tail + d.toString()).slice(-2000);
+      for (const m of d.toString().matchAll(/progress: [\d.]+ s, ([\d.]+) tps/g)) rates.push(Number(m[1]));
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    void stop?.finally(() => child.kill('SIGINT'));
     child.on('exit', () => {
-      const n = /number of transactions actually processed: (\d+)/.exec(out);
-      if (!n) return reject(new Error(`pgbench failed: ${out.slice(-600)}`));
-      resolve(Number(n[1]) / ((performance.now() - started) / 1000));
+      if (rates.length === 0) return reject(new Error(`pgbench reported no progress: ${tail}`));
+      resolve(rates.reduce((a, b) => a + b, 0) / rates.length);
     });
   });
 }
@@ -73,6 +79,7 @@ async function timed<T>(f: () => Promise<T>): Promise<{ value: T; s: number }> {
 async function bareBasebackup(c: UpCluster, port: number): Promise<number> {
   const user = resolveOsUser();
   const target = mkdtempSync(join(tmpdir(), 'pgw-bench-bb-'));
+  chmodSync(target, 0o755);
   mkdirOwned(user, join(target, 'data'));
   const password = readFileSync(join(c.dir, 'secrets', 'replication'), 'utf8').trim();
   try {
@@ -148,7 +155,18 @@ async function main(): Promise<void> {
       `  pgwarden node add${rows === null ? ' under load' : ` with ${rows} rows inserted`}: ${add.s.toFixed(1)} s${rows === null ? ` (${add.tps.toFixed(0)} tps meanwhile)` : ''}`,
     );
 
-    const consistency = await timed(() => execP(process.execPath, [MAIN, 'check', 'consistency', '-c', cluster.clusterFile], { maxBuffer: 16 << 20 }));
+    // The check's own time: the new standby first replays what the load wrote during its clone.
+    const lsn = (await sql(port, password, 'postgres', 'SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string;
+    for (const p of cluster.ports.slice(1)) {
+      await waitFor(`${p.name} to replay ${lsn}`, async () => (await sql(p.pg, password, 'postgres', `SELECT pg_last_wal_replay_lsn() >= '${lsn}' AS ok`)).rows[0].ok === true, {
+        timeoutMs: 300_000,
+        intervalMs: 100,
+      });
+    }
+    const check = () => timed(() => execP(process.execPath, [MAIN, 'check', 'consistency', '-c', cluster.clusterFile], { maxBuffer: 16 << 20 }));
+    // Cold (the new standby's first full read of its copy), then warm.
+    const consistency = await check();
+    const again = await check();
     const tables = (
       await sql(
         port,
@@ -160,7 +178,7 @@ async function main(): Promise<void> {
     const counts = await timed(async () => {
       for (const t of tables) await sql(port, password, DB, `SELECT count(*) FROM ${t}`);
     });
-    console.log(`  check consistency: ${consistency.s.toFixed(1)} s; SELECT count(*) of every table: ${counts.s.toFixed(1)} s`);
+    console.log(`  check consistency: ${consistency.s.toFixed(1)} s (again: ${again.s.toFixed(1)} s); SELECT count(*) of every table: ${counts.s.toFixed(1)} s`);
     if (rows !== null) {
       const n = Number((await sql(port, password, DB, 'SELECT count(*) AS n FROM field_report')).rows[0].n);
       console.log(`  field report: ${add.inserted} rows inserted during the add, ${n} on the primary, check consistency passed`);
@@ -178,6 +196,7 @@ async function main(): Promise<void> {
         consistency_s: r2(consistency.s),
         count_scan_s: r2(counts.s),
         consistency_ratio: r2(consistency.s / counts.s),
+        consistency_again_s: r2(again.s),
         ...(rows === null ? {} : { rows_inserted_during_clone: add.inserted }),
       }),
     );

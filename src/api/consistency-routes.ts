@@ -1,6 +1,6 @@
 /**
  * The agent's part of `pgwarden check consistency` (every route needs the bearer token): the
- * primary lists what to check and holds one table at a time under a SHARE lock while the standbys
+ * primary lists what to check and holds a table under a SHARE lock, digesting it while the standbys
  * digest it after replaying the position taken under that lock. The CLI drives the steps and
  * talks only to the API endpoints its own configuration names.
  */
@@ -17,7 +17,7 @@ export interface Digest {
 export interface ConsistencySql {
   listDatabases(): Promise<string[]>;
   listTables(database: string): Promise<string[]>;
-  holdTable(database: string, table: string, holdMs: number): Promise<(Digest & { lsn: string; release(): Promise<void> }) | null>;
+  holdTable(database: string, table: string, holdMs: number): Promise<{ lsn: string; digest(): Promise<Digest>; release(): Promise<void> } | null>;
   digestAfter(database: string, table: string, lsn: string, waitMs: number): Promise<Digest | null>;
 }
 
@@ -28,7 +28,7 @@ const NAME = /^[^\0]{1,200}$/;
 const LSN = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
 
 export function consistencyRoutes(app: FastifyInstance, sql: () => ConsistencySql, auth: preHandlerAsyncHookHandler, isLeader: () => boolean): void {
-  const holds = new Map<string, { release(): Promise<void> }>();
+  const holds = new Map<string, { digest(): Promise<Digest>; release(): Promise<void> }>();
   const failed = (err: unknown) => ({ error: errorMessage(err) });
 
   app.get('/consistency/tables', { preHandler: auth }, async (_req, reply) => {
@@ -55,7 +55,18 @@ export function consistencyRoutes(app: FastifyInstance, sql: () => ConsistencySq
       const id = randomUUID();
       holds.set(id, held);
       setTimeout(() => holds.delete(id), holdS * 1000).unref();
-      return { hold: id, rows: held.rows, hash: held.hash, lsn: held.lsn };
+      return { hold: id, lsn: held.lsn };
+    } catch (err) {
+      return reply.code(503).send(failed(err));
+    }
+  });
+
+  app.post<{ Params: { id: string } }>('/consistency/hold/:id/digest', { preHandler: auth }, async (req, reply) => {
+    const held = holds.get(req.params.id);
+    if (!held) return reply.code(404).send({ error: 'no such hold (released or expired)' });
+    try {
+      const d = await held.digest();
+      return { rows: d.rows, hash: d.hash };
     } catch (err) {
       return reply.code(503).send(failed(err));
     }

@@ -1,8 +1,8 @@
 /**
  * The SQL side of `pgwarden check consistency`, run by each agent on its own instance (no
  * credential leaves the host). Per table, a row count and an order-independent content hash
- * computed inside PostgreSQL (the sum of each row's 64-bit text hash: no row leaves the server;
- * no primary key needed). On the primary the table is locked in SHARE mode (writes to it wait,
+ * computed inside PostgreSQL (the sum of each row's 64-bit hash: no row leaves the server; no
+ * primary key needed). On the primary the table is locked in SHARE mode (writes to it wait,
  * reads go on) and held while the standbys, having replayed past the WAL position taken under the
  * lock, compute the same: all of them then see exactly the same rows.
  *
@@ -18,9 +18,11 @@ export interface TableDigest {
   readonly hash: string;
 }
 
-/** The primary's side of one table: its digest, the WAL position after which standbys may compare. */
-export interface HeldTable extends TableDigest {
+/** The primary's side of one table, locked: the WAL position after which standbys may compare. */
+export interface HeldTable {
   readonly lsn: string;
+  /** The table's digest under the lock (runs while the standbys compute theirs). */
+  digest(): Promise<TableDigest>;
   /** Ends the SHARE lock (idempotent). */
   release(): Promise<void>;
 }
@@ -44,11 +46,23 @@ async function resolve(client: pg.Client, table: string): Promise<string | null>
   return rows[0]?.name ?? null;
 }
 
+/**
+ * Each row's hash from its binary values (hash_record_extended), or from its text form when a
+ * column type has no hash function (json, point...); summed in PostgreSQL's 128-bit accumulator.
+ */
 async function digest(client: pg.Client, name: string): Promise<TableDigest> {
-  const { rows } = await client.query<{ rows: string; hash: string }>(
-    `SELECT count(*)::text AS rows, coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text AS hash FROM ${name} t`,
-  );
-  return { rows: Number(rows[0]!.rows), hash: rows[0]!.hash };
+  const sumOf = (rowHash: string) => `SELECT count(*)::text AS rows, coalesce(sum(${rowHash}), 0)::text AS hash FROM ${name} t`;
+  // JIT compiling costs more than it saves on one scan (measured: 3.1 s with, 2.7 s without, 13.7 M rows).
+  await client.query('SET LOCAL jit = off; SAVEPOINT digest');
+  try {
+    const { rows } = await client.query<{ rows: string; hash: string }>(sumOf('hash_record_extended(t, 0)'));
+    return { rows: Number(rows[0]!.rows), hash: `b${rows[0]!.hash}` };
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42883') throw err;
+    await client.query('ROLLBACK TO SAVEPOINT digest');
+    const { rows } = await client.query<{ rows: string; hash: string }>(sumOf('hashtextextended(t::text, 0)'));
+    return { rows: Number(rows[0]!.rows), hash: `t${rows[0]!.hash}` };
+  }
 }
 
 /** Every database a client can connect to (templates excluded). */
@@ -78,8 +92,9 @@ export async function listTables(params: ConnParams, database: string): Promise<
 }
 
 /**
- * On the primary: lock `table` in SHARE mode, digest it, take the WAL position, and keep the lock
- * until release() or `holdMs`, whichever comes first. Null when there is no such table.
+ * On the primary: lock `table` in SHARE mode and take the WAL position; the digest follows on
+ * request, under the same lock, kept until release() or `holdMs`, whichever comes first. Null
+ * when there is no such table.
  */
 export async function holdTable(params: ConnParams, database: string, table: string, holdMs: number): Promise<HeldTable | null> {
   const client = await open(params, database);
@@ -102,9 +117,8 @@ export async function holdTable(params: ConnParams, database: string, table: str
     await client.query('BEGIN');
     await client.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
     await client.query(`LOCK TABLE ${name} IN SHARE MODE`);
-    const d = await digest(client, name);
     const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-    return { ...d, lsn: rows[0]!.lsn, release };
+    return { lsn: rows[0]!.lsn, digest: () => digest(client, name), release };
   } catch (err) {
     await release();
     throw err;
@@ -129,11 +143,15 @@ export async function digestAfter(params: ConnParams, database: string, table: s
     );
     const name = await resolve(client, table);
     if (name === null) return null;
+    await client.query('BEGIN');
     try {
       return await digest(client, name);
     } catch (err) {
       if ((err as { code?: string }).code !== '40001') throw err;
+      await client.query('ROLLBACK; BEGIN');
       return await digest(client, name);
+    } finally {
+      await client.query('ROLLBACK').catch(() => {});
     }
   } finally {
     await client.end().catch(() => {});

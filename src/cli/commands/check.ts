@@ -20,9 +20,11 @@ interface TableResult {
   readonly table: string;
   readonly rows: number | null;
   readonly hash: string | null;
-  readonly standbys: Record<string, { verdict: Verdict; rows: number | null; error?: string }>;
+  readonly standbys: Record<string, { verdict: Verdict; rows: number | null; hash?: string; error?: string }>;
   readonly error?: string;
 }
+
+const MISSING = 'missing on the primary';
 
 /** Tables checked at once: each holds a SHARE lock on the primary while its standbys digest it. */
 const PARALLEL_TABLES = 4;
@@ -70,14 +72,18 @@ export function registerCheck(program: Command): void {
 
       const checkOne = async ({ database, table }: { database: string; table: string }): Promise<TableResult> => {
         const none = (why: string): TableResult => ({ database, table, rows: null, hash: null, standbys: {}, error: why });
+        type Held = { hold?: string; lsn?: string; error?: string };
         const held = await primary
-          .post<{ hold?: string; rows?: number; hash?: string; lsn?: string; error?: string }>('/consistency/hold', { database, table, hold_s: waitS + 30 })
-          .catch((err) => ({ status: 0, body: { error: errorMessage(err) } as { hold?: string; rows?: number; hash?: string; lsn?: string; error?: string } }));
-        if (held.status === 404) return { ...none(held.body.error ?? 'missing'), error: `missing on the primary` };
-        if (held.status !== 200 || !held.body.hold) return none(`the primary could not digest it: ${held.body.error ?? held.status}`);
-        const { hold, rows, hash, lsn } = held.body as { hold: string; rows: number; hash: string; lsn: string };
+          .post<Held>('/consistency/hold', { database, table, hold_s: waitS + 30 })
+          .catch((err) => ({ status: 0, body: { error: errorMessage(err) } as Held }));
+        if (held.status === 404) return none(MISSING);
+        if (held.status !== 200 || !held.body.hold || !held.body.lsn) return none(`the primary could not lock it: ${held.body.error ?? held.status}`);
+        const { hold, lsn } = held.body as { hold: string; lsn: string };
         try {
-          const verdicts = await Promise.all(
+          // The primary digests under its lock while the standbys replay up to lsn and digest.
+          type Digested = { rows?: number; hash?: string; error?: string };
+          const own = primary.post<Digested>(`/consistency/hold/${hold}/digest`, {}).catch((err) => ({ status: 0, body: { error: errorMessage(err) } as Digested }));
+          const others = Promise.all(
             standbys.map(async (s): Promise<[string, TableResult['standbys'][string]]> => {
               if (!named(s.api_url)) return [s.name, { verdict: 'not compared', rows: null, error: `its API ${s.api_url} is not in ${opts.config}` }];
               const res = await api(s.api_url)
@@ -85,10 +91,18 @@ export function registerCheck(program: Command): void {
                 .catch((err) => ({ status: 0, body: { error: errorMessage(err) } as { rows?: number; hash?: string; error?: string } }));
               if (res.status === 404) return [s.name, { verdict: 'missing', rows: null }];
               if (res.status !== 200) return [s.name, { verdict: 'not compared', rows: null, error: res.body.error ?? String(res.status) }];
-              return [s.name, { verdict: res.body.rows === rows && res.body.hash === hash ? 'equal' : 'DIFFERENT', rows: res.body.rows ?? null }];
+              return [s.name, { verdict: 'equal', rows: res.body.rows ?? null, hash: res.body.hash ?? '' }];
             }),
           );
-          return { database, table, rows, hash, standbys: Object.fromEntries(verdicts) };
+          const [mine, verdicts] = await Promise.all([own, others]);
+          if (mine.status !== 200 || mine.body.hash === undefined) return none(`the primary could not digest it: ${mine.body.error ?? mine.status}`);
+          const { rows = null, hash } = mine.body;
+          // A standby's digest was taken as 'equal' pending the primary's: compare now.
+          const judged = verdicts.map(([n, v]): [string, TableResult['standbys'][string]] => [
+            n,
+            v.verdict === 'equal' ? { verdict: v.rows === rows && v.hash === hash ? 'equal' : 'DIFFERENT', rows: v.rows } : v,
+          ]);
+          return { database, table, rows, hash, standbys: Object.fromEntries(judged) };
         } finally {
           await primary.delete(`/consistency/hold/${hold}`).catch(() => undefined);
         }
@@ -105,8 +119,8 @@ export function registerCheck(program: Command): void {
         }),
       );
 
-      const differs = results.some((r) => r.error === 'missing on the primary' || Object.values(r.standbys).some((s) => s.verdict === 'DIFFERENT' || s.verdict === 'missing'));
-      const unknown = results.some((r) => (r.error && r.error !== 'missing on the primary') || Object.values(r.standbys).some((s) => s.verdict === 'not compared'));
+      const differs = results.some((r) => r.error === MISSING || Object.values(r.standbys).some((s) => s.verdict === 'DIFFERENT' || s.verdict === 'missing'));
+      const unknown = results.some((r) => (r.error && r.error !== MISSING) || Object.values(r.standbys).some((s) => s.verdict === 'not compared'));
       if (opts.json) console.log(JSON.stringify({ primary: leader.name, consistent: !differs && !unknown, tables: results }, null, 2));
       else {
         const names = standbys.map((s) => s.name);
