@@ -43,8 +43,8 @@ describe('operator commands on real PostgreSQL (memory store)', { timeout: 400_0
   /** Every id the writer had acknowledged is on the leader. */
   async function noAckLost(leader: string): Promise<void> {
     const have = await idsOn(port(leader), c.cred);
-    const lost = writer.acks.filter((a) => !have.has(a.id)).map((a) => a.id);
-    assert.deepEqual(lost, [], 'no acknowledged commit lost');
+    const lost = writer.acks.filter((a) => !have.has(a.id)).map((a) => `${a.id} on ${a.node} at ${Math.round(a.at)}`);
+    assert.deepEqual(lost, [], `no acknowledged commit lost (the leader ${leader}; events: ${c.logs().split('\n').filter((l) => /promot|demot|started|following/.test(l)).slice(-12).join('\n')})`);
   }
 
   it('restart: one command, the same leader on the same timeline, no promotion, no acknowledged commit lost', async () => {
@@ -85,6 +85,12 @@ describe('operator commands on real PostgreSQL (memory store)', { timeout: 400_0
     for (const n of ['node1', 'node2', 'node3']) assert.equal(c.postmasterPid(n), null, `${n} stopped`);
     const shown = await cli('cluster', 'show', '-c', c.clientConfigFile);
     assert.match(shown.stdout, /^PAUSED since .*: cluster stopped by an operator/);
+    // A node added now cannot clone: node add gives up, says why, and leaves the cluster as it was.
+    const add = await cli('node', 'add', '--timeout', '3', '-c', c.clientConfigFile);
+    assert.equal(add.code, 1, add.stdout);
+    assert.match(add.stderr, /node add failed: it did not stream within 3 s; node4 was removed again, the cluster is as it was/);
+    assert.deepEqual((await c.report()).members.map((m) => m.name).sort(), ['node1', 'node2', 'node3']);
+    assert.equal(existsSync(join(c.up!.dir, 'nodes', 'node4')), false, 'its files are gone');
     // Stopped for longer than the TTL: still no election.
     await new Promise((resolve) => setTimeout(resolve, c.ttlMs + 1000));
     assert.equal((await c.report()).leader, r.leader, 'the leader kept its lock while stopped');
