@@ -17,7 +17,9 @@ run() {
   if ! node --test --test-reporter=spec "$@" 2>&1 | tee -a "$out"; then status=1; fi
 }
 run "unit and store contract" dist/test/unit/ dist/test/contract/
-run "integration (real PostgreSQL, memory and etcd stores)" --test-concurrency=1 dist/test/integration/
+# --test-force-exit: a file whose tests are done ends even if a socket or timer of a stopped
+# cluster lingers (seen twice under heavy load), rather than holding CI until its limit.
+run "integration (real PostgreSQL, memory and etcd stores)" --test-concurrency=1 --test-force-exit dist/test/integration/
 
 p=$(grep -E '^ℹ pass ' "$out" | awk '{s+=$3} END {print s+0}')
 f=$(grep -E '^ℹ fail ' "$out" | awk '{s+=$3} END {print s+0}')
