@@ -21,6 +21,7 @@ export interface SqlStatus {
   readonly timeline: number;
   /** Primary: pg_current_wal_lsn(). Standby: last flushed received LSN (or replayed when none). */
   readonly lsn: Lsn;
+  /** Standby: last replayed LSN. Null on a primary (a promoted one still reports its last replay). */
   readonly replayedLsn: Lsn | null;
   readonly streaming: boolean;
   /** application_name/host the walreceiver is connected to, when streaming. */
@@ -122,7 +123,8 @@ export class LocalSql {
       inRecovery,
       timeline: inRecovery ? timeline : await this.currentTimeline(Number(r.checkpoint_tli)),
       lsn,
-      replayedLsn: replay,
+      // A promoted primary still reports its last replayed position: stale, so not published.
+      replayedLsn: inRecovery ? replay : null,
       streaming: r.receiver_status === 'streaming',
       receiverHost: r.sender_host ?? null,
       receiverPort: r.sender_port ?? null,
