@@ -152,7 +152,8 @@ export class Executor {
             // pg_rewind judges from the control file; WAL received beyond the fork can still leave
             // a data directory whose checkpoint record cannot be read. Only a start proves it.
             if (!(await this.startsUp(REWOUND_START_MS))) throw new Error('PostgreSQL exited while starting on the rewound data directory');
-            // The slots it kept as a primary would pin WAL on this standby for ever: it serves none.
+            // The slots it kept as a primary hold positions of its old timeline, which would pin WAL
+            // here: they go, and the next slot sync makes them again from where the members are.
             const { dropped } = await pg.ensureSlots(new Map()).catch(() => ({ dropped: [] as string[] }));
             if (dropped.length) this.d.log.info({ dropped }, 'replication slots of the former primary dropped');
           } catch (err) {
