@@ -62,7 +62,9 @@ function load(port: number, password: string, secs: number, stop?: Promise<unkno
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);
-    void stop?.finally(() => child.kill('SIGINT'));
+    // Ended either way; the caller sees the stopping promise's own failure.
+    const end = () => child.kill('SIGINT');
+    stop?.then(end, end);
     child.on('exit', () => {
       if (rates.length === 0) return reject(new Error(`pgbench reported no progress: ${tail}`));
       resolve(rates.reduce((a, b) => a + b, 0) / rates.length);
