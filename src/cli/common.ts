@@ -1,8 +1,9 @@
 /**
  * Shared CLI plumbing: reading the client config and failing with a clear message and exit code.
  */
+import { createInterface } from 'node:readline/promises';
 import { ApiClient } from '../client/api-client.js';
-import { loadClientConfig, readToken } from '../config/index.js';
+import { loadClientConfig, readToken, type ClientConfig } from '../config/index.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
 
 /** Prints the error and exits: 2 for config mistakes and unreadable clusters, else `code`. */
@@ -15,12 +16,44 @@ export function fail(err: unknown, code = 1): never {
   process.exit(code);
 }
 
-export function clientFrom(file: string): ApiClient {
+export interface ClientSetup {
+  readonly cfg: ClientConfig;
+  readonly token: string | undefined;
+  /** A client over every endpoint the file names. */
+  readonly api: ApiClient;
+  /** A client for one API, only if the file names it: the token never goes to an address read from the store. */
+  named(url: string, timeoutMs?: number): ApiClient | null;
+}
+
+/** The client file read once (exit 2 on a mistake): its config, token and clients. */
+export function clientSetup(file: string): ClientSetup {
   try {
     const cfg = loadClientConfig(file);
-    return new ApiClient(cfg.endpoints, readToken(cfg, ['auth_token_file']));
+    const token = readToken(cfg, ['auth_token_file']);
+    const endpoints = cfg.endpoints.map((e) => e.replace(/\/+$/, ''));
+    return {
+      cfg,
+      token,
+      api: new ApiClient(cfg.endpoints, token),
+      named: (url, timeoutMs) => (endpoints.includes(url.replace(/\/+$/, '')) ? new ApiClient([url], token, timeoutMs) : null),
+    };
   } catch (err) {
     fail(err, 2);
+  }
+}
+
+export function clientFrom(file: string): ApiClient {
+  return clientSetup(file).api;
+}
+
+/** Asks on a terminal for the name as confirmation; false without a terminal (then --yes is needed). */
+export async function confirmed(question: string, name: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim() === name;
+  } finally {
+    rl.close();
   }
 }
 

@@ -7,10 +7,8 @@
  */
 import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
-import { ApiClient } from '../../client/api-client.js';
-import { loadClientConfig, readToken } from '../../config/index.js';
 import { errorMessage } from '../../util/errors.js';
-import { fail } from '../common.js';
+import { clientSetup, fail } from '../common.js';
 import { renderTable } from '../render/table.js';
 
 type Verdict = 'equal' | 'DIFFERENT' | 'missing' | 'not compared';
@@ -41,26 +39,17 @@ export function registerCheck(program: Command): void {
     .option('--timeout <seconds>', 'how long a standby may take to replay up to the primary, per table', '60')
     .option('--json', 'machine-readable output')
     .action(async (opts: { config: string; table?: string[]; database: string; timeout: string; json?: boolean }) => {
-      let endpoints: readonly string[] = [];
-      let token: string | undefined;
-      try {
-        const cfg = loadClientConfig(opts.config);
-        endpoints = cfg.endpoints.map((e) => e.replace(/\/+$/, ''));
-        token = readToken(cfg, ['auth_token_file']);
-      } catch (err) {
-        fail(err, 2);
-      }
+      const { api: all, named } = clientSetup(opts.config);
       const waitS = Math.max(1, Number(opts.timeout) || 60);
-      const api = (url: string) => new ApiClient([url], token, (waitS + 30) * 1000);
-      const cluster = await new ApiClient(endpoints, token).get<ClusterReport>('/cluster').catch((err) => fail(err, 2));
+      const timeoutMs = (waitS + 30) * 1000;
+      const cluster = await all.get<ClusterReport>('/cluster').catch((err) => fail(err, 2));
       if (cluster.status !== 200) fail(new Error(`cannot read the cluster: ${JSON.stringify(cluster.body)}`), 2);
       const leader = cluster.body.members.find((m) => m.name === cluster.body.leader);
       if (!leader) fail(new Error('the cluster has no leader: nothing to compare against'), 2);
       // The token goes only to APIs this configuration names, never to an address read from the store.
-      const named = (url: string) => endpoints.includes(url.replace(/\/+$/, ''));
-      if (!named(leader.api_url)) fail(new Error(`the leader's API ${leader.api_url} is not among the endpoints of ${opts.config}: list every node's API there`), 2);
+      const primary = named(leader.api_url, timeoutMs);
+      if (!primary) fail(new Error(`the leader's API ${leader.api_url} is not among the endpoints of ${opts.config}: list every node's API there`), 2);
       const standbys = cluster.body.members.filter((m) => m.name !== leader.name);
-      const primary = api(leader.api_url);
 
       let tables: { database: string; table: string }[];
       if (opts.table?.length) tables = opts.table.map((table) => ({ database: opts.database, table }));
@@ -85,8 +74,9 @@ export function registerCheck(program: Command): void {
           const own = primary.post<Digested>(`/consistency/hold/${hold}/digest`, {}).catch((err) => ({ status: 0, body: { error: errorMessage(err) } as Digested }));
           const others = Promise.all(
             standbys.map(async (s): Promise<[string, TableResult['standbys'][string]]> => {
-              if (!named(s.api_url)) return [s.name, { verdict: 'not compared', rows: null, error: `its API ${s.api_url} is not in ${opts.config}` }];
-              const res = await api(s.api_url)
+              const standby = named(s.api_url, timeoutMs);
+              if (!standby) return [s.name, { verdict: 'not compared', rows: null, error: `its API ${s.api_url} is not in ${opts.config}` }];
+              const res = await standby
                 .post<{ rows?: number; hash?: string; error?: string }>('/consistency/digest', { database, table, lsn, wait_s: waitS })
                 .catch((err) => ({ status: 0, body: { error: errorMessage(err) } as { rows?: number; hash?: string; error?: string } }));
               if (res.status === 404) return [s.name, { verdict: 'missing', rows: null }];

@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
 import type { ClusterEvent } from '../../store/types.js';
 import { ApiClient } from '../../client/api-client.js';
-import { loadClientConfig, readToken } from '../../config/index.js';
-import { clientFrom, fail } from '../common.js';
+import { clientFrom, clientSetup, fail } from '../common.js';
 import { renderCluster, renderTable } from '../render/table.js';
 
 export function registerCluster(program: Command): void {
@@ -117,9 +116,9 @@ interface ProgramRow {
 
 /** The proxy a `pgwarden up` process runs, when the file is an up cluster's. */
 async function upPrograms(file: string): Promise<ProgramRow[]> {
-  const cfg = loadClientConfig(file);
+  const { cfg, token } = clientSetup(file);
   if (!cfg.up) return [];
-  const res = await new ApiClient([cfg.up], readToken(cfg, ['auth_token_file'])).get<{ program: 'proxy'; state: string }[]>('/programs').catch(() => null);
+  const res = await new ApiClient([cfg.up], token).get<{ program: 'proxy'; state: string }[]>('/programs').catch(() => null);
   if (res?.status !== 200) return [{ host: '127.0.0.1', node: '(up)', program: 'proxy', state: 'unknown: pgwarden up does not answer' }];
   return res.body.map((p) => ({ host: '127.0.0.1', node: '(up)', program: p.program, state: p.state }));
 }

@@ -5,12 +5,11 @@
  * (the WAL between the node's position and the furthest one known) and asks for the node's name
  * as confirmation, or takes --yes.
  */
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
 import type { FailoverPreview } from '../../api/failover-preview.js';
 import { waitFor } from '../../util/deadline.js';
-import { clientFrom, fail } from '../common.js';
+import { clientFrom, confirmed, fail } from '../common.js';
 
 export function describePreview(p: FailoverPreview): string[] {
   const lines = [`${p.to} is at ${p.target_lsn ?? 'an unknown position'}.`];
@@ -24,16 +23,6 @@ export function describePreview(p: FailoverPreview): string[] {
   if (p.sync_members.length) lines.push(`Recorded synchronous set: ${p.sync_members.join(', ')}.`);
   if (p.refused_because) lines.push(`The automatic rules refuse it: ${p.to} ${p.refused_because}.`);
   return lines;
-}
-
-async function confirmed(name: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(`Promote ${name} and accept this loss? Type its name to confirm: `)).trim() === name;
-  } finally {
-    rl.close();
-  }
 }
 
 export function registerFailover(program: Command): void {
@@ -54,7 +43,8 @@ export function registerFailover(program: Command): void {
       const preview = dry.body;
       for (const line of describePreview(preview)) say(line);
       if (preview.refused_because && !opts.force) fail(new Error(`failover refused: ${opts.to} ${preview.refused_because}; rerun with --force to accept possible loss`), 1);
-      if (opts.force && !opts.yes && !(await confirmed(opts.to))) fail(new Error('not confirmed: nothing was changed (--yes confirms without a terminal)'), 1);
+      if (opts.force && !opts.yes && !(await confirmed(`Promote ${opts.to} and accept this loss? Type its name to confirm: `, opts.to)))
+        fail(new Error('not confirmed: nothing was changed (--yes confirms without a terminal)'), 1);
 
       const res = await client.post<{ error?: string }>('/failover', { to: opts.to, force: opts.force === true }).catch((err) => fail(err, 2));
       if (res.status !== 202) fail(new Error(`failover refused: ${res.body.error ?? res.status}`), 1);

@@ -7,14 +7,13 @@
  * it streams. A clone that fails is undone: the node is forgotten and the cluster is as it was.
  * On real hosts a node is added by starting its agent (README: Adding a host).
  */
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { ClusterReport, MemberRow } from '../../api/cluster-view.js';
 import { ApiClient } from '../../client/api-client.js';
-import { loadClientConfig, readToken, type ClientConfig } from '../../config/index.js';
 import type { ClusterEvent } from '../../store/types.js';
 import { systemClock } from '../../util/clock.js';
-import { clientFrom, fail } from '../common.js';
+import { waitFor } from '../../util/deadline.js';
+import { clientFrom, clientSetup, confirmed, fail } from '../common.js';
 import { Progress } from '../render/progress.js';
 import { formatBytes } from '../render/table.js';
 
@@ -50,23 +49,17 @@ export function registerNode(program: Command): void {
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { config: string; purge?: boolean; yes?: boolean; json?: boolean }) => {
-      let cfg: ClientConfig;
-      let token: string | undefined;
-      try {
-        cfg = loadClientConfig(opts.config);
-        token = readToken(cfg, ['auth_token_file']);
-      } catch (err) {
-        fail(err, 2);
-      }
-      if (!opts.yes) await confirm(`remove ${name} from the cluster${opts.purge ? ' and delete its data directory' : ''}? type its name to confirm: `, name);
-      const api = new ApiClient(cfg.endpoints, token);
+      const { cfg, token, api, named } = clientSetup(opts.config);
+      const question = `remove ${name} from the cluster${opts.purge ? ' and delete its data directory' : ''}? type its name to confirm: `;
+      if (!opts.yes && !process.stdin.isTTY) fail(new Error('not a terminal: add --yes to confirm'), 2);
+      if (!opts.yes && !(await confirmed(question, name))) fail(new Error('not confirmed; nothing was changed'), 1);
       const before = await api.get<ClusterReport>('/cluster').catch((err) => fail(err, 2));
       const member = before.status === 200 ? before.body.members.find((m) => m.name === name || String(m.id) === name) : undefined;
       const res = await api.post<{ node?: string; error?: string }>(`/nodes/${encodeURIComponent(name)}/remove`, {}).catch((err) => fail(err, 2));
       if (res.status !== 200 || !res.body.node) fail(new Error(`node remove refused: ${res.body.error ?? res.status}`), 1);
       const removed = res.body.node;
       // Its agent stops PostgreSQL within a loop; only an API the configuration names is asked.
-      const own = member && cfg.endpoints.map((e) => e.replace(/\/+$/, '')).includes(member.api_url) ? new ApiClient([member.api_url], token) : null;
+      const own = member ? named(member.api_url) : null;
       const stopped = own ? await waitStopped(own) : null;
       let purged: string | null = null;
       if (cfg.up) {
@@ -108,18 +101,10 @@ export function registerNode(program: Command): void {
     .option('--timeout <seconds>', 'give up (and undo the add) after this long', '3600')
     .option('--json', 'machine-readable output')
     .action(async (name: string | undefined, opts: { config: string; timeout: string; json?: boolean }) => {
-      let api: ApiClient;
-      let control: ApiClient;
-      try {
-        const cfg = loadClientConfig(opts.config);
-        if (!cfg.up)
-          throw new Error(`${opts.config} is not the cluster file of a running \`pgwarden up\`; on real hosts, add a node by starting its agent (README: Adding a host)`);
-        const token = readToken(cfg, ['auth_token_file']);
-        api = new ApiClient(cfg.endpoints, token);
-        control = new ApiClient([cfg.up], token, 60_000);
-      } catch (err) {
-        fail(err, 2);
-      }
+      const { cfg, token, api } = clientSetup(opts.config);
+      if (!cfg.up)
+        fail(new Error(`${opts.config} is not the cluster file of a running \`pgwarden up\`; on real hosts, add a node by starting its agent (README: Adding a host)`), 2);
+      const control = new ApiClient([cfg.up], token, 60_000);
       const started = systemClock.wall();
       const res = await control.post<{ name?: string; error?: string }>('/nodes', name === undefined ? {} : { name }).catch((err) => fail(err, 2));
       if (res.status !== 201 || !res.body.name) fail(new Error(`node add refused: ${res.body.error ?? res.status}`), 1);
@@ -164,22 +149,10 @@ function line(name: string, m: MemberRow | undefined): string {
   return `${name}: cloning from ${c.from} [${bar}] ${pct}% ${formatBytes(c.done_bytes)} of ${formatBytes(c.total_bytes)}, ${formatBytes(c.rate_bytes_s)}/s`;
 }
 
-/** Asks on a terminal; without one, --yes is required. */
-async function confirm(question: string, expected: string): Promise<void> {
-  if (!process.stdin.isTTY) fail(new Error('not a terminal: add --yes to confirm'), 2);
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question(question);
-  rl.close();
-  if (answer.trim() !== expected) fail(new Error('not confirmed; nothing was changed'), 1);
-}
-
 /** Whether the node's PostgreSQL stopped within 30 s of its removal (its agent does it). */
-async function waitStopped(own: ApiClient): Promise<boolean> {
-  const deadline = systemClock.wall() + 30_000;
-  while (systemClock.wall() < deadline) {
-    const s = await own.get<{ running?: boolean }>('/status').catch(() => null);
-    if (s?.status === 200 && s.body.running === false) return true;
-    await systemClock.sleep(250);
-  }
-  return false;
+function waitStopped(own: ApiClient): Promise<boolean> {
+  return waitFor('its PostgreSQL to stop', async () => (await own.get<{ running?: boolean }>('/status')).body.running === false, { timeoutMs: 30_000, intervalMs: 250 }).then(
+    () => true,
+    () => false,
+  );
 }
