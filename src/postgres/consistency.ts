@@ -47,20 +47,93 @@ async function resolve(client: pg.Client, table: string): Promise<string | null>
 }
 
 /**
- * Each row's hash from its binary values (hash_record_extended), or from its text form when a
- * column type has no hash function (json, point...); summed in PostgreSQL's 128-bit accumulator.
+ * How each column is hashed: `fn`, the extended hash support function (amproc 2) of the default
+ * hash operator class of its type (domains resolved to their base type), when it takes that type
+ * as it is, or the polymorphic one for enums, ranges, multiranges, arrays and composites;
+ * `hashable` when the type has such a class only through a function PostgreSQL calls with another
+ * declared type or a binary cast (timestamptz, date, bool, bytea, varchar): PostgreSQL's own type
+ * cache picks that function when the value is hashed as a one-element array. Neither (json,
+ * point...): hashed from its text form.
+ */
+const COLUMN_HASHES = `
+WITH RECURSIVE col AS (
+  SELECT a.attnum, a.attname, a.atttypid AS typ, 0 AS depth FROM pg_attribute a
+   WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT col.attnum, col.attname, t.typbasetype, col.depth + 1 FROM col JOIN pg_type t ON t.oid = col.typ WHERE t.typtype = 'd'
+), base AS (
+  SELECT DISTINCT ON (attnum) attnum, attname, typ FROM col ORDER BY attnum, depth DESC
+), candidate AS (
+  SELECT b.attnum, oc.opcintype, quote_ident(n.nspname) || '.' || quote_ident(pr.proname) AS fn,
+         pr.proargtypes[0] = oc.opcintype AND (oc.opcintype = t.oid OR t.typtype IN ('e', 'r', 'm', 'c') OR t.typcategory = 'A') AS direct
+    FROM base b JOIN pg_type t ON t.oid = b.typ
+    JOIN pg_opclass oc ON oc.opcdefault
+    JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+    JOIN pg_amproc ap ON ap.amprocfamily = oc.opcfamily AND ap.amproclefttype = oc.opcintype AND ap.amprocrighttype = oc.opcintype AND ap.amprocnum = 2
+    JOIN pg_proc pr ON pr.oid = ap.amproc JOIN pg_namespace n ON n.oid = pr.pronamespace
+   WHERE oc.opcintype = t.oid
+      OR EXISTS (SELECT FROM pg_cast c WHERE c.castsource = t.oid AND c.casttarget = oc.opcintype AND c.castmethod = 'b')
+      OR (oc.opcintype = 'pg_catalog.anyenum'::pg_catalog.regtype AND t.typtype = 'e')
+      OR (oc.opcintype = 'pg_catalog.anyrange'::pg_catalog.regtype AND t.typtype = 'r')
+      OR (oc.opcintype = 'pg_catalog.anymultirange'::pg_catalog.regtype AND t.typtype = 'm')
+      OR (oc.opcintype = 'pg_catalog.anyarray'::pg_catalog.regtype AND t.typcategory = 'A')
+      OR (oc.opcintype = 'pg_catalog.record'::pg_catalog.regtype AND t.typtype = 'c')
+)
+SELECT quote_ident(b.attname) AS col,
+       (SELECT c.fn FROM candidate c WHERE c.attnum = b.attnum AND c.direct LIMIT 1) AS fn,
+       EXISTS (SELECT FROM candidate c WHERE c.attnum = b.attnum) AS hashable
+  FROM base b ORDER BY b.attnum`;
+
+interface ColumnHash {
+  readonly col: string;
+  readonly fn: string | null;
+  readonly hashable: boolean;
+}
+
+/**
+ * One row's hash: its columns' hashes, each with its own seed so that values swapped between
+ * columns differ, NULL as a constant of its own, combined by XOR. Calling each column's hash
+ * function costs a third of hash_record_extended() on the whole row, which builds a composite
+ * value first (measured on 13.5 M pgbench rows: 2.5 s against 7.0 s; count(*) 1.1 s).
+ */
+function rowHash(columns: readonly ColumnHash[], binary: boolean): string {
+  if (columns.length === 0) return '0::pg_catalog.int8';
+  return columns
+    .map(({ col, fn, hashable }, i) => {
+      const seed = i + 1;
+      const value = `t.${col}`;
+      const hash = !binary
+        ? `pg_catalog.hashtextextended(${value}::pg_catalog.text, ${seed})`
+        : fn !== null
+          ? `${fn}(${value}, ${seed})`
+          : hashable
+            ? `pg_catalog.hash_array_extended(ARRAY[${value}], ${seed})`
+            : `pg_catalog.hashtextextended(${value}::pg_catalog.text, ${seed})`;
+      return `coalesce(${hash}, ${-seed})`;
+    })
+    .join(' # ');
+}
+
+/**
+ * The row count and the sum of the rows' hashes, in PostgreSQL's 128-bit accumulator. A type
+ * whose hash function fails for its contents (an array of points: 42883) has the whole table
+ * hashed from text instead; the prefix says which, so two nodes never compare unlike hashes.
  */
 async function digest(client: pg.Client, name: string): Promise<TableDigest> {
-  const sumOf = (rowHash: string) => `SELECT count(*)::text AS rows, coalesce(sum(${rowHash}), 0)::text AS hash FROM ${name} t`;
-  // JIT compiling costs more than it saves on one scan (measured: 3.1 s with, 2.7 s without, 13.7 M rows).
-  await client.query('SET LOCAL jit = off; SAVEPOINT digest');
+  const { rows: columns } = await client.query<ColumnHash>(COLUMN_HASHES, [name]);
+  const sumOf = (binary: boolean) => `SELECT count(*)::text AS rows, coalesce(sum(${rowHash(columns, binary)}), 0)::text AS hash FROM ${name} t`;
+  // Text forms the same on every node whatever each one's settings; JIT compiling costs more than
+  // it saves on one scan (measured: 3.1 s with, 2.7 s without, 13.7 M rows).
+  await client.query(
+    "SET LOCAL jit = off; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 1; SAVEPOINT digest",
+  );
   try {
-    const { rows } = await client.query<{ rows: string; hash: string }>(sumOf('hash_record_extended(t, 0)'));
-    return { rows: Number(rows[0]!.rows), hash: `b${rows[0]!.hash}` };
+    const { rows } = await client.query<{ rows: string; hash: string }>(sumOf(true));
+    return { rows: Number(rows[0]!.rows), hash: `c${rows[0]!.hash}` };
   } catch (err) {
     if ((err as { code?: string }).code !== '42883') throw err;
     await client.query('ROLLBACK TO SAVEPOINT digest');
-    const { rows } = await client.query<{ rows: string; hash: string }>(sumOf('hashtextextended(t::text, 0)'));
+    const { rows } = await client.query<{ rows: string; hash: string }>(sumOf(false));
     return { rows: Number(rows[0]!.rows), hash: `t${rows[0]!.hash}` };
   }
 }
