@@ -33,8 +33,8 @@ export interface ClusterHarness {
   readonly clientConfigFile: string;
   readonly ttlMs: number;
   report(): Promise<ClusterReport>;
-  /** A leader, every standby streaming, and (when given) that many synchronous standbys recorded. */
-  waitStable(timeoutMs: number, syncStandbys?: number): Promise<ClusterReport>;
+  /** A leader, every standby streaming, and (when given) that many synchronous standbys recorded and exactly these members. */
+  waitStable(timeoutMs: number, syncStandbys?: number, members?: readonly string[]): Promise<ClusterReport>;
   dataDir(name: string): string;
   /** Everything the agents logged so far. */
   logs(): string;
@@ -58,16 +58,21 @@ function observers(client: ApiClient, dataDir: (name: string) => string) {
   const report = async () => (await client.get<ClusterReport>('/cluster')).body;
   return {
     report,
-    waitStable: (ms: number, syncStandbys?: number) =>
+    waitStable: (ms: number, syncStandbys?: number, members?: readonly string[]) =>
       waitFor(
-        `a leader with every standby streaming${syncStandbys === undefined ? '' : `, ${syncStandbys} of them synchronous`}`,
+        `a leader with every standby streaming${syncStandbys === undefined ? '' : `, ${syncStandbys} of them synchronous`}${members ? `, members ${members.join(', ')}` : ''}`,
         async () => {
           const r = await report();
           const ok =
             r.leader !== null &&
             r.members.length > 0 &&
             r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming)) &&
-            (syncStandbys === undefined || r.members.filter((m) => m.sync === 'sync' || m.sync === 'quorum').length === syncStandbys);
+            (syncStandbys === undefined || r.members.filter((m) => m.sync === 'sync' || m.sync === 'quorum').length === syncStandbys) &&
+            (members === undefined ||
+              r.members
+                .map((m) => m.name)
+                .sort()
+                .join() === [...members].sort().join());
           return ok ? r : false;
         },
         { timeoutMs: ms, intervalMs: 200 },
@@ -167,7 +172,16 @@ export async function memoryCluster(opts: { pgHba?: string[]; timing?: UpOptions
 }
 
 export async function etcdCluster(
-  opts: { timing?: typeof TIMING; nodes?: number; parameters?: Record<string, string | number>; sync?: UpOptions['sync'] } = {},
+  opts: {
+    timing?: typeof TIMING;
+    nodes?: number;
+    parameters?: Record<string, string | number>;
+    sync?: UpOptions['sync'];
+    /** Tags of some nodes (node.yaml `tags`). */
+    tags?: Record<string, Record<string, unknown>>;
+    /** Nodes whose agents start only on restartHost(): hosts added later. */
+    later?: readonly string[];
+  } = {},
 ): Promise<ClusterHarness> {
   const timing = opts.timing ?? TIMING;
   const count = opts.nodes ?? 3;
@@ -221,6 +235,7 @@ export async function etcdCluster(
           store: { type: 'etcd', endpoints: [etcd!.endpoint] },
           ...timing,
           ...syncKeys(opts.sync),
+          ...(opts.tags?.[name] ? { tags: opts.tags[name] } : {}),
           log: { level: 'debug', file: join(dir, name, 'agent.log') },
         }),
       );
@@ -232,7 +247,7 @@ export async function etcdCluster(
       closeSync(out);
       agents.set(name, child);
     };
-    names.forEach(startAgent);
+    names.filter((n) => !opts.later?.includes(n)).forEach(startAgent);
     const client = new ApiClient(apiUrls, undefined, 3000);
     return {
       backend: 'etcd',
@@ -241,7 +256,11 @@ export async function etcdCluster(
       cred: { user: 'postgres', password },
       clientConfigFile: join(dir, 'cluster.yaml'),
       ttlMs: timing.ttl * 1000,
-      logs: () => names.map((n) => readFileSync(join(dir, n, 'agent.log'), 'utf8')).join('\n'),
+      logs: () =>
+        names
+          .filter((n) => agents.has(n))
+          .map((n) => readFileSync(join(dir, n, 'agent.log'), 'utf8'))
+          .join('\n'),
       ...observers(client, dataDir),
       crashHost: (name) => crashHostOf(agents.get(name)!, dataDir(name)),
       async restartHost(name) {
