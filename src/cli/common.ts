@@ -4,6 +4,8 @@
 import { createInterface } from 'node:readline/promises';
 import { ApiClient } from '../client/api-client.js';
 import { loadClientConfig, readToken, type ClientConfig } from '../config/index.js';
+import type { PoolNodeRow } from '../proxy/pool-nodes.js';
+import { deadlineSignal } from '../util/deadline.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
 
 /** Prints the error and exits: 2 for config mistakes and unreadable clusters, else `code`. */
@@ -40,6 +42,13 @@ export function clientSetup(file: string): ClientSetup {
   } catch (err) {
     fail(err, 2);
   }
+}
+
+/** What a proxy routes (its admin API's GET /nodes, which needs no token). */
+export async function poolNodes(adminUrl: string, timeoutMs: number): Promise<PoolNodeRow[]> {
+  const res = await fetch(`${adminUrl.replace(/\/+$/, '')}/nodes`, { signal: deadlineSignal(timeoutMs) });
+  if (!res.ok) throw new Error(`${adminUrl}: HTTP ${res.status}`);
+  return (await res.json()) as PoolNodeRow[];
 }
 
 export function clientFrom(file: string): ApiClient {

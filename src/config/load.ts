@@ -80,7 +80,7 @@ export function loadClientConfig(file: string): ClientConfig {
     return cfg;
   }
   const node = parseNodeConfig(raw, base);
-  return { endpoints: [`http://${node.api.connect_address}`], auth_token: node.api.auth_token, auth_token_file: node.api.auth_token_file };
+  return { endpoints: [`http://${node.api.connect_address}`], auth_token: node.api.auth_token, auth_token_file: node.api.auth_token_file, proxies: [] };
 }
 
 /** The proxy's TLS certificate and key as a secure context; a file problem names its key. */

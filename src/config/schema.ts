@@ -167,6 +167,8 @@ export const clientConfigSchema = z.strictObject({
   endpoints: z.array(z.string().regex(/^https?:\/\//, 'expected http://host:port')).min(1),
   auth_token: z.string().optional(),
   auth_token_file: z.string().optional(),
+  /** The proxies' admin endpoints (GET /nodes, no token sent): `cluster stop|start|restart` lists their state. */
+  proxies: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'expected http://host:port')).default([]),
   /** The control endpoint of the `pgwarden up` process that runs these nodes (node add). */
   up: z
     .string()

@@ -7,8 +7,6 @@ import { requireBearer } from '../api/bearer.js';
 import { errorMessage } from '../util/errors.js';
 
 export interface UpNodes {
-  /** The embedded proxy's admin endpoint, asked for its state. */
-  readonly proxyAdmin: string;
   addNode(name?: string): Promise<{ readonly name: string }>;
   dropNode(name: string, purge: boolean): Promise<void>;
 }
@@ -36,15 +34,6 @@ export async function startUpControl(o: { port: number; token: string; nodes: Up
     } catch (err) {
       return reply.code(statusOf(err)).send({ error: errorMessage(err) });
     }
-  });
-
-  // The programs this process runs besides the agents, as `cluster stop|start` lists them.
-  app.get('/programs', async () => {
-    const answers = await fetch(`${o.nodes.proxyAdmin}/nodes`, { signal: AbortSignal.timeout(2000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    return [{ program: 'proxy', state: answers ? 'running' : 'not answering' }];
   });
 
   await app.listen({ host: '127.0.0.1', port: o.port });

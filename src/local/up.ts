@@ -121,6 +121,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const backend = new MemoryBackend(state.scope);
   const portsOf = (m: { name: string; index: number }) => ({ name: m.name, pg: state.port_base + m.index + 1, api: state.port_base + 100 + m.index + 1 });
   const ports = members.map(portsOf);
+  const proxyPorts = { rw: state.port_base + 51, ro: state.port_base + 52, admin: state.port_base + 53 };
   const controlPort = state.port_base + 54;
 
   const configFor = (p: (typeof ports)[number]) => {
@@ -156,6 +157,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
       `# Written by pgwarden up; the CLI reads it: pgwarden cluster show -c ${clusterFile}\n${toYaml({
         endpoints: ports.map((p) => `http://127.0.0.1:${p.api}`),
         auth_token_file: 'secrets/api_token',
+        proxies: [`http://127.0.0.1:${proxyPorts.admin}`],
         up: `http://127.0.0.1:${controlPort}`,
       })}`,
     );
@@ -171,7 +173,6 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     throw err;
   }
 
-  const proxyPorts = { rw: state.port_base + 51, ro: state.port_base + 52, admin: state.port_base + 53 };
   const proxyRaw = {
     name: 'proxy',
     scope: state.scope,
@@ -196,8 +197,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const reader = new MemoryStore(backend, timing.ttl * 1000);
   const report = async () => buildClusterReport(await reader.load(AbortSignal.timeout(2000)), probe);
 
-  const cluster: UpCluster & { proxyAdmin: string } = {
-    proxyAdmin: `http://127.0.0.1:${proxyPorts.admin}`,
+  const cluster: UpCluster = {
     dir,
     nodes,
     backend,

@@ -58,7 +58,7 @@ describe('operator commands on real PostgreSQL (memory store)', { timeout: 400_0
     assert.equal(res.reached, true);
     assert.equal(res.leader, r.leader);
     assert.equal(res.programs.length, 7, 'agent and postgresql per host, and the proxy pgwarden up runs');
-    assert.deepEqual(res.programs.at(-1), { host: '127.0.0.1', node: '(up)', program: 'proxy', state: 'running' });
+    assert.deepEqual(res.programs.at(-1), { host: '127.0.0.1', node: '-', program: 'proxy', state: 'running (primary up, 2 of 2 standbys up)' });
     assert.ok(
       res.programs.every((p) => p.state.startsWith('running')),
       out.stdout,

@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import type { ClusterReport } from '../../api/cluster-view.js';
 import type { ClusterEvent } from '../../store/types.js';
-import { ApiClient } from '../../client/api-client.js';
-import { clientFrom, clientSetup, fail } from '../common.js';
+import type { ApiClient } from '../../client/api-client.js';
+import { clientFrom, clientSetup, fail, poolNodes } from '../common.js';
 import { renderCluster, renderTable } from '../render/table.js';
 
 export function registerCluster(program: Command): void {
@@ -42,7 +42,7 @@ export function registerCluster(program: Command): void {
       .option('--timeout <seconds>', 'how long each step may take', '120')
       .option('--json', 'machine-readable output')
       .action(async (opts: { config: string; timeout: string; json?: boolean }) => {
-        const client = clientFrom(opts.config);
+        const { api: client, cfg } = clientSetup(opts.config);
         const timeoutMs = (Number(opts.timeout) || 120) * 1000;
         const steps = op === 'restart' ? (['stop', 'start'] as const) : ([op] as const);
         let report: ClusterReport | null = null;
@@ -54,7 +54,10 @@ export function registerCluster(program: Command): void {
           if (!reached) break;
           if (step === 'start') await client.post('/resume', {}).catch((err) => fail(err, 2));
         }
-        const rows = [...programRows(report!), ...(await upPrograms(opts.config))];
+        // Proxies are not stopped with the cluster; after a start each must route to every node again.
+        const proxies = await proxyRows(cfg.proxies, op === 'stop' ? 0 : timeoutMs);
+        if (op !== 'stop' && proxies.some((p) => !p.routesAll)) reached = false;
+        const rows: ProgramRow[] = [...programRows(report!), ...proxies.map(({ routesAll: _, ...row }) => row)];
         if (opts.json) console.log(JSON.stringify({ operation: op, reached, leader: report!.leader, programs: rows }, null, 2));
         else {
           console.log(
@@ -114,13 +117,29 @@ interface ProgramRow {
   readonly state: string;
 }
 
-/** The proxy a `pgwarden up` process runs, when the file is an up cluster's. */
-async function upPrograms(file: string): Promise<ProgramRow[]> {
-  const { cfg, token } = clientSetup(file);
-  if (!cfg.up) return [];
-  const res = await new ApiClient([cfg.up], token).get<{ program: 'proxy'; state: string }[]>('/programs').catch(() => null);
-  if (res?.status !== 200) return [{ host: '127.0.0.1', node: '(up)', program: 'proxy', state: 'unknown: pgwarden up does not answer' }];
-  return res.body.map((p) => ({ host: '127.0.0.1', node: '(up)', program: p.program, state: p.state }));
+/** A proxy's row: what it routes to, from its admin API. */
+async function proxyRow(url: string): Promise<ProgramRow & { routesAll: boolean }> {
+  const host = new URL(url).hostname;
+  try {
+    const rows = await poolNodes(url, 2000);
+    const standbys = rows.filter((r) => r.role !== 'primary');
+    const upStandbys = standbys.filter((r) => r.status === 'up').length;
+    const primaryUp = rows.some((r) => r.role === 'primary' && r.status === 'up');
+    const state = `running (${primaryUp ? 'primary up' : 'no primary up'}, ${upStandbys} of ${standbys.length} standbys up)`;
+    return { host, node: '-', program: 'proxy', state, routesAll: primaryUp && upStandbys === standbys.length };
+  } catch {
+    return { host, node: '-', program: 'proxy', state: 'not answering', routesAll: false };
+  }
+}
+
+/** Each proxy the file names, once all of them route to every node or after `waitMs`. */
+async function proxyRows(urls: readonly string[], waitMs: number): Promise<(ProgramRow & { routesAll: boolean })[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const rows = await Promise.all(urls.map(proxyRow));
+    if (rows.every((r) => r.routesAll) || Date.now() >= deadline) return rows;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** One row per host and program, as the field's monitor scripts print them. */

@@ -4,10 +4,9 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { loadProxyConfig } from '../../config/index.js';
-import { POOL_NODES_COLUMNS, type PoolNodeRow } from '../../proxy/pool-nodes.js';
-import { deadlineSignal } from '../../util/deadline.js';
+import { POOL_NODES_COLUMNS } from '../../proxy/pool-nodes.js';
 import { createLogger } from '../../util/log.js';
-import { fail, runUntilSignal } from '../common.js';
+import { fail, poolNodes, runUntilSignal } from '../common.js';
 import { renderTable } from '../render/table.js';
 
 export function registerProxy(program: Command): void {
@@ -38,13 +37,11 @@ export function registerProxy(program: Command): void {
       try {
         const cfg = loadProxyConfig(opts.config);
         if (!cfg.admin_listen) throw new Error('admin_listen is not set in the proxy config');
-        url = `http://${cfg.admin_listen}/nodes`;
+        url = `http://${cfg.admin_listen}`;
       } catch (err) {
         fail(err, 2);
       }
-      const rows = await fetch(url, { signal: deadlineSignal(5000) })
-        .then((r) => r.json() as Promise<PoolNodeRow[]>)
-        .catch((err) => fail(err, 2));
+      const rows = await poolNodes(url, 5000).catch((err) => fail(err, 2));
       if (opts.json) console.log(JSON.stringify(rows, null, 2));
       else
         console.log(

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadNodeConfig, loadProxyConfig } from '../../../src/config/index.js';
+import { loadClientConfig, loadNodeConfig, loadProxyConfig } from '../../../src/config/index.js';
 
 const MAIN = resolve(import.meta.dirname, '../../../src/main.js');
 const exec = promisify(execFile);
@@ -19,6 +19,18 @@ describe('shipped example and check-config', () => {
   it('docs/proxy.example.yaml is valid', () => {
     const cfg = loadProxyConfig(resolve(import.meta.dirname, '../../../../docs/proxy.example.yaml'));
     assert.equal(cfg.tls?.cert_file, '/etc/pgwarden/proxy.crt');
+  });
+
+  it('docs/cluster.example.yaml is valid; a proxy given as more than host:port is named', () => {
+    const cfg = loadClientConfig(resolve(import.meta.dirname, '../../../../docs/cluster.example.yaml'));
+    assert.deepEqual(cfg.proxies, ['http://10.0.0.31:5002', 'http://10.0.0.32:5002']);
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-cfg-'));
+    try {
+      writeFileSync(join(dir, 'c.yaml'), 'endpoints: [http://127.0.0.1:8008]\nproxies: [http://127.0.0.1:5002/nodes]\n');
+      assert.throws(() => loadClientConfig(join(dir, 'c.yaml')), /proxies\.0: expected http:\/\/host:port/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('check-config exits 2 and names the key on a mistake', async () => {
