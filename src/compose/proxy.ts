@@ -27,6 +27,12 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     weights: cfg.weights,
     failoverWaitMs: cfg.failover_wait * 1000,
     maxMessageLength: cfg.max_message_length,
+    loginTimeoutMs: cfg.client_login_timeout * 1000,
+    maxClientConn: cfg.max_client_conn,
+    maxClientConnPerAddress: cfg.max_client_conn_per_address,
+    roFallbackToPrimary: cfg.ro_fallback_to_primary,
+    roAffinityMs: cfg.ro_affinity * 1000,
+    roAffinityApplications: cfg.ro_affinity_applications,
     tls: cfg.tls ? loadTlsContext(cfg.tls, ['tls']) : null,
     log,
   });

@@ -4,6 +4,9 @@
 import { z } from 'zod';
 import { hostPort, memberName, storeSchema } from './schema.js';
 
+/** PostgreSQL's largest message: 1 GB less one byte (MaxAllocSize). */
+const MAX_PG_MESSAGE = 0x3fffffff;
+
 export const proxyConfigSchema = z.strictObject({
   name: memberName.default('proxy'),
   scope: z
@@ -17,8 +20,28 @@ export const proxyConfigSchema = z.strictObject({
   store_timeout: z.number().positive().default(2),
   /** Read-write port: always the current primary. */
   listen_rw: hostPort,
-  /** Read-only port: standbys by weight, the primary when none qualifies. */
+  /** Read-only port: standbys by weight (the primary only with ro_fallback_to_primary). */
   listen_ro: hostPort,
+  /** New read-only sessions go to the primary when no standby qualifies (else they are refused). */
+  ro_fallback_to_primary: z.boolean().default(false),
+  /**
+   * Seconds a read-only client (address, user, database, application_name) of one of
+   * ro_affinity_applications keeps its standby after its last session on it ended; while one is
+   * open, always: sessions that share a snapshot (pg_dump -j) need one server. 0: off.
+   */
+  ro_affinity: z.number().nonnegative().default(10),
+  /** The application_names ro_affinity applies to; `*`: every client (which then loses balancing across its own sessions). */
+  ro_affinity_applications: z.array(z.string()).default(['pg_dump']),
+  /** Seconds from accept until the login (startup packet, TLS handshake, authentication) must be done. */
+  client_login_timeout: z.number().positive().default(15),
+  /**
+   * Client connections open at once, logging in or logged in; past it a new one gets PostgreSQL's
+   * "too many clients" error. Keep (proxies x max_client_conn) below PostgreSQL's max_connections
+   * minus superuser_reserved_connections, so that an administrator can always log in directly.
+   */
+  max_client_conn: z.number().int().positive().default(64),
+  /** The same, per client address (0: no limit of its own). */
+  max_client_conn_per_address: z.number().int().nonnegative().default(0),
   /**
    * TLS for clients: an SSLRequest is accepted and the session runs over TLS with this certificate.
    * Without it the proxy answers 'N' and clients that allow it go on in plain text. The proxy's
@@ -43,12 +66,8 @@ export const proxyConfigSchema = z.strictObject({
   weights: z.record(z.string(), z.number().nonnegative()).default({}),
   /** Seconds a new read-write connection waits for a primary during a failover. */
   failover_wait: z.number().nonnegative().default(30),
-  /** Largest client message accepted, in bytes; larger is a protocol error for that connection. */
-  max_message_length: z
-    .number()
-    .int()
-    .min(1024)
-    .default(64 * 1024 * 1024),
+  /** Largest client message accepted, in bytes (PostgreSQL's own limit by default); larger is a protocol error for that connection. Relayed as it comes, never held whole. */
+  max_message_length: z.number().int().min(1024).max(MAX_PG_MESSAGE).default(MAX_PG_MESSAGE),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'), file: z.string().optional() }).default({ level: 'info' }),
 });
 

@@ -75,7 +75,8 @@ function handOver(v: View, revision: number, req: FailoverRequest, target: strin
     return decision(
       `switching over to ${target}: draining; open transactions get up to ${drainMs / 1000} s`,
       { type: 'refresh_leader' },
-      { type: 'start_drain', revision, request: { ...req, draining_since_ms: v.wallNow } },
+      // The target is pinned: the election after the handover promotes the node the event named.
+      { type: 'start_drain', revision, request: { ...req, to: target, draining_since_ms: v.wallNow } },
     );
   }
   const open = v.local.openTransactions;

@@ -180,6 +180,8 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     listen_rw: `127.0.0.1:${proxyPorts.rw}`,
     listen_ro: `127.0.0.1:${proxyPorts.ro}`,
     admin_listen: `127.0.0.1:${proxyPorts.admin}`,
+    // Its nodes run max_connections 50: room is left for the agents and a direct superuser login.
+    max_client_conn: 30,
     health_check: { user: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
   };
   const proxyFile = join(dir, 'proxy.yaml');

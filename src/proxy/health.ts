@@ -31,6 +31,7 @@ const FAILED: Probe = { ok: false, role: null, streaming: false, lsn: null };
 export class HealthChecker {
   private readonly clients = new Map<string, pg.Client>();
   private timer: NodeJS.Timeout | null = null;
+  private hurrying = false;
   private current = new Map<string, Health>();
 
   constructor(
@@ -58,6 +59,24 @@ export class HealthChecker {
     this.timer = null;
     await Promise.all([...this.clients.values()].map((c) => c.end().catch(() => {})));
     this.clients.clear();
+  }
+
+  /**
+   * Rounds every `intervalMs` until `done()` or for `maxMs` at most (one hurry at a time): a new
+   * leader is promoting, and writes wait for the first round that sees it as primary.
+   */
+  async hurry(done: () => boolean, intervalMs: number, maxMs: number): Promise<void> {
+    if (this.hurrying || this.timer === null) return;
+    this.hurrying = true;
+    try {
+      const until = performance.now() + maxMs;
+      while (!done() && performance.now() < until && this.timer !== null) {
+        await this.round().catch(() => {});
+        if (!done()) await new Promise((r) => setTimeout(r, intervalMs));
+      }
+    } finally {
+      this.hurrying = false;
+    }
   }
 
   /** One round over every backend; notifies when anything a router cares about changed. */

@@ -2,9 +2,12 @@
  * The proxy: listeners for the read-write and read-only ports, routes rebuilt from the store
  * (leader, registrations, operator detaches; re-read on every watch event and every second) and
  * from its own health checks. When the leader changes, read-write sessions on the old primary are
- * closed at once: no write may reach a demoted or isolated primary through the proxy.
+ * closed at once (no write may reach a demoted or isolated primary through the proxy), read-only
+ * sessions on the new one too (the read-only port stays read-only), and the new leader is probed
+ * every few milliseconds until it answers as primary, so writes resume right after its promotion.
+ * Every client connection counts against max_client_conn from its accept on.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { StateStore } from '../store/store.js';
 import { emptySnapshot, type ClusterSnapshot } from '../store/types.js';
@@ -12,10 +15,10 @@ import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { HealthChecker, type HealthCredentials } from './health.js';
-import { resultSet } from './protocol/encode.js';
+import { errorResponse, resultSet } from './protocol/encode.js';
 import { buildRoutes, Routes, type NodeRoute } from './routing.js';
 import { POOL_NODES_COLUMNS, type PoolNodeRow } from './pool-nodes.js';
-import { Session, type Port, type SessionHost } from './session.js';
+import { endWith, Session, type Port, type SessionHost } from './session.js';
 
 export interface ProxyOptions {
   readonly name: string;
@@ -30,20 +33,39 @@ export interface ProxyOptions {
   readonly weights: Readonly<Record<string, number>>;
   readonly failoverWaitMs: number;
   readonly maxMessageLength: number;
+  readonly loginTimeoutMs: number;
+  readonly maxClientConn: number;
+  /** 0: no limit per address. */
+  readonly maxClientConnPerAddress: number;
+  readonly roFallbackToPrimary: boolean;
+  readonly roAffinityMs: number;
+  /** application_names whose read-only sessions keep their standby (`*`: all). */
+  readonly roAffinityApplications: readonly string[];
   /** Answer SSLRequest with TLS (null: refuse it). */
   readonly tls: SecureContext | null;
   readonly log: Logger;
 }
 
+/** How often the new leader is probed until it answers as primary, and for how long at most. */
+const HURRY_INTERVAL_MS = 10;
+const HURRY_MAX_MS = 10_000;
+
 export class Proxy implements SessionHost {
   readonly log: Logger;
   readonly maxMessageLength: number;
+  readonly loginTimeoutMs: number;
   readonly connectTimeoutMs = 5000;
   readonly failoverWaitMs: number;
   readonly tls: SecureContext | null;
   private snap: ClusterSnapshot = emptySnapshot();
   private current: Routes = new Routes([], null, []);
+  /** Every client connection, from its accept on. */
   private readonly sessions = new Set<Session>();
+  private readonly perAddress = new Map<string, number>();
+  /** ro_affinity: the standby each read-only client last used, and when. */
+  private readonly affinity = new Map<string, { node: string; at: number }>();
+  private refused = { count: 0, loggedAt: 0 };
+  private leader: string | null = null;
   private readonly counts = new Map<string, number>();
   private readonly waiters = new Set<() => void>();
   private readonly servers: Server[] = [];
@@ -54,6 +76,7 @@ export class Proxy implements SessionHost {
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log;
     this.maxMessageLength = o.maxMessageLength;
+    this.loginTimeoutMs = o.loginTimeoutMs;
     this.failoverWaitMs = o.failoverWaitMs;
     this.tls = o.tls;
     this.health = new HealthChecker(
@@ -73,10 +96,13 @@ export class Proxy implements SessionHost {
     await this.reload();
     await this.health.round();
     this.health.start();
-    this.reloader = setInterval(() => void this.reload(), 1000);
+    this.reloader = setInterval(() => {
+      void this.reload();
+      this.forgetAffinities();
+    }, 1000);
     void this.watch();
     for (const port of ['rw', 'ro'] as const) {
-      const server = createServer({ pauseOnConnect: true }, (socket) => new Session(port, socket, this).start());
+      const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(port, socket));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(this.o.listen[port].port, this.o.listen[port].host, () => resolve());
@@ -96,10 +122,37 @@ export class Proxy implements SessionHost {
     for (const w of this.waiters) w();
   }
 
+  /** A new client connection: a session, or PostgreSQL's "too many clients" error past the limits. */
+  private accept(port: Port, socket: Socket): void {
+    const peer = socket.remoteAddress ?? 'unknown';
+    const fromPeer = this.perAddress.get(peer) ?? 0;
+    const { maxClientConn, maxClientConnPerAddress: perPeer } = this.o;
+    const refusal =
+      this.sessions.size >= maxClientConn
+        ? `sorry, too many clients already (max_client_conn ${maxClientConn})`
+        : perPeer > 0 && fromPeer >= perPeer
+          ? `sorry, too many connections from ${peer} (max_client_conn_per_address ${perPeer})`
+          : null;
+    if (refusal) {
+      endWith(socket, errorResponse('53300', `pgwarden: ${refusal}`));
+      // One line per 10 s at most: a flood must not flood the log too.
+      this.refused.count++;
+      if (Date.now() - this.refused.loggedAt >= 10_000) {
+        this.log.warn({ client: peer, refused: this.refused.count, reason: refusal }, 'client connections refused');
+        this.refused = { count: 0, loggedAt: Date.now() };
+      }
+      return;
+    }
+    const session = new Session(port, socket, this, peer);
+    this.sessions.add(session);
+    this.perAddress.set(peer, fromPeer + 1);
+    session.start();
+  }
+
   // --- SessionHost ---
 
-  async pick(port: Port): Promise<NodeRoute | null> {
-    if (port === 'ro') return this.current.pickReader(Math.random());
+  async pick(session: Session): Promise<NodeRoute | null> {
+    if (session.port === 'ro') return this.pickReader(session);
     if (this.current.primary) return this.current.primary;
     // Hold a new read-write connection through a failover rather than refusing it.
     return new Promise((resolve) => {
@@ -147,12 +200,37 @@ export class Proxy implements SessionHost {
     return undefined;
   }
 
-  opened(s: Session): void {
-    this.sessions.add(s);
+  closed(s: Session): void {
+    if (!this.sessions.delete(s)) return;
+    const left = (this.perAddress.get(s.peer) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(s.peer, left);
+    else this.perAddress.delete(s.peer);
+    const kept = this.affinity.get(s.affinity);
+    if (kept && kept.node === s.node?.name) kept.at = Date.now();
   }
 
-  closed(s: Session): void {
-    this.sessions.delete(s);
+  /**
+   * A standby for a read-only session: by weight; for an application of ro_affinity_applications,
+   * the one its client (address, user, database, application name) has a session on, or had one
+   * on less than ro_affinity ago, while it still serves reads.
+   */
+  private pickReader(session: Session): NodeRoute | null {
+    const apps = this.o.roAffinityApplications;
+    if (this.o.roAffinityMs === 0 || !(apps.includes('*') || apps.includes(session.application))) {
+      return this.current.pickReader(Math.random(), this.o.roFallbackToPrimary);
+    }
+    const kept = this.affinity.get(session.affinity);
+    const alive = kept && (Date.now() - kept.at < this.o.roAffinityMs || [...this.sessions].some((s) => s.affinity === session.affinity && s.node?.name === kept.node));
+    const node = (alive ? this.current.reader(kept.node) : null) ?? this.current.pickReader(Math.random(), this.o.roFallbackToPrimary);
+    if (node) this.affinity.set(session.affinity, { node: node.name, at: Date.now() });
+    return node;
+  }
+
+  private forgetAffinities(): void {
+    const now = Date.now();
+    for (const [key, kept] of this.affinity) {
+      if (now - kept.at >= this.o.roAffinityMs && ![...this.sessions].some((s) => s.affinity === key)) this.affinity.delete(key);
+    }
   }
 
   counted(node: string, n: number): void {
@@ -165,16 +243,27 @@ export class Proxy implements SessionHost {
     this.current = buildRoutes(this.snap, this.health.health(), { maxLagBytes: this.o.maxLagBytes, weights: this.o.weights });
     const leader = this.snap.leader?.name ?? null;
     const draining = this.current.draining?.name ?? null;
+    const role = (name: string) => this.health.health().get(name)?.role;
     for (const s of this.sessions) {
-      if (s.port !== 'rw' || !s.node) continue;
-      // Fencing: the session's primary lost the lock, or answers as a standby now.
-      if (s.node.name !== leader || this.health.health().get(s.node.name)?.role === 'standby') {
+      if (!s.node) continue;
+      if (s.port === 'ro') {
+        // A standby promoted under read-only sessions: they end before anything can write.
+        if (s.node.role !== 'primary' && (s.node.name === leader || role(s.node.name) === 'primary')) {
+          s.close({ sqlstate: '57P01', message: `pgwarden: terminating connection: ${s.node.name} became the primary; the read-only port serves standbys only` });
+        }
+        // Fencing: the session's primary lost the lock, or answers as a standby now.
+      } else if (s.node.name !== leader || role(s.node.name) === 'standby') {
         s.close({ sqlstate: '57P01', message: `pgwarden: terminating connection: ${s.node.name} is no longer the primary` });
       } else if (s.node.name === draining) {
         s.drain();
       }
     }
     for (const w of [...this.waiters]) w();
+    if (leader !== this.leader) {
+      this.leader = leader;
+      if (leader !== null && !this.current.primary)
+        void this.health.hurry(() => this.snap.leader?.name !== leader || this.current.primary !== null, HURRY_INTERVAL_MS, HURRY_MAX_MS);
+    }
   }
 
   private async reload(): Promise<void> {

@@ -48,19 +48,24 @@ export class Routes {
   ) {}
 
   /**
-   * A read-only target by weight; `r` in [0, 1) (the caller's randomness). Falls back to the
-   * primary when no standby qualifies.
+   * A read-only target by weight; `r` in [0, 1) (the caller's randomness). With no standby that
+   * qualifies: the primary when `fallback` allows it, else null.
    */
-  pickReader(r: number): NodeRoute | null {
+  pickReader(r: number, fallback: boolean): NodeRoute | null {
     const total = this.readers.reduce((s, n) => s + n.weight, 0);
-    if (total === 0) return this.primary;
+    if (total === 0) return fallback ? this.primary : null;
     let x = r * total;
     for (const n of this.readers) {
       x -= n.weight;
       if (x < 0) return n;
     }
     // Rounding can leave x at 0 after the last reader: it is the one.
-    return this.readers.at(-1) ?? this.primary;
+    return this.readers.at(-1)!;
+  }
+
+  /** The standby `name` while it serves reads, else null. */
+  reader(name: string): NodeRoute | null {
+    return this.readers.find((n) => n.name === name) ?? null;
   }
 }
 

@@ -4,9 +4,11 @@
  * StartupMessage and pick a backend (the primary for the read-write port, waiting for one during a
  * failover; a standby by weight for the read-only port). Then relay: bytes are forwarded as they
  * come, with backpressure both ways, while two scanners follow message boundaries to learn the
- * cancel key, the transaction status, and to answer SHOW POOL_NODES locally. Authentication is
- * relayed untouched (trust, md5, SCRAM), so the proxy never holds a password.
- * Garbage or an absurd length from the client ends this connection only (08P01).
+ * cancel key, the transaction status, and to answer SHOW POOL_NODES locally (only once the
+ * backend accepted the login). Authentication is relayed untouched (trust, md5, SCRAM), so the
+ * proxy never holds a password. The login (startup packet, TLS handshake, authentication) must
+ * end within client_login_timeout. Garbage or an absurd length from the client ends this
+ * connection only (08P01): an error message, then the socket is destroyed.
  */
 import { connect, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -15,7 +17,7 @@ import { BackendCode, FrontendCode, TxStatus } from './protocol/codes.js';
 import { errorResponse, readyForQuery } from './protocol/encode.js';
 import { ProtocolError } from './protocol/errors.js';
 import { Framer } from './protocol/framer.js';
-import { parseStartupPacket } from './protocol/frontend.js';
+import { parseStartupPacket, withStartupDefault } from './protocol/frontend.js';
 import { backendKey, readyStatus } from './protocol/backend.js';
 import { Scanner } from './protocol/scanner.js';
 import { adoptAccepted, forward, onreadOption, type Sink } from './fast-io.js';
@@ -32,6 +34,8 @@ export type Port = 'rw' | 'ro';
 
 export interface SessionHost {
   readonly maxMessageLength: number;
+  /** From accept to the backend's first ReadyForQuery. */
+  readonly loginTimeoutMs: number;
   readonly connectTimeoutMs: number;
   /** How long a read-write session waits for a primary. */
   readonly failoverWaitMs: number;
@@ -39,22 +43,36 @@ export interface SessionHost {
   readonly tls: SecureContext | null;
   /** Health-checks every backend now (a connection to one just failed). */
   recheck(): Promise<void>;
-  /** The backend for a new session on `port`; may wait (read-write during a failover). */
-  pick(port: Port): Promise<NodeRoute | null>;
+  /** The backend for a new session; may wait (read-write during a failover). */
+  pick(session: Session): Promise<NodeRoute | null>;
   /** SHOW POOL_NODES as protocol bytes (RowDescription … CommandComplete). */
   poolNodes(session: Session): Buffer;
   cancelTarget(pid: number, secret: number): NodeRoute | undefined;
-  opened(session: Session): void;
   closed(session: Session): void;
   /** `n` queries were sent to `node` (select_cnt). */
   counted(node: string, n: number): void;
   readonly log: Logger;
 }
 
+/** Ends a connection: `last` (an error message) flushed if the client reads it within a second, then the socket destroyed. */
+export function endWith(socket: Socket, last: Buffer): void {
+  const timer = setTimeout(() => socket.destroy(), 1000).unref();
+  socket.end(last, () => {
+    clearTimeout(timer);
+    socket.destroy();
+  });
+}
+
 export class Session {
   node: NodeRoute | null = null;
   cancelKey: string | null = null;
   txStatus: number = TxStatus.Idle;
+  /** Client address, user, database and application name: sessions that may share a snapshot (ro_affinity). */
+  affinity = '';
+  application = '';
+  /** The backend accepted the login (its first ReadyForQuery). */
+  private authenticated = false;
+  private loginTimer: NodeJS.Timeout | null = null;
   /** Replies (ReadyForQuery) the backend still owes: 1 for the startup, 1 per Query, Sync, FunctionCall. */
   private owed = 1;
   /** A switchover drains our primary: end the session as soon as it is idle. */
@@ -70,11 +88,14 @@ export class Session {
     readonly port: Port,
     accepted: Socket,
     private readonly host: SessionHost,
+    /** The client's address, for logs and per-address limits. */
+    readonly peer = accepted.remoteAddress ?? 'unknown',
   ) {
     this.client = adoptAccepted(accepted, (view) => this.clientSink(view));
   }
 
   start(): void {
+    this.armLoginTimer();
     const framer = new Framer(MAX_STARTUP, true);
     // The framer keeps what it is given: startup bytes are copied out of the read buffer.
     this.clientSink = (view) => {
@@ -114,7 +135,8 @@ export class Session {
   close(reason?: { sqlstate: string; message: string }): void {
     if (this.done) return;
     this.done = true;
-    if (reason && (this.serverScan?.atBoundary ?? true) && this.client.writable) this.client.end(errorResponse(reason.sqlstate, reason.message));
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    if (reason && (this.serverScan?.atBoundary ?? true) && this.client.writable) endWith(this.client, errorResponse(reason.sqlstate, reason.message));
     else this.client.destroy();
     this.backend?.destroy();
     this.host.closed(this);
@@ -136,15 +158,21 @@ export class Session {
           const s = connect(target.port, target.host, () => s.end(raw));
           s.on('error', () => s.destroy());
         }
-        this.client.destroy();
-        this.done = true;
+        this.close();
         return false;
       }
       this.clientSink = () => false;
       this.client.pause();
       framer.startNormalPhase();
-      const startup = Buffer.concat([lengthPrefix(m.body.length), m.body]);
-      void this.connectBackend(startup, framer.takeRemaining(), packet.params.get('user') ?? '');
+      // Read-only port: read-only transactions by default, so that even a node promoted under the
+      // session (closed as soon as the proxy sees it) refuses writes from it meanwhile.
+      const body = this.port === 'ro' ? withStartupDefault(m.body, packet.params, 'default_transaction_read_only', 'on') : m.body;
+      const startup = Buffer.concat([lengthPrefix(body.length), body]);
+      const p = packet.params;
+      this.application = p.get('application_name') ?? '';
+      this.affinity = [this.peer, p.get('user'), p.get('database') ?? p.get('user'), this.application].join('\0');
+      if (this.loginTimer) clearTimeout(this.loginTimer);
+      void this.connectBackend(startup, framer.takeRemaining(), p.get('user') ?? '');
       return false;
     }
     return true;
@@ -180,7 +208,7 @@ export class Session {
     const deadline = performance.now() + this.host.failoverWaitMs;
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
-      const node = await this.host.pick(this.port);
+      const node = await this.host.pick(this);
       if (this.done) return;
       if (!node || performance.now() > deadline || (this.port === 'ro' && attempt >= 3)) {
         const what = this.port === 'rw' ? 'no primary is available (failover in progress or no leader)' : 'no node is available for reads';
@@ -191,7 +219,6 @@ export class Session {
         if (this.done) return void backend.destroy();
         this.node = node;
         this.backend = backend;
-        this.host.opened(this);
         this.host.log.debug({ node: node.name, port: this.port, user }, 'session opened');
         return this.relay(backend, startup, early);
       } catch (err) {
@@ -231,6 +258,7 @@ export class Session {
         // Hot path: only a query starting with s/S or white space is worth decoding and matching.
         if (
           type === FrontendCode.Query &&
+          this.authenticated &&
           this.txStatus === TxStatus.Idle &&
           headLength > 0 &&
           MAY_BE_SHOW.has(head.readUInt8(0)) &&
@@ -246,6 +274,7 @@ export class Session {
         if (type === BackendCode.ReadyForQuery) {
           this.txStatus = readyStatus(head, headLength);
           this.owed--;
+          if (!this.authenticated) this.loggedIn();
         } else if (type === BackendCode.BackendKeyData) {
           const key = backendKey(head, headLength);
           this.cancelKey = `${key.pid}:${key.secret}`;
@@ -287,14 +316,32 @@ export class Session {
     backend.on('close', lost);
     backend.on('error', lost);
     backend.write(startup);
+    this.armLoginTimer();
     this.clientSink = fromClient;
     // Bytes the client sent right behind its startup packet (pipelining) go first.
     if (early.length === 0 || fromClient(early)) client.resume();
   }
 
+  /**
+   * The client's part of the login is timed: its startup packet (and TLS handshake), then its
+   * authentication. Not the wait for a primary in between, which failover_wait bounds.
+   */
+  private armLoginTimer(): void {
+    this.loginTimer = setTimeout(() => {
+      this.host.log.warn({ client: this.peer, port: this.port }, 'login not completed within client_login_timeout: connection closed');
+      this.close({ sqlstate: '08P01', message: `pgwarden: the login did not complete within client_login_timeout (${this.host.loginTimeoutMs / 1000} s)` });
+    }, this.host.loginTimeoutMs);
+  }
+
+  private loggedIn(): void {
+    this.authenticated = true;
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+  }
+
   private fail(err: unknown): void {
     if (err instanceof ProtocolError) {
-      this.host.log.debug({ err: err.message }, 'protocol error from a client');
+      this.host.log.warn({ client: this.peer, port: this.port, err: err.message }, 'protocol error from a client: connection closed');
       this.close({ sqlstate: err.sqlstate, message: `pgwarden: ${err.message}` });
     } else {
       this.host.log.warn({ err: String(err) }, 'session failed');

@@ -266,6 +266,103 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     await keep.end();
   });
 
+  it('SHOW POOL_NODES is not answered before the backend accepted the login', async () => {
+    const reply = await new Promise<Buffer>((resolve) => {
+      let buf = Buffer.alloc(0);
+      const s = connect(ro, '127.0.0.1', () => {
+        const params = Buffer.from('user\0nobody_at_all\0database\0postgres\0\0');
+        const head = Buffer.alloc(8);
+        head.writeInt32BE(8 + params.length);
+        head.writeInt32BE(196608, 4);
+        const q = Buffer.from('SHOW POOL_NODES\0');
+        const qHead = Buffer.alloc(5);
+        qHead.writeUInt8(0x51);
+        qHead.writeInt32BE(4 + q.length, 1);
+        s.write(Buffer.concat([head, params, qHead, q]));
+      });
+      s.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
+      s.on('close', () => resolve(buf));
+      s.on('error', () => {});
+    });
+    assert.equal(reply.includes(Buffer.from('node_id')), false, 'no pool rows before the login');
+    assert.equal(reply.includes(Buffer.from('08P01')), true, `the backend refuses the query in place of a password: ${reply.toString('latin1')}`);
+  });
+
+  it('read-only sessions on a standby that is switched over to: ended, and not one write succeeds on the read-only port', async () => {
+    const before = await c.waitStable(60_000);
+    const target = before.members.find((m) => m.name !== before.leader)!;
+    await one(rw, 'CREATE TABLE IF NOT EXISTS ro_probe (v int)');
+    const onTarget: pg.Client[] = [];
+    // Sessions land by weight: keep those that reached the target (no affinity for this application).
+    for (let i = 0; onTarget.length < 3 && i < 60; i++) {
+      const cl = await client(ro);
+      if ((await cl.query('SELECT inet_server_port() AS p')).rows[0].p === target.port) onTarget.push(cl);
+      else await cl.end();
+    }
+    assert.equal(onTarget.length, 3, `three read-only sessions on ${target.name}`);
+    let writes = 0;
+    let stop = false;
+    const ended: string[] = [];
+    const writers = onTarget.map(async (cl, i) => {
+      while (!stop) {
+        try {
+          await cl.query(`INSERT INTO ro_probe VALUES (${i})`);
+          writes++;
+        } catch (err) {
+          const e = err as { code?: string; message: string };
+          if (e.code !== '25006') {
+            ended.push(`${e.code ?? ''} ${e.message}`);
+            return;
+          }
+        }
+      }
+    });
+    const { stdout } = await exec(process.execPath, [MAIN, 'switchover', '--to', target.name, '-c', c.clientConfigFile, '--json']);
+    await waitFor('every read-only session on the new primary to end', () => ended.length === 3, { timeoutMs: 10_000 });
+    stop = true;
+    await Promise.all(writers);
+    assert.equal(writes, 0, 'no write through the read-only port');
+    for (const e of ended) assert.match(e, /became the primary; the read-only port serves standbys only|terminat/);
+    assert.equal((await c.report()).leader, target.name, stdout);
+    for (let i = 0; i < 10; i++) assert.equal((await one(ro, 'SELECT pg_is_in_recovery() AS r'))[0].r, true, 'new read-only sessions land on standbys');
+    await Promise.all(onTarget.map((cl) => cl.end().catch(() => {})));
+  });
+
+  it('writes through the read-write port resume right after the promotion (no health-check interval in between)', async () => {
+    const before = await c.waitStable(60_000);
+    const target = before.members.find((m) => m.name !== before.leader)!;
+    await one(rw, 'CREATE TABLE IF NOT EXISTS gap_probe (at timestamptz)');
+    // The promotion as the target itself shows it, polled directly every few milliseconds.
+    const direct = await client(target.port);
+    let promotedAt = 0;
+    const watch = (async () => {
+      while (promotedAt === 0) {
+        if (!(await direct.query('SELECT pg_is_in_recovery() AS r')).rows[0].r) promotedAt = performance.now();
+        else await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    let firstWrite = 0;
+    const switchover = exec(process.execPath, [MAIN, 'switchover', '--to', target.name, '-c', c.clientConfigFile]);
+    await waitFor(
+      'a write through the proxy after the promotion',
+      async () => {
+        try {
+          await one(rw, 'INSERT INTO gap_probe VALUES (now())');
+          if (promotedAt > 0 && firstWrite === 0) firstWrite = performance.now();
+          return firstWrite > 0;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 1 },
+    );
+    await Promise.all([switchover, watch]);
+    await direct.end();
+    const gapMs = firstWrite - promotedAt;
+    console.log(`# proxy: first write through the read-write port ${gapMs.toFixed(0)} ms after the promotion`);
+    assert.ok(gapMs < 500, `writes resumed ${gapMs.toFixed(0)} ms after the promotion (the health interval is 1 s)`);
+  });
+
   it('switchover drains: idle sessions end at once, a transaction may finish, new sessions wait and reach the new primary', async () => {
     const before = await c.report();
     const oldPrimary = before.leader!;

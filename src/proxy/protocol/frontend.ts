@@ -46,6 +46,16 @@ function parseParams(buf: Buffer): Map<string, string> {
   return params;
 }
 
+/**
+ * A StartupMessage body with one more parameter, unless the client set it itself: PostgreSQL
+ * takes any setting there as the session's default.
+ */
+export function withStartupDefault(body: Buffer, params: ReadonlyMap<string, string>, name: string, value: string): Buffer {
+  if (params.has(name)) return body;
+  // The body ends with the list's terminating NUL: the parameter goes just before it.
+  return Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`${name}\0${value}\0\0`, 'utf8')]);
+}
+
 /** The SQL text of a Query message body. */
 export function queryText(body: Buffer): string {
   const end = body.indexOf(0);

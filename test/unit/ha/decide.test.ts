@@ -588,6 +588,22 @@ describe('decide()', () => {
   }
 });
 
+describe('decide(): a switchover names its target once', () => {
+  it('a switchover to whoever fits best pins the target the drain announces, for the election after it', () => {
+    const d = decide(
+      aView()
+        .primaryWithLock()
+        .cluster(aSnapshot().switchover('n1', null, WALL - 1000, { timeoutS: 10 }))
+        .build(),
+    );
+    const drain = d.actions.find((a) => a.type === 'start_drain');
+    assert.ok(drain?.type === 'start_drain', d.message);
+    const target = /switching over to (\w+): draining/.exec(d.message)?.[1];
+    assert.ok(target, d.message);
+    assert.equal(drain.request.to, target);
+  });
+});
+
 describe('decide(): reaping, registering and publishing are decisions too', () => {
   it('every decision on a readable store ends by publishing our live status', () => {
     const d = decide(aView().build());

@@ -13,9 +13,9 @@ describe('proxy routing', () => {
   it('writes go to the lock holder answering as primary; reads spread over healthy standbys by weight', () => {
     const r = buildRoutes(aSnapshot().build(), health(), { ...opts, weights: { n2: 3, n3: 1 } });
     assert.equal(r.primary?.name, 'n1');
-    assert.equal(r.pickReader(0.0)?.name, 'n2');
-    assert.equal(r.pickReader(0.74)?.name, 'n2');
-    assert.equal(r.pickReader(0.76)?.name, 'n3');
+    assert.equal(r.pickReader(0.0, false)?.name, 'n2');
+    assert.equal(r.pickReader(0.74, false)?.name, 'n2');
+    assert.equal(r.pickReader(0.76, false)?.name, 'n3');
     assert.deepEqual(
       r.nodes.map((n) => n.status),
       ['up', 'up', 'up'],
@@ -35,14 +35,16 @@ describe('proxy routing', () => {
     const snap = { ...aSnapshot().build(), admin: new Map([['n2', { detached: true, at: '' }]]) };
     const r = buildRoutes(snap, health(), opts);
     assert.equal(r.nodes[1]?.status, 'detached');
-    for (const x of [0, 0.3, 0.6, 0.99]) assert.equal(r.pickReader(x)?.name, 'n3');
+    for (const x of [0, 0.3, 0.6, 0.99]) assert.equal(r.pickReader(x, false)?.name, 'n3');
   });
 
-  it('lagging standbys serve no reads; with none left, reads fall back to the primary', () => {
+  it('lagging standbys serve no reads; with none left, reads go to the primary only where allowed (ro_fallback_to_primary)', () => {
     const r = buildRoutes(aSnapshot().build(), health({ n2: up('standby', 5000), n3: down }), opts);
     assert.equal(r.nodes[1]?.status, 'up');
     assert.equal(r.nodes[1]?.readable, false);
-    assert.equal(r.pickReader(0.5)?.name, 'n1');
+    assert.equal(r.pickReader(0.5, false), null);
+    assert.equal(r.pickReader(0.5, true)?.name, 'n1');
+    assert.equal(r.reader('n2'), null, 'a lagging standby is no reader to keep either');
   });
 
   it('no writes to a node that answers as primary without holding the lock (fencing)', () => {
@@ -57,7 +59,7 @@ describe('proxy routing', () => {
     registry.set('n2', aRegistration('n2', 2, { tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: true, nosync: false, clonefrom: false } }));
     const r = buildRoutes({ ...snap, registry }, health(), opts);
     assert.equal(r.nodes[1]?.weight, 0);
-    assert.equal(r.pickReader(0.1)?.name, 'n3');
+    assert.equal(r.pickReader(0.1, false)?.name, 'n3');
   });
 
   it('a switchover the leader accepted drains the primary: no new read-write sessions until the next one', () => {
@@ -68,6 +70,6 @@ describe('proxy routing', () => {
     const accepted = buildRoutes(aSnapshot().switchover('n1', 'n2', Date.now(), { timeoutS: 10, since: Date.now() }).build(), all, opts);
     assert.equal(accepted.primary, null);
     assert.equal(accepted.draining?.name, 'n1');
-    assert.equal(accepted.pickReader(0.1)?.name, 'n2', 'reads go on over the standbys');
+    assert.equal(accepted.pickReader(0.1, false)?.name, 'n2', 'reads go on over the standbys');
   });
 });

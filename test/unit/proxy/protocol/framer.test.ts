@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ProtocolError } from '../../../../src/proxy/protocol/errors.js';
 import { Framer, type Message } from '../../../../src/proxy/protocol/framer.js';
-import { parseStartupPacket, queryText } from '../../../../src/proxy/protocol/frontend.js';
+import { parseStartupPacket, queryText, withStartupDefault } from '../../../../src/proxy/protocol/frontend.js';
 import { readyStatus } from '../../../../src/proxy/protocol/backend.js';
 import { cancelRequest, gssencRequest, query, readyForQuery, sslRequest, startupPacket, sync, terminate, typed } from '../../../support/protocol-builder.js';
 
@@ -91,6 +91,38 @@ describe('protocol framer', () => {
     assert.deepEqual(parseStartupPacket(body(gssencRequest())), { kind: 'gssenc' });
     assert.deepEqual(parseStartupPacket(body(cancelRequest(1234, -5))), { kind: 'cancel', pid: 1234, secret: -5 });
     assert.throws(() => parseStartupPacket(body(startupPacket({ database: 'd' }))), /no user/);
+  });
+
+  it('adds a session default to a StartupMessage unless the client set that parameter', () => {
+    const body = (b: Buffer) => b.subarray(4);
+    const params = (b: Buffer) => {
+      const p = parseStartupPacket(b);
+      return p.kind === 'startup' ? Object.fromEntries(p.params) : null;
+    };
+    const plain = body(startupPacket({ user: 'bob', database: 'd' }));
+    const added = withStartupDefault(
+      plain,
+      new Map([
+        ['user', 'bob'],
+        ['database', 'd'],
+      ]),
+      'default_transaction_read_only',
+      'on',
+    );
+    assert.deepEqual(params(added), { user: 'bob', database: 'd', default_transaction_read_only: 'on' });
+    const own = body(startupPacket({ user: 'bob', default_transaction_read_only: 'off' }));
+    assert.equal(
+      withStartupDefault(
+        own,
+        new Map([
+          ['user', 'bob'],
+          ['default_transaction_read_only', 'off'],
+        ]),
+        'default_transaction_read_only',
+        'on',
+      ),
+      own,
+    );
   });
 
   it('reads the transaction status of ReadyForQuery', () => {
