@@ -31,6 +31,8 @@ export interface RunningNode {
 export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock: Clock = systemClock) {
   const superuser = { username: cfg.postgresql.superuser.username, password: readSecret(cfg.postgresql.superuser, ['postgresql', 'superuser']) };
   const replication = { username: cfg.postgresql.replication.username, password: readSecret(cfg.postgresql.replication, ['postgresql', 'replication']) };
+  const mon = cfg.postgresql.monitor;
+  const monitor = mon ? { username: mon.username, password: readSecret(mon, ['postgresql', 'monitor']) } : null;
   const token = readToken(cfg.api, ['api', 'auth_token_file']);
   const user = resolveOsUser(cfg.os_user);
   const listen = splitHostPort(cfg.postgresql.listen);
@@ -52,6 +54,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     port: listen.port,
     superuser,
     replication,
+    monitor,
     parameters: cfg.postgresql.parameters,
     pgHba: cfg.postgresql.pg_hba,
     stopTimeoutMs: cfg.postgresql.stop_timeout * 1000,
@@ -110,7 +113,12 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
 /** The callbacks' environment: the agent's, less the variables the config reads passwords from. */
 function withoutSecrets(cfg: NodeConfig): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  const sources: { password_env?: string | undefined }[] = [cfg.postgresql.superuser, cfg.postgresql.replication, cfg.store.type === 'etcd' ? cfg.store : {}];
+  const sources: { password_env?: string | undefined }[] = [
+    cfg.postgresql.superuser,
+    cfg.postgresql.replication,
+    cfg.postgresql.monitor ?? {},
+    cfg.store.type === 'etcd' ? cfg.store : {},
+  ];
   for (const { password_env } of sources) if (password_env) delete env[password_env];
   return env;
 }

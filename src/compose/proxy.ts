@@ -33,7 +33,7 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     roFallbackToPrimary: cfg.ro_fallback_to_primary,
     roAffinityMs: cfg.ro_affinity * 1000,
     roAffinityApplications: cfg.ro_affinity_applications,
-    tls: cfg.tls ? loadTlsContext(cfg.tls, ['tls']) : null,
+    tls: cfg.tls ? { context: loadTlsContext(cfg.tls, ['tls']), required: cfg.tls.mode === 'require', verifyClient: cfg.tls.verify_client } : null,
     log,
   });
   await proxy.start();

@@ -2,7 +2,7 @@
  * Loading: YAML file -> zod validation -> timing rules -> secrets resolved. Every failure is a
  * ConfigError that names the key path; the CLI prints it and exits 2.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
@@ -45,7 +45,7 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
   const abs = (p: string) => resolve(baseDir, p);
   cfg.data_dir = abs(cfg.data_dir);
   if (cfg.run_dir) cfg.run_dir = abs(cfg.run_dir);
-  for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication]) if (c.password_file) c.password_file = abs(c.password_file);
+  for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication, cfg.postgresql.monitor]) if (c?.password_file) c.password_file = abs(c.password_file);
   if (cfg.api.auth_token_file) cfg.api.auth_token_file = abs(cfg.api.auth_token_file);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
   for (const k of ['on_start', 'on_stop', 'on_role_change'] as const) {
@@ -84,20 +84,40 @@ export function loadClientConfig(file: string): ClientConfig {
 }
 
 /** The proxy's TLS certificate and key as a secure context; a file problem names its key. */
-export function loadTlsContext(tls: { cert_file: string; key_file: string }, path: string[]): SecureContext {
-  const read = (key: 'cert_file' | 'key_file') => {
+export function loadTlsContext(
+  tls: { cert_file: string; key_file: string; min_version?: 'TLSv1.2' | 'TLSv1.3'; ciphers?: string; ca_file?: string | undefined },
+  path: string[],
+): SecureContext {
+  const read = (key: 'cert_file' | 'key_file' | 'ca_file') => {
     try {
-      return readFileSync(tls[key]);
+      return readFileSync(tls[key]!);
     } catch (err) {
       throw new ConfigError([...path, key], `cannot read it: ${errorMessage(err)}`);
     }
   };
   const cert = read('cert_file');
+  privateKeyModeOk(tls.key_file, [...path, 'key_file']);
   const key = read('key_file');
+  const ca = tls.ca_file === undefined ? undefined : read('ca_file');
   try {
-    return createSecureContext({ cert, key });
+    return createSecureContext({ cert, key, ca, minVersion: tls.min_version, ciphers: tls.ciphers, honorCipherOrder: true });
   } catch (err) {
-    throw new ConfigError(path, `certificate and key are not usable together: ${errorMessage(err)}`);
+    throw new ConfigError(path, `certificate, key, ca_file or ciphers are not usable: ${errorMessage(err)}`);
+  }
+}
+
+/** PostgreSQL's rule for a server key: 0600 at most, or 0640 when root owns it. */
+function privateKeyModeOk(file: string, path: string[]): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    throw new ConfigError(path, `cannot read it: ${errorMessage(err)}`);
+  }
+  const mode = st.mode & 0o777;
+  const allowed = st.uid === 0 ? 0o640 : 0o600;
+  if (mode & ~allowed) {
+    throw new ConfigError(path, `${file} has mode 0${mode.toString(8)}: group or others may read the private key; chmod 600 it (or 640 with root as owner)`);
   }
 }
 

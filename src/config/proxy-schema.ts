@@ -4,6 +4,10 @@
 import { z } from 'zod';
 import { hostPort, memberName, storeSchema } from './schema.js';
 
+/** ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only: forward secrecy and AEAD. */
+const FORWARD_SECRET_AEAD =
+  'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305';
+
 /** PostgreSQL's largest message: 1 GB less one byte (MaxAllocSize). */
 const MAX_PG_MESSAGE = 0x3fffffff;
 
@@ -47,7 +51,22 @@ export const proxyConfigSchema = z.strictObject({
    * Without it the proxy answers 'N' and clients that allow it go on in plain text. The proxy's
    * own connections to PostgreSQL stay plain (same trusted network as replication).
    */
-  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+  tls: z
+    .strictObject({
+      cert_file: z.string().min(1),
+      /** Refused when group or others may read it (0600; 0640 when owned by root), as PostgreSQL does. */
+      key_file: z.string().min(1),
+      /** allow: plain clients too; require: a plaintext startup is refused (28000). */
+      mode: z.enum(['allow', 'require']).default('allow'),
+      min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      /** OpenSSL cipher list for TLSv1.2 (TLSv1.3 suites are all forward-secret AEAD). */
+      ciphers: z.string().min(1).default(FORWARD_SECRET_AEAD),
+      /** CA that client certificates must chain to; with verify_client, a client without one is refused. */
+      ca_file: z.string().min(1).optional(),
+      verify_client: z.boolean().default(false),
+    })
+    .refine((t) => !t.verify_client || t.ca_file !== undefined, { message: 'verify_client needs ca_file', path: ['verify_client'] })
+    .optional(),
   /** HTTP admin API (GET /nodes) for `pgwarden show nodes`. */
   admin_listen: hostPort.optional(),
   health_check: z

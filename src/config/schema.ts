@@ -84,6 +84,8 @@ export const nodeConfigSchema = z.strictObject({
     connect_address: hostPort,
     superuser: credentials,
     replication: credentials,
+    /** A login role in pg_monitor that the leader creates (and re-keys) for the proxies' health checks: they need no superuser. */
+    monitor: credentials.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** Extra pg_hba.conf lines, placed before the defaults (which require a password from anywhere). */
     pg_hba: z.array(z.string()).default([]),

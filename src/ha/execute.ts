@@ -56,6 +56,7 @@ export class Executor {
   /** We stopped PostgreSQL on purpose (demote); its absence is not a crash. */
   private stoppedOnPurpose = false;
   private lastOptime: bigint | null = null;
+  private rolesEnsured = false;
 
   constructor(private readonly d: ExecutorDeps) {}
 
@@ -124,7 +125,7 @@ export class Executor {
           const sysid = await pg.initdb();
           await pg.start({ standby: false, upstream: null });
           await pg.waitReady(60_000);
-          await pg.ensureReplicationUser();
+          await pg.ensureRoles();
           await store.initialize(sysid, signal());
           await this.event('bootstrapped', `initialized a new cluster (system identifier ${sysid})`);
         });
@@ -201,6 +202,11 @@ export class Executor {
         return true;
       case 'sync_slots':
         if (snap) await this.syncSlots(snap, v.local.role === 'standby');
+        // Once per agent as a primary: roles its configuration names (a monitor added later) exist.
+        if (v.local.role === 'primary' && !this.rolesEnsured) {
+          await pg.ensureRoles();
+          this.rolesEnsured = true;
+        }
         return true;
       case 'set_sync_guc':
         await pg.setSyncStandbyNames(a.value);

@@ -16,6 +16,7 @@ import { waitFor } from '../util/deadline.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { buildNode, type RunningNode } from '../compose/agent.js';
 import { startProxy, type RunningProxy } from '../compose/proxy.js';
+import { throwawayCa, type ThrowawayCa } from './throwaway-ca.js';
 import { startUpControl } from './up-control.js';
 import type { FastifyInstance } from 'fastify';
 
@@ -29,6 +30,8 @@ export interface UpOptions {
   readonly pgHba?: readonly string[];
   /** Synchronous replication for every node (default off). */
   readonly sync?: { readonly mode: 'off' | 'on' | 'quorum'; readonly count?: number; readonly strict?: boolean };
+  /** TLS required on the proxy, with a throwaway CA in DIR/tls (kept once made, as is this choice). */
+  readonly tls?: boolean;
   readonly log?: Logger;
 }
 
@@ -45,6 +48,8 @@ export interface UpCluster {
   readonly proxy: RunningProxy;
   readonly proxyPorts: { readonly rw: number; readonly ro: number; readonly admin: number };
   readonly proxyFile: string;
+  /** The throwaway CA and certificates when the proxy requires TLS (`--tls`), else null. */
+  readonly tls: ThrowawayCa | null;
   /** Resolves when a leader runs and every standby streams; rejects after `timeoutMs`. */
   waitStable(timeoutMs: number): Promise<ClusterReport>;
   report(): Promise<ClusterReport>;
@@ -71,7 +76,11 @@ interface UpState {
   scope: string;
   /** Each node and its port slot; absent in files from before `node add` (then node1..nodeN). */
   members?: { name: string; index: number }[];
+  tls?: boolean;
 }
+
+/** The role the proxy's health checks log in as: a member of pg_monitor, no superuser. */
+const MONITOR_USER = 'pgwarden_monitor';
 
 /** Ports are port_base + 1.. for PostgreSQL, + 101.. for the APIs, + 51..54 for the proxy and control. */
 const MAX_NODES = 49;
@@ -104,7 +113,13 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     const index = freeIndex()!;
     members.push({ name: `node${index + 1}`, index });
   }
-  const state: UpState = { nodes: members.length, members, port_base: o.portBase ?? previous?.port_base ?? 15432, scope: previous?.scope ?? 'pgwarden' };
+  const state: UpState = {
+    nodes: members.length,
+    members,
+    port_base: o.portBase ?? previous?.port_base ?? 15432,
+    scope: previous?.scope ?? 'pgwarden',
+    tls: o.tls === true || previous?.tls === true,
+  };
   const saveState = () => writeFileSync(stateFile, toYaml({ ...state, nodes: members.length, members }));
   saveState();
 
@@ -112,6 +127,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const superPw = readOrCreate(sec('superuser'), secret);
   const replPw = readOrCreate(sec('replication'), secret);
   readOrCreate(sec('api_token'), secret);
+  readOrCreate(sec('monitor'), secret);
   const pgpassFile = join(dir, '.pgpass');
   writeFileSync(pgpassFile, `127.0.0.1:*:*:postgres:${superPw}\n127.0.0.1:*:*:replicator:${replPw}\n`, { mode: 0o600 });
   chmodSync(pgpassFile, 0o600);
@@ -136,6 +152,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
         connect_address: `127.0.0.1:${p.pg}`,
         superuser: { username: 'postgres', password_file: 'secrets/superuser' },
         replication: { username: 'replicator', password_file: 'secrets/replication' },
+        monitor: { username: MONITOR_USER, password_file: 'secrets/monitor' },
         parameters: { shared_buffers: '64MB', max_connections: 50 },
         pg_hba: [...(o.pgHba ?? [])],
       },
@@ -173,6 +190,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     throw err;
   }
 
+  const ca = state.tls ? await throwawayCa(join(dir, 'tls')) : null;
   const proxyRaw = {
     name: 'proxy',
     scope: state.scope,
@@ -182,7 +200,8 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     admin_listen: `127.0.0.1:${proxyPorts.admin}`,
     // Its nodes run max_connections 50: room is left for the agents and a direct superuser login.
     max_client_conn: 30,
-    health_check: { user: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
+    ...(ca ? { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, mode: 'require' } } : {}),
+    health_check: { user: MONITOR_USER, password_file: join(dir, 'secrets', 'monitor') },
   };
   const proxyFile = join(dir, 'proxy.yaml');
   writeFileSync(proxyFile, `# Written by pgwarden up (memory store: the proxy runs inside pgwarden up); pgwarden show nodes -c ${proxyFile}\n${toYaml(proxyRaw)}`);
@@ -208,6 +227,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     proxy,
     proxyPorts,
     proxyFile,
+    tls: ca,
     superuser: { username: 'postgres', password: superPw },
     ports,
     report,

@@ -43,6 +43,8 @@ export interface PgControllerOptions {
   readonly port: number;
   readonly superuser: Credentials;
   readonly replication: Credentials;
+  /** The proxies' health-check role (member of pg_monitor), or null. */
+  readonly monitor: Credentials | null;
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   readonly pgHba: readonly string[];
   readonly stopTimeoutMs: number;
@@ -111,7 +113,7 @@ export type LocalInstance = Pick<
   | 'clone'
   | 'rewind'
   | 'checkRewindSource'
-  | 'ensureReplicationUser'
+  | 'ensureRoles'
   | 'ensureSlots'
   | 'close'
   | 'armLease'
@@ -506,13 +508,21 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     }
   }
 
-  /** Creates (or re-keys) the replication role; the password travels as a SCRAM verifier only. */
-  async ensureReplicationUser(): Promise<void> {
-    const name = this.o.replication.username;
-    const verifier = scramVerifier(this.o.replication.password);
-    const { rows } = await this.sql.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-    const verb = rows.length ? 'ALTER' : 'CREATE';
-    await this.sql.query(`${verb} ROLE "${name}" WITH REPLICATION LOGIN PASSWORD '${verifier}'`);
+  /**
+   * Creates (or re-keys) the replication role and, when configured, the monitoring role the
+   * proxies' health checks log in as (pg_monitor: enough to see recovery, WAL positions and the
+   * WAL receiver). Passwords travel as SCRAM verifiers only.
+   */
+  async ensureRoles(): Promise<void> {
+    const upsert = async (c: Credentials, options: string) => {
+      const { rows } = await this.sql.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [c.username]);
+      await this.sql.query(`${rows.length ? 'ALTER' : 'CREATE'} ROLE "${c.username}" WITH ${options} LOGIN PASSWORD '${scramVerifier(c.password)}'`);
+    };
+    await upsert(this.o.replication, 'REPLICATION');
+    if (this.o.monitor) {
+      await upsert(this.o.monitor, 'NOSUPERUSER');
+      await this.sql.query(`GRANT pg_monitor TO "${this.o.monitor.username}"`);
+    }
   }
 
   /**

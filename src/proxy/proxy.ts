@@ -8,7 +8,6 @@
  * Every client connection counts against max_client_conn from its accept on.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
 import type { StateStore } from '../store/store.js';
 import { emptySnapshot, type ClusterSnapshot } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
@@ -18,7 +17,7 @@ import { HealthChecker, type HealthCredentials } from './health.js';
 import { errorResponse, resultSet } from './protocol/encode.js';
 import { buildRoutes, Routes, type NodeRoute } from './routing.js';
 import { POOL_NODES_COLUMNS, type PoolNodeRow } from './pool-nodes.js';
-import { endWith, Session, type Port, type SessionHost } from './session.js';
+import { endWith, Session, type ClientTls, type Port, type SessionHost } from './session.js';
 
 export interface ProxyOptions {
   readonly name: string;
@@ -42,7 +41,7 @@ export interface ProxyOptions {
   /** application_names whose read-only sessions keep their standby (`*`: all). */
   readonly roAffinityApplications: readonly string[];
   /** Answer SSLRequest with TLS (null: refuse it). */
-  readonly tls: SecureContext | null;
+  readonly tls: ClientTls | null;
   readonly log: Logger;
 }
 
@@ -56,7 +55,7 @@ export class Proxy implements SessionHost {
   readonly loginTimeoutMs: number;
   readonly connectTimeoutMs = 5000;
   readonly failoverWaitMs: number;
-  readonly tls: SecureContext | null;
+  readonly tls: ClientTls | null;
   private snap: ClusterSnapshot = emptySnapshot();
   private current: Routes = new Routes([], null, []);
   /** Every client connection, from its accept on. */

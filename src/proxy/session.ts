@@ -32,6 +32,14 @@ const MAY_BE_SHOW = new Set([0x73, 0x53, 0x20, 0x09, 0x0a, 0x0d]); // s S space 
 
 export type Port = 'rw' | 'ro';
 
+export interface ClientTls {
+  readonly context: SecureContext;
+  /** A plaintext StartupMessage is refused. */
+  readonly required: boolean;
+  /** A client certificate chaining to the configured CA is required. */
+  readonly verifyClient: boolean;
+}
+
 export interface SessionHost {
   readonly maxMessageLength: number;
   /** From accept to the backend's first ReadyForQuery. */
@@ -40,7 +48,7 @@ export interface SessionHost {
   /** How long a read-write session waits for a primary. */
   readonly failoverWaitMs: number;
   /** TLS for clients that ask for it; null: SSLRequest is refused with 'N'. */
-  readonly tls: SecureContext | null;
+  readonly tls: ClientTls | null;
   /** Health-checks every backend now (a connection to one just failed). */
   recheck(): Promise<void>;
   /** The backend for a new session; may wait (read-write during a failover). */
@@ -72,6 +80,7 @@ export class Session {
   application = '';
   /** The backend accepted the login (its first ReadyForQuery). */
   private authenticated = false;
+  private encrypted = false;
   private loginTimer: NodeJS.Timeout | null = null;
   /** Replies (ReadyForQuery) the backend still owes: 1 for the startup, 1 per Query, Sync, FunctionCall. */
   private owed = 1;
@@ -136,7 +145,9 @@ export class Session {
     if (this.done) return;
     this.done = true;
     if (this.loginTimer) clearTimeout(this.loginTimer);
-    if (reason && (this.serverScan?.atBoundary ?? true) && this.client.writable) endWith(this.client, errorResponse(reason.sqlstate, reason.message));
+    const said = reason && (this.serverScan?.atBoundary ?? true);
+    // Over TLS, end() sends close_notify first: clients see a clean end, not an unexpected EOF.
+    if ((said || this.encrypted) && this.client.writable) endWith(this.client, said ? errorResponse(reason.sqlstate, reason.message) : Buffer.alloc(0));
     else this.client.destroy();
     this.backend?.destroy();
     this.host.closed(this);
@@ -161,6 +172,10 @@ export class Session {
         this.close();
         return false;
       }
+      if (this.host.tls?.required && !this.encrypted) {
+        this.close({ sqlstate: '28000', message: 'pgwarden: TLS is required here (tls.mode: require): connect with sslmode=require or stricter' });
+        return false;
+      }
       this.clientSink = () => false;
       this.client.pause();
       framer.startNormalPhase();
@@ -182,12 +197,14 @@ export class Session {
    * Answers 'S' and continues the startup over TLS. Bytes sent behind the SSLRequest, before the
    * handshake, are refused (PostgreSQL does the same: they could be injected by a man in the middle).
    */
-  private startTls(framer: Framer, context: SecureContext): boolean {
+  private startTls(framer: Framer, tlsOptions: ClientTls): boolean {
     if (framer.pending > 0) throw new ProtocolError('unencrypted data after SSLRequest');
     this.client.write('S');
     this.client.pause();
-    const tls = new TLSSocket(this.client, { isServer: true, secureContext: context });
+    const { context, verifyClient } = tlsOptions;
+    const tls = new TLSSocket(this.client, { isServer: true, secureContext: context, requestCert: verifyClient, rejectUnauthorized: verifyClient });
     this.client = tls;
+    this.encrypted = true;
     tls.on('data', (chunk: Buffer) => {
       if (!this.clientSink(chunk)) tls.pause();
     });

@@ -7,10 +7,13 @@
  *   directly;
  * - absurd message lengths and garbage: an error, the socket destroyed, and the proxy's file
  *   descriptors back to where they were;
- * - a 300 MB message passes through, relayed as it comes (the proxy's memory does not grow with it).
+ * - a 300 MB message passes through, relayed as it comes (the proxy's memory does not grow with it);
+ * - TLS: `tls.mode: require` refuses a plaintext startup, client certificates are verified against
+ *   the configured CA, old protocol versions and ciphers without forward secrecy are refused, and
+ *   the proxy ends a TLS session with close_notify.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { stringify as toYaml } from 'yaml';
+import { throwawayCa, type ThrowawayCa } from '../../src/local/throwaway-ca.js';
 import { waitFor } from '../../src/util/deadline.js';
 import { etcdCluster, MAIN, type ClusterHarness } from '../support/cluster.js';
 import { freePorts } from '../support/ports.js';
@@ -65,6 +69,9 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
   let rw: number;
   let patientPort: number;
   let tlsPort: number;
+  /** tls.mode require, client certificates verified against a CA. */
+  let strictPort: number;
+  let ca: ThrowawayCa;
   const dir = mkdtempSync(join(tmpdir(), 'pgw-hostile-'));
   const client = async (port: number) => {
     const cl = new pg.Client({ host: '127.0.0.1', port, user: c.cred.user, password: c.cred.password, database: 'postgres', connectionTimeoutMillis: 10_000 });
@@ -112,15 +119,20 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
       });
     writeFileSync(join(dir, 'proxy.yaml'), proxyYaml(rw, ro!, { admin_listen: `127.0.0.1:${admin}` }));
     proxy = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')], { stdio: 'ignore' });
-    const [tlsRo, patientRo] = await freePorts(2);
-    [patientPort] = await freePorts(1);
+    const [tlsRo, patientRo, strictRo] = await freePorts(3);
+    [patientPort, strictPort] = await freePorts(2);
+    ca = await throwawayCa(join(dir, 'ca'));
+    writeFileSync(
+      join(dir, 'strict.yaml'),
+      proxyYaml(strictPort!, strictRo!, { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, mode: 'require', ca_file: ca.caFile, verify_client: true } }),
+    );
     writeFileSync(join(dir, 'tls.yaml'), proxyYaml(tlsPort, tlsRo!, { tls: { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') } }));
     writeFileSync(join(dir, 'patient.yaml'), proxyYaml(patientPort!, patientRo!, { client_login_timeout: 60 }));
     const tlsProxy = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'tls.yaml')], { stdio: 'ignore' });
     patient = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'patient.yaml')], { stdio: 'ignore' });
+    const strict = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'strict.yaml')], { stdio: 'ignore' });
     proxy.once('exit', () => {
-      tlsProxy.kill('SIGKILL');
-      patient.kill('SIGKILL');
+      for (const p of [tlsProxy, patient, strict]) p.kill('SIGKILL');
     });
     await waitFor(
       'the proxy to route to a primary',
@@ -130,7 +142,7 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
       },
       { timeoutMs: 20_000, intervalMs: 100 },
     );
-    for (const port of [tlsPort, patientPort]) {
+    for (const port of [tlsPort, patientPort, strictPort]) {
       await waitFor(`a proxy to listen on ${port}`, () => rawClient(port, (s) => s.end(), 1000).then((r) => r.closedAfterMs !== null), { timeoutMs: 10_000 });
     }
   });
@@ -255,5 +267,46 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
     }
     console.log(`# proxy: a 300 MB message passed; RSS ${rss0.toFixed(0)} MB before, ${peak.toFixed(0)} MB at most`);
     assert.ok(peak - rss0 < 64, `the proxy's RSS grew ${(peak - rss0).toFixed(0)} MB while 300 MB passed`);
+  });
+
+  it('tls.mode require: plaintext refused (28000); a client certificate from the CA logs in with verify-full; none, refused', async () => {
+    const base = { host: '127.0.0.1', port: strictPort, user: c.cred.user, password: c.cred.password, database: 'postgres', connectionTimeoutMillis: 10_000 };
+    const plain = new pg.Client(base);
+    await assert.rejects(plain.connect(), /TLS is required here \(tls\.mode: require\)/);
+    const caPem = readFileSync(ca.caFile);
+    const verified = new pg.Client({
+      ...base,
+      ssl: { ca: caPem, cert: readFileSync(ca.clientCert), key: readFileSync(ca.clientKey), servername: 'localhost', rejectUnauthorized: true },
+    });
+    await verified.connect();
+    assert.equal((await verified.query('SELECT 1 AS x')).rows[0].x, 1);
+    await verified.end();
+    const anonymous = new pg.Client({ ...base, ssl: { ca: caPem, servername: 'localhost', rejectUnauthorized: true } });
+    anonymous.on('error', () => {});
+    await assert.rejects(anonymous.connect(), 'no client certificate: the handshake fails');
+  });
+
+  it('TLS below 1.2 and TLSv1.2 ciphers without forward secrecy are refused; ECDHE with AES-GCM is taken', () => {
+    const handshake = (...args: string[]) => {
+      const r = spawnSync('openssl', ['s_client', '-starttls', 'postgres', '-connect', `127.0.0.1:${tlsPort}`, '-brief', ...args], {
+        input: '',
+        timeout: 10_000,
+        encoding: 'utf8',
+      });
+      return `${r.stdout}${r.stderr}`;
+    };
+    const ok = /Protocol version: TLSv1\.[23]/;
+    assert.match(handshake('-tls1_2', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256'), /Ciphersuite: ECDHE-RSA-AES128-GCM-SHA256/);
+    assert.doesNotMatch(handshake('-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'), ok, 'TLSv1.1 refused');
+    assert.doesNotMatch(handshake('-tls1_2', '-cipher', 'AES128-GCM-SHA256'), ok, 'RSA key exchange (no forward secrecy) refused');
+    assert.doesNotMatch(handshake('-tls1_2', '-cipher', 'ECDHE-RSA-AES128-SHA'), ok, 'CBC (not AEAD) refused');
+  });
+
+  it('a TLS session the proxy ends gets close_notify first (no "unexpected eof" on the client)', () => {
+    // A TLS client that never logs in: the proxy ends it at client_login_timeout, saying why.
+    const r = spawnSync('openssl', ['s_client', '-starttls', 'postgres', '-connect', `127.0.0.1:${tlsPort}`, '-quiet'], { input: '', timeout: 15_000, encoding: 'utf8' });
+    const out = `${r.stdout}${r.stderr}`;
+    assert.match(out, /client_login_timeout/, out);
+    assert.doesNotMatch(out, /unexpected eof/, out);
   });
 });

@@ -93,6 +93,14 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     }
   });
 
+  it('health checks log in as the monitoring role the leader created (pg_monitor, no superuser)', async () => {
+    const rows = await one(
+      rw,
+      "SELECT DISTINCT a.usename, r.rolsuper, pg_has_role(a.usename, 'pg_monitor', 'member') AS monitor FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename WHERE a.application_name = 'pgwarden-proxy-health'",
+    );
+    assert.deepEqual(rows, [{ usename: 'pgwarden_monitor', rolsuper: false, monitor: true }]);
+  });
+
   it('SHOW POOL_NODES answers with the pgpool columns', async () => {
     const rows = await one(ro, 'SHOW POOL_NODES');
     assert.equal(rows.length, 3);

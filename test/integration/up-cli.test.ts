@@ -1,9 +1,11 @@
 /**
- * The main job end to end: `pgwarden up` as a process prints the table and connection strings,
- * the cluster answers, and SIGTERM stops every instance cleanly.
+ * The main job end to end: `pgwarden up --tls` as a process prints the table and connection
+ * strings, the cluster answers (through the proxy with sslmode=verify-full against the throwaway
+ * CA; plaintext refused), and SIGTERM stops every instance cleanly.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
 
   it('prints the table and connection strings, serves the slots, and stops cleanly on SIGTERM', async () => {
     const portBase = await freePortBase(110);
-    const child = spawn(process.execPath, [MAIN, 'up', '--dir', dir, '--nodes', '2', '--port-base', String(portBase)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'up', '--dir', dir, '--nodes', '2', '--port-base', String(portBase), '--tls'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -42,6 +44,12 @@ describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
       assert.match(out, /\* running/);
       assert.match(out, new RegExp(`PGPASSFILE=${join(dir, '.pgpass')} psql 'host=127\\.0\\.0\\.1 port=${portBase + 1} user=postgres dbname=postgres'`));
       assert.ok(existsSync(join(dir, 'pgwarden.yaml')));
+      // The proxy line as printed, run as printed: TLS verified against the throwaway CA.
+      const line = new RegExp(`PGPASSFILE=(\\S+) psql '(host=127\\.0\\.0\\.1 port=${portBase + 51} user=postgres dbname=postgres sslmode=verify-full sslrootcert=\\S+)'`).exec(out);
+      assert.ok(line, `the proxy's connection string with sslmode=verify-full:\n${out}`);
+      const psql = (conninfo: string) => promisify(execFile)('psql', [conninfo, '-Atc', 'SELECT 42'], { env: { ...process.env, PGPASSFILE: line[1] } });
+      assert.equal((await psql(line[2]!)).stdout.trim(), '42');
+      await assert.rejects(psql(`host=127.0.0.1 port=${portBase + 51} user=postgres dbname=postgres sslmode=disable`), /TLS is required here/);
       const pids = dataDirs.map((d) => readPostmasterPid(d)!);
       assert.ok(pids.every((p) => p !== null && isAlive(p)));
       const secret = readFileSync(join(dir, 'secrets', 'superuser'), 'utf8').trim();

@@ -129,7 +129,7 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
     return 'rewound';
   }
   async checkRewindSource(): Promise<void> {}
-  async ensureReplicationUser(): Promise<void> {}
+  async ensureRoles(): Promise<void> {}
   async ensureSlots(): Promise<{ created: string[]; dropped: string[] }> {
     return { created: [], dropped: [] };
   }

@@ -23,14 +23,19 @@ export function registerUp(program: Command): void {
     .option('-p, --port-base <port>', 'PostgreSQL ports are base+1.., API ports base+101.. (default 15432)')
     .option('--sync <mode>', 'synchronous replication: off, on (FIRST 1) or quorum (ANY 1)', 'off')
     .option('--vip <address>', 'a floating IP: refused here (every node of `up` shares this host); see node.yaml `vip:`')
-    .action(async (opts: { nodes?: string; dir: string; portBase?: string; sync: string; vip?: string }) => {
+    .option('--tls', 'the proxy requires TLS, with a throwaway CA and certificates made in DIR/tls (kept for the next runs)')
+    .action(async (opts: { nodes?: string; dir: string; portBase?: string; sync: string; vip?: string; tls?: boolean }) => {
       if (!['off', 'on', 'quorum'].includes(opts.sync)) fail(new Error(`--sync: expected off, on or quorum (got ${opts.sync})`), 2);
       if (opts.vip !== undefined) fail(new Error(VIP_REFUSAL), 2);
       const { up } = await import('../../local/up.js');
       const sync = { mode: opts.sync as 'off' | 'on' | 'quorum' };
-      const cluster = await up({ dir: opts.dir, nodes: opts.nodes ? Number(opts.nodes) : undefined, portBase: opts.portBase ? Number(opts.portBase) : undefined, sync }).catch(
-        (err) => fail(err, 1),
-      );
+      const cluster = await up({
+        dir: opts.dir,
+        nodes: opts.nodes ? Number(opts.nodes) : undefined,
+        portBase: opts.portBase ? Number(opts.portBase) : undefined,
+        sync,
+        tls: opts.tls,
+      }).catch((err) => fail(err, 1));
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
@@ -60,7 +65,9 @@ export function registerUp(program: Command): void {
       console.log('\nConnect:');
       for (const p of cluster.ports) console.log(`  ${p.name}: PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${p.pg} user=postgres dbname=postgres'`);
       console.log(`  proxy: read-write port ${cluster.proxyPorts.rw} (always the primary), read-only port ${cluster.proxyPorts.ro} (standbys by weight)`);
-      console.log(`         PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${cluster.proxyPorts.rw} user=postgres dbname=postgres'`);
+      const verify = cluster.tls ? ` sslmode=verify-full sslrootcert=${cluster.tls.caFile}` : '';
+      console.log(`         PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${cluster.proxyPorts.rw} user=postgres dbname=postgres${verify}'`);
+      if (cluster.tls) console.log(`         TLS required (throwaway CA ${cluster.tls.caFile}; a client certificate for user postgres: ${cluster.tls.clientCert})`);
       console.log(
         `\nOperate:  pgwarden cluster show -c ${cluster.clusterFile}   |   pgwarden switchover -c ${cluster.clusterFile}   |   pgwarden show nodes -c ${cluster.proxyFile}`,
       );

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -116,10 +116,25 @@ describe('proxy TLS files', () => {
         () => loadTlsContext({ cert_file: join(dir, 'none.pem'), key_file: join(dir, 'none.key') }, ['tls']),
         (err: ConfigError) => err.path.join('.') === 'tls.cert_file' && /cannot read/.test(err.message),
       );
-      writeFileSync(join(dir, 'bad.pem'), 'not a certificate');
+      writeFileSync(join(dir, 'bad.pem'), 'not a certificate', { mode: 0o600 });
       assert.throws(
         () => loadTlsContext({ cert_file: join(dir, 'bad.pem'), key_file: join(dir, 'bad.pem') }, ['tls']),
         (err: ConfigError) => err.path.join('.') === 'tls' && /not usable/.test(err.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a private key others may read is refused, naming tls.key_file and its mode', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-tls-'));
+    try {
+      writeFileSync(join(dir, 'cert.pem'), 'x');
+      writeFileSync(join(dir, 'key.pem'), 'x');
+      chmodSync(join(dir, 'key.pem'), 0o644);
+      assert.throws(
+        () => loadTlsContext({ cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') }, ['tls']),
+        (err: ConfigError) => err.path.join('.') === 'tls.key_file' && /mode 0644: group or others may read the private key; chmod 600/.test(err.message),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
