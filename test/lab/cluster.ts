@@ -221,7 +221,11 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
           what,
           async () => {
             const r = await cluster.report();
-            const ok = r.leader !== null && r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming && m.lag_bytes === 0));
+            // Every database host a member: one still registering is not "converged" yet.
+            const ok =
+              r.leader !== null &&
+              db.every((h) => r.members.some((m) => m.name === h)) &&
+              r.members.every((m) => (m.name === r.leader ? m.status === '* running' : m.status === 'running' && m.streaming && m.lag_bytes === 0));
             return ok ? r : false;
           },
           { timeoutMs: ms, intervalMs: 500 },
