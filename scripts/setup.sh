@@ -13,8 +13,11 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # A floating IP (vip:) announces itself with iputils arping; the lab runs keepalived beside it.
 [ -x /usr/bin/arping ] || need+=(iputils-arping)
 command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
-# The proxy's TLS test makes a throwaway certificate with openssl.
+# The proxy's TLS tests and `pgwarden up --tls` make throwaway certificates with openssl.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The proxy's driver suite runs psycopg2 (libpq) with Debian's python3, and psql/pg_dump.
+/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
+command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root (or install them with apt-get) and try again" >&2

@@ -123,12 +123,12 @@ export async function crashHostOf(ha: ChildProcess, dataDir: string): Promise<vo
   await exited;
 }
 
-export async function memoryCluster(opts: { pgHba?: string[]; timing?: UpOptions['timing'] } = {}): Promise<ClusterHarness> {
+export async function memoryCluster(opts: { pgHba?: string[]; timing?: UpOptions['timing']; tls?: boolean } = {}): Promise<ClusterHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'pgw-mem-'));
   const portBase = await freePortBase(110);
   let cluster: UpCluster;
   try {
-    cluster = await up({ dir, nodes: 3, portBase, timing: { ...TIMING, ...opts.timing }, pgHba: opts.pgHba ?? [] });
+    cluster = await up({ dir, nodes: 3, portBase, timing: { ...TIMING, ...opts.timing }, pgHba: opts.pgHba ?? [], tls: opts.tls });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

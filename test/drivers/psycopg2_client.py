@@ -1,0 +1,72 @@
+"""psycopg2 (libpq) through the pgwarden proxy, for test/integration/proxy-drivers.test.ts.
+
+usage: psycopg2_client.py ACTION '{"dsn": "...", ...}'; prints one JSON line.
+  plaintext  connect with sslmode=disable: the proxy must refuse it
+  bytea      a value of `mb` MB in, then out; compared by md5 on both sides
+  copy       `mb` MB in by COPY FROM STDIN, then out by COPY TO STDOUT; sizes and md5 compared
+  writer     inserts ids into `table` until the file `stop` exists, reconnecting on errors;
+             prints the acknowledged ids and the longest time between two acknowledgements
+"""
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+
+import psycopg2
+
+
+def plaintext(a):
+    try:
+        psycopg2.connect(a["dsn"] + " sslmode=disable").close()
+        return {"refused": False}
+    except psycopg2.OperationalError as e:
+        return {"refused": True, "message": str(e)}
+
+
+def bytea(a):
+    value = os.urandom(1024 * 1024) * a["mb"]
+    with psycopg2.connect(a["dsn"]) as conn, conn.cursor() as cur:
+        cur.execute("SELECT md5(v), length(v) FROM (SELECT %s::bytea AS v) s", (psycopg2.Binary(value),))
+        server_md5, n = cur.fetchone()
+        cur.execute("SELECT %s::bytea", (psycopg2.Binary(value),))
+        back = bytes(cur.fetchone()[0])
+    return {"in_equal": server_md5 == hashlib.md5(value).hexdigest() and n == len(value), "out_equal": back == value}
+
+
+def copy(a):
+    line = b"x" * 1000 + b"\n"
+    data = line * (a["mb"] * 1024 * 1024 // len(line))
+    with psycopg2.connect(a["dsn"]) as conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS copy_py; CREATE TABLE copy_py (t text)")
+        cur.copy_expert("COPY copy_py FROM STDIN", io.BytesIO(data))
+        out = io.BytesIO()
+        cur.copy_expert("COPY copy_py TO STDOUT", out)
+    return {"bytes": len(data), "equal": out.getvalue() == data}
+
+
+def writer(a):
+    acked, gap, last, conn, i = [], 0.0, time.monotonic(), None, 0
+    while not os.path.exists(a["stop"]):
+        try:
+            if conn is None:
+                conn = psycopg2.connect(a["dsn"], connect_timeout=30)
+                conn.autocommit = True
+            i += 1
+            with conn.cursor() as cur:
+                cur.execute(f"INSERT INTO {a['table']} VALUES (%s, 'psycopg2')", (a["base"] + i,))
+            acked.append(a["base"] + i)
+            now = time.monotonic()
+            gap, last = max(gap, now - last), now
+        except psycopg2.Error:
+            if conn is not None:
+                conn.close()
+            conn = None
+            time.sleep(0.005)
+    return {"acked": acked, "max_gap_s": gap}
+
+
+if __name__ == "__main__":
+    action, args = sys.argv[1], json.loads(sys.argv[2])
+    print(json.dumps({"plaintext": plaintext, "bytea": bytea, "copy": copy, "writer": writer}[action](args)))
