@@ -4,6 +4,7 @@ usage: psycopg2_client.py ACTION '{"dsn": "...", ...}'; prints one JSON line.
   plaintext  connect with sslmode=disable: the proxy must refuse it
   bytea      a value of `mb` MB in, then out; compared by md5 on both sides
   copy       `mb` MB in by COPY FROM STDIN, then out by COPY TO STDOUT; sizes and md5 compared
+  cancel     runs pg_sleep(30) and cancels it from another thread once it runs: 57014 expected
   writer     inserts ids into `table` until the file `stop` exists, reconnecting on errors;
              prints the acknowledged ids and the longest time between two acknowledgements
 """
@@ -12,6 +13,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 
 import psycopg2
@@ -46,6 +48,35 @@ def copy(a):
     return {"bytes": len(data), "equal": out.getvalue() == data}
 
 
+def cancel(a):
+    conn = psycopg2.connect(a["dsn"])
+    watch = psycopg2.connect(a["dsn"])
+    watch.autocommit = True
+
+    def cancel_when_running():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with watch.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'")
+                if cur.fetchone()[0] > 0:
+                    conn.cancel()
+                    return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=cancel_when_running)
+    t.start()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_sleep(30)")
+        code = "finished"
+    except psycopg2.Error as e:
+        code = e.pgcode
+    t.join()
+    conn.close()
+    watch.close()
+    return {"code": code}
+
+
 def writer(a):
     acked, gap, last, conn, i = [], 0.0, time.monotonic(), None, 0
     while not os.path.exists(a["stop"]):
@@ -69,4 +100,4 @@ def writer(a):
 
 if __name__ == "__main__":
     action, args = sys.argv[1], json.loads(sys.argv[2])
-    print(json.dumps({"plaintext": plaintext, "bytea": bytea, "copy": copy, "writer": writer}[action](args)))
+    print(json.dumps({"plaintext": plaintext, "bytea": bytea, "copy": copy, "cancel": cancel, "writer": writer}[action](args)))

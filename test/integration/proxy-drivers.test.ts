@@ -5,6 +5,7 @@
  * - each refuses to go on in plaintext (the proxy refuses it) and logs in with verify-full;
  * - 50 MB bytea in and out with each, 300 MB in with node-postgres (out, as hex text, it would pass
  *   V8's longest string), COPY of 100 MB both ways;
+ * - a cancel with postgres.js (sent over TLS) and psycopg2;
  * - a switchover under a writer of each: no acknowledged row lost, the longest gap per driver;
  * - `pg_dump -Fd -j 3` through the read-only port, restored through the read-write port and
  *   compared table by table.
@@ -144,6 +145,23 @@ describe('client libraries through the proxy, TLS required (pgwarden up --tls)',
     const { rows } = await a.query('SELECT sum(length(t))::bigint AS n, count(*)::int AS rows FROM copy_js');
     assert.equal(Number(rows[0].n) + rows[0].rows, data.length);
     await a.end();
+  });
+
+  it('cancel through the proxy: postgres.js (its cancel runs over TLS too) and psycopg2 cancel a running query, without client-side errors', async () => {
+    const watch = await nodePg(rw);
+    const running = async () => (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(30)%'")).rows[0].n > 0;
+    const b = pgJs(rw);
+    const q = b`SELECT pg_sleep(30)`;
+    const outcome = q.then(
+      () => 'finished',
+      (e: { code?: string }) => e.code,
+    );
+    await waitFor('pg_sleep to run', running, { timeoutMs: 10_000, intervalMs: 50 });
+    await q.cancel();
+    assert.equal(await outcome, '57014', 'postgres.js: the query was cancelled');
+    await b.end();
+    assert.deepEqual(await python('cancel', { dsn: libpqDsn(rw) }), { code: '57014' }, 'psycopg2: the query was cancelled');
+    await watch.end();
   });
 
   it('a switchover under a writer of each driver: no acknowledged row lost; the longest gap per driver', async () => {
