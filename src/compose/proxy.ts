@@ -5,12 +5,25 @@
 import { loadTlsContext, readSecret, splitHostPort, type ProxyConfig } from '../config/index.js';
 import { listenAdmin } from '../proxy/admin-http.js';
 import { Proxy } from '../proxy/proxy.js';
+import type { BackendTls } from '../proxy/backend-tls.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, errorMessage } from '../util/errors.js';
 import type { StateStore } from '../store/store.js';
 import type { Logger } from '../util/log.js';
 
 export interface RunningProxy {
   readonly proxy: Proxy;
   stop(): Promise<void>;
+}
+
+/** The CA for verify-full read once, at start: a missing file is a config error naming its key. */
+function backendTls(t: ProxyConfig['backend_tls']): BackendTls | null {
+  if (t.mode === 'disable') return null;
+  try {
+    return { verify: t.mode === 'verify-full', ca: t.ca_file === undefined ? undefined : readFileSync(t.ca_file) };
+  } catch (err) {
+    throw new ConfigError(['backend_tls', 'ca_file'], `cannot read it: ${errorMessage(err)}`);
+  }
 }
 
 export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logger): Promise<RunningProxy> {
@@ -34,6 +47,7 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     roAffinityMs: cfg.ro_affinity * 1000,
     roAffinityApplications: cfg.ro_affinity_applications,
     tls: cfg.tls ? { context: loadTlsContext(cfg.tls, ['tls']), required: cfg.tls.mode === 'require', verifyClient: cfg.tls.verify_client } : null,
+    backendTls: backendTls(cfg.backend_tls),
     log,
   });
   await proxy.start();

@@ -49,7 +49,7 @@ export const proxyConfigSchema = z.strictObject({
   /**
    * TLS for clients: an SSLRequest is accepted and the session runs over TLS with this certificate.
    * Without it the proxy answers 'N' and clients that allow it go on in plain text. The proxy's
-   * own connections to PostgreSQL stay plain (same trusted network as replication).
+   * own connections to PostgreSQL: backend_tls.
    */
   tls: z
     .strictObject({
@@ -67,6 +67,14 @@ export const proxyConfigSchema = z.strictObject({
     })
     .refine((t) => !t.verify_client || t.ca_file !== undefined, { message: 'verify_client needs ca_file', path: ['verify_client'] })
     .optional(),
+  /**
+   * TLS from the proxy to PostgreSQL (sessions and health checks): disable; require (encrypted,
+   * server not verified); verify-full (its certificate must chain to ca_file and name the host).
+   */
+  backend_tls: z
+    .strictObject({ mode: z.enum(['disable', 'require', 'verify-full']).default('disable'), ca_file: z.string().min(1).optional() })
+    .refine((t) => t.mode !== 'verify-full' || t.ca_file !== undefined, { message: 'verify-full needs ca_file', path: ['ca_file'] })
+    .default({ mode: 'disable' }),
   /** HTTP admin API (GET /nodes) for `pgwarden show nodes`. */
   admin_listen: hostPort.optional(),
   health_check: z

@@ -18,6 +18,7 @@ import { buildNode, type RunningNode } from '../compose/agent.js';
 import { startProxy, type RunningProxy } from '../compose/proxy.js';
 import { throwawayCa, type ThrowawayCa } from './throwaway-ca.js';
 import { startUpControl } from './up-control.js';
+import { mkdirOwned, resolveOsUser, writeOwned } from '../postgres/os-user.js';
 import type { FastifyInstance } from 'fastify';
 
 export interface UpOptions {
@@ -140,6 +141,17 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const proxyPorts = { rw: state.port_base + 51, ro: state.port_base + 52, admin: state.port_base + 53 };
   const controlPort = state.port_base + 54;
 
+  const ca = state.tls ? await throwawayCa(join(dir, 'tls')) : null;
+  /** With --tls, each PostgreSQL serves TLS too, with a copy of the server certificate its OS user owns. */
+  const sslFor = (name: string): Record<string, string> => {
+    if (!ca) return {};
+    const user = resolveOsUser(undefined);
+    const at = join(dir, 'nodes', name, 'tls');
+    mkdirOwned(user, at, 0o755);
+    writeOwned(user, join(at, 'server.pem'), readFileSync(ca.serverCert, 'utf8'), 0o644);
+    writeOwned(user, join(at, 'server.key'), readFileSync(ca.serverKey, 'utf8'), 0o600);
+    return { ssl: 'on', ssl_cert_file: join(resolve(at), 'server.pem'), ssl_key_file: join(resolve(at), 'server.key') };
+  };
   const configFor = (p: (typeof ports)[number]) => {
     const raw = {
       name: p.name,
@@ -153,7 +165,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
         superuser: { username: 'postgres', password_file: 'secrets/superuser' },
         replication: { username: 'replicator', password_file: 'secrets/replication' },
         monitor: { username: MONITOR_USER, password_file: 'secrets/monitor' },
-        parameters: { shared_buffers: '64MB', max_connections: 50 },
+        parameters: { shared_buffers: '64MB', max_connections: 50, ...sslFor(p.name) },
         pg_hba: [...(o.pgHba ?? [])],
       },
       api: { listen: `127.0.0.1:${p.api}`, connect_address: `127.0.0.1:${p.api}`, auth_token_file: 'secrets/api_token' },
@@ -190,7 +202,6 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     throw err;
   }
 
-  const ca = state.tls ? await throwawayCa(join(dir, 'tls')) : null;
   const proxyRaw = {
     name: 'proxy',
     scope: state.scope,
@@ -200,7 +211,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
     admin_listen: `127.0.0.1:${proxyPorts.admin}`,
     // Its nodes run max_connections 50: room is left for the agents and a direct superuser login.
     max_client_conn: 30,
-    ...(ca ? { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, mode: 'require' } } : {}),
+    ...(ca ? { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, mode: 'require' }, backend_tls: { mode: 'verify-full', ca_file: ca.caFile } } : {}),
     health_check: { user: MONITOR_USER, password_file: join(dir, 'secrets', 'monitor') },
   };
   const proxyFile = join(dir, 'proxy.yaml');

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import type { Registration } from '../store/types.js';
 import { parseLsn } from '../util/lsn.js';
+import type { BackendTls } from './backend-tls.js';
 import type { Health } from './routing.js';
 
 export interface HealthCredentials {
@@ -36,6 +37,7 @@ export class HealthChecker {
 
   constructor(
     private readonly cred: HealthCredentials,
+    private readonly tls: BackendTls | null,
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
     private readonly targets: () => readonly Registration[],
@@ -111,6 +113,7 @@ export class HealthChecker {
           connectionTimeoutMillis: this.timeoutMs,
           query_timeout: this.timeoutMs,
           application_name: 'pgwarden-proxy-health',
+          ...(this.tls ? { ssl: { ca: this.tls.ca, rejectUnauthorized: this.tls.verify, ...(this.tls.verify ? {} : { checkServerIdentity: () => undefined }) } } : {}),
         });
         c.on('error', () => this.drop(reg.name));
         this.clients.set(reg.name, c);

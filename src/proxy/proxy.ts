@@ -13,6 +13,7 @@ import { emptySnapshot, type ClusterSnapshot } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import type { BackendTls } from './backend-tls.js';
 import { HealthChecker, type HealthCredentials } from './health.js';
 import { errorResponse, resultSet } from './protocol/encode.js';
 import { buildRoutes, Routes, type NodeRoute } from './routing.js';
@@ -42,6 +43,8 @@ export interface ProxyOptions {
   readonly roAffinityApplications: readonly string[];
   /** Answer SSLRequest with TLS (null: refuse it). */
   readonly tls: ClientTls | null;
+  /** TLS to PostgreSQL (null: plain). */
+  readonly backendTls: BackendTls | null;
   readonly log: Logger;
 }
 
@@ -56,6 +59,7 @@ export class Proxy implements SessionHost {
   readonly connectTimeoutMs = 5000;
   readonly failoverWaitMs: number;
   readonly tls: ClientTls | null;
+  readonly backendTls: BackendTls | null;
   private snap: ClusterSnapshot = emptySnapshot();
   private current: Routes = new Routes([], null, []);
   /** Every client connection, from its accept on. */
@@ -78,8 +82,10 @@ export class Proxy implements SessionHost {
     this.loginTimeoutMs = o.loginTimeoutMs;
     this.failoverWaitMs = o.failoverWaitMs;
     this.tls = o.tls;
+    this.backendTls = o.backendTls;
     this.health = new HealthChecker(
       o.health,
+      o.backendTls,
       o.healthIntervalMs,
       o.healthTimeoutMs,
       () => [...this.snap.registry.values()],

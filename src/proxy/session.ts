@@ -21,6 +21,7 @@ import { parseStartupPacket, withStartupDefault } from './protocol/frontend.js';
 import { backendKey, readyStatus } from './protocol/backend.js';
 import { Scanner } from './protocol/scanner.js';
 import { adoptAccepted, forward, onreadOption, type Sink } from './fast-io.js';
+import { connectTls, type BackendTls } from './backend-tls.js';
 import type { NodeRoute } from './routing.js';
 
 /** PostgreSQL's own limit for a startup packet. */
@@ -49,6 +50,8 @@ export interface SessionHost {
   readonly failoverWaitMs: number;
   /** TLS for clients that ask for it; null: SSLRequest is refused with 'N'. */
   readonly tls: ClientTls | null;
+  /** TLS to PostgreSQL; null: plain. */
+  readonly backendTls: BackendTls | null;
   /** Health-checks every backend now (a connection to one just failed). */
   recheck(): Promise<void>;
   /** The backend for a new session; may wait (read-write during a failover). */
@@ -248,7 +251,15 @@ export class Session {
   /** Where the backend's bytes go (set by the relay). */
   private backendSink: Sink = () => false;
 
-  private open(node: NodeRoute, sink: Sink): Promise<Socket> {
+  private async open(node: NodeRoute, sink: Sink): Promise<Socket> {
+    if (this.host.backendTls) {
+      // Over TLS the socket's own reads are decrypted for us: no onread buffer of ours.
+      const secure = await connectTls(node.host, node.port, this.host.backendTls, this.host.connectTimeoutMs);
+      secure.on('data', (chunk: Buffer) => {
+        if (!sink(chunk)) secure.pause();
+      });
+      return secure;
+    }
     return new Promise((resolve, reject) => {
       const s = connect({ host: node.host, port: node.port, noDelay: true, timeout: this.host.connectTimeoutMs, onread: onreadOption(sink) });
       s.once('timeout', () => s.destroy(new Error('connect timeout')));

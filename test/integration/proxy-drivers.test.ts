@@ -1,6 +1,6 @@
 /**
  * Client libraries from other authors through the proxy of `pgwarden up --tls` (TLS required,
- * verified against its throwaway CA): node-postgres and postgres.js (pure JavaScript) and psycopg2
+ * verified against its throwaway CA; the proxy reaches PostgreSQL over TLS, verify-full): node-postgres and postgres.js (pure JavaScript) and psycopg2
  * (libpq, test/drivers/psycopg2_client.py), plus libpq's pg_dump and pg_restore.
  * - each refuses to go on in plaintext (the proxy refuses it) and logs in with verify-full;
  * - 50 MB bytea in and out with each, 300 MB in with node-postgres (out, as hex text, it would pass
@@ -85,6 +85,11 @@ describe('client libraries through the proxy, TLS required (pgwarden up --tls)',
 
     const a = await nodePg(rw);
     assert.equal((await a.query('SELECT 1 AS x')).rows[0].x, 1);
+    // The proxy's own connections to PostgreSQL run over TLS too: this session's and the health checks'.
+    const { rows } = await a.query(
+      "SELECT bool_and(s.ssl) FILTER (WHERE a.pid = pg_backend_pid()) AS mine, bool_and(s.ssl) FILTER (WHERE a.application_name = 'pgwarden-proxy-health') AS health FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)",
+    );
+    assert.deepEqual(rows[0], { mine: true, health: true });
     await a.end();
     const b = pgJs(rw);
     assert.equal((await b`SELECT 1 AS x`)[0]!.x, 1);

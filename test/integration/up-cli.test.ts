@@ -47,8 +47,10 @@ describe('pgwarden up (the command)', { timeout: 240_000 }, () => {
       // The proxy line as printed, run as printed: TLS verified against the throwaway CA.
       const line = new RegExp(`PGPASSFILE=(\\S+) psql '(host=127\\.0\\.0\\.1 port=${portBase + 51} user=postgres dbname=postgres sslmode=verify-full sslrootcert=\\S+)'`).exec(out);
       assert.ok(line, `the proxy's connection string with sslmode=verify-full:\n${out}`);
-      const psql = (conninfo: string) => promisify(execFile)('psql', [conninfo, '-Atc', 'SELECT 42'], { env: { ...process.env, PGPASSFILE: line[1] } });
+      const psql = (conninfo: string, sql = 'SELECT 42') => promisify(execFile)('psql', [conninfo, '-Atc', sql], { env: { ...process.env, PGPASSFILE: line[1] } });
       assert.equal((await psql(line[2]!)).stdout.trim(), '42');
+      // And from the proxy to PostgreSQL (backend_tls verify-full against the same CA).
+      assert.equal((await psql(line[2]!, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).stdout.trim(), 't', 'the proxy reaches PostgreSQL over TLS');
       await assert.rejects(psql(`host=127.0.0.1 port=${portBase + 51} user=postgres dbname=postgres sslmode=disable`), /TLS is required here/);
       const pids = dataDirs.map((d) => readPostmasterPid(d)!);
       assert.ok(pids.every((p) => p !== null && isAlive(p)));
