@@ -53,7 +53,8 @@ export class Peers {
   constructor(private readonly dir: string) {}
 
   /** Starts the three peers in front of `backends` (the first is the primary) for `db`. */
-  async start(backends: readonly Backend[], db: string, user: string, password: string): Promise<void> {
+  /** `tls`: a certificate and key (readable by the OS user) PgBouncer offers clients that ask for TLS. */
+  async start(backends: readonly Backend[], db: string, user: string, password: string, tls?: { cert: string; key: string }): Promise<void> {
     const [haproxy, pgbouncer, pgpool, pcp] = await freePorts(4);
     const primary = backends[0];
     if (!primary) throw new Error('the peers need at least one backend');
@@ -100,6 +101,7 @@ export class Peers {
         'log_connections = 0',
         'log_disconnections = 0',
         `logfile = ${join(this.dir, 'pgbouncer/pgbouncer.log')}`,
+        ...(tls ? ['client_tls_sslmode = allow', `client_tls_cert_file = ${tls.cert}`, `client_tls_key_file = ${tls.key}`] : []),
         '',
       ].join('\n'),
     );

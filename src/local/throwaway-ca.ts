@@ -4,8 +4,9 @@
  * `openssl` command. Keys are written 0600. Nothing here is meant for production.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { mkdirOwned, writeOwned, type OsUser } from '../postgres/os-user.js';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -17,6 +18,16 @@ export interface ThrowawayCa {
   /** For a client certificate login; its common name is `clientName`. */
   readonly clientCert: string;
   readonly clientKey: string;
+}
+
+/** The server certificate and key copied into `at` for `user` (PostgreSQL, PgBouncer: a key they own, 0600). */
+export function serverFilesFor(ca: ThrowawayCa, at: string, user: OsUser): { cert: string; key: string } {
+  mkdirOwned(user, at, 0o755);
+  const cert = join(resolve(at), 'server.pem');
+  const key = join(resolve(at), 'server.key');
+  writeOwned(user, cert, readFileSync(ca.serverCert, 'utf8'), 0o644);
+  writeOwned(user, key, readFileSync(ca.serverKey, 'utf8'), 0o600);
+  return { cert, key };
 }
 
 /** Makes the files in `dir` unless they are there already (a restarted `up` keeps its CA). */

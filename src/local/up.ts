@@ -16,9 +16,9 @@ import { waitFor } from '../util/deadline.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { buildNode, type RunningNode } from '../compose/agent.js';
 import { startProxy, type RunningProxy } from '../compose/proxy.js';
-import { throwawayCa, type ThrowawayCa } from './throwaway-ca.js';
+import { serverFilesFor, throwawayCa, type ThrowawayCa } from './throwaway-ca.js';
 import { startUpControl } from './up-control.js';
-import { mkdirOwned, resolveOsUser, writeOwned } from '../postgres/os-user.js';
+import { resolveOsUser } from '../postgres/os-user.js';
 import type { FastifyInstance } from 'fastify';
 
 export interface UpOptions {
@@ -145,12 +145,8 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   /** With --tls, each PostgreSQL serves TLS too, with a copy of the server certificate its OS user owns. */
   const sslFor = (name: string): Record<string, string> => {
     if (!ca) return {};
-    const user = resolveOsUser(undefined);
-    const at = join(dir, 'nodes', name, 'tls');
-    mkdirOwned(user, at, 0o755);
-    writeOwned(user, join(at, 'server.pem'), readFileSync(ca.serverCert, 'utf8'), 0o644);
-    writeOwned(user, join(at, 'server.key'), readFileSync(ca.serverKey, 'utf8'), 0o600);
-    return { ssl: 'on', ssl_cert_file: join(resolve(at), 'server.pem'), ssl_key_file: join(resolve(at), 'server.key') };
+    const { cert, key } = serverFilesFor(ca, join(dir, 'nodes', name, 'tls'), resolveOsUser(undefined));
+    return { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key };
   };
   const configFor = (p: (typeof ports)[number]) => {
     const raw = {

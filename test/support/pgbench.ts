@@ -12,10 +12,12 @@ export interface PgbenchResult {
   latencyMs: number;
 }
 
-export function pgbench(port: number, password: string, db: string, args: readonly string[], secs: number): Promise<PgbenchResult> {
+/** `sslmode`: libpq's, e.g. require for runs over TLS (default: libpq's own, prefer). */
+export function pgbench(port: number, password: string, db: string, args: readonly string[], secs: number, sslmode?: string): Promise<PgbenchResult> {
   return new Promise((resolve, reject) => {
     const argv = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-n', ...args, '-T', String(secs), db];
-    const child = spawn('pgbench', argv, { env: { ...process.env, PGPASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, PGPASSWORD: password, ...(sslmode ? { PGSSLMODE: sslmode } : {}) };
+    const child = spawn('pgbench', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
