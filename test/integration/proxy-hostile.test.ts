@@ -13,12 +13,11 @@
  *   the proxy ends a TLS session with close_notify.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { stringify as toYaml } from 'yaml';
@@ -27,7 +26,6 @@ import { waitFor } from '../../src/util/deadline.js';
 import { etcdCluster, MAIN, type ClusterHarness } from '../support/cluster.js';
 import { freePorts } from '../support/ports.js';
 
-const exec = promisify(execFile);
 const LOGIN_TIMEOUT_S = 2;
 const MAX_CLIENT_CONN = 20;
 
@@ -90,21 +88,7 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
     let ro: number;
     let admin: number;
     [rw, ro, admin, tlsPort] = await freePorts(4);
-    await exec('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    ca = await throwawayCa(join(dir, 'ca'));
     writeFileSync(join(dir, 'pw'), c.cred.password, { mode: 0o600 });
     const proxyYaml = (listenRw: number, listenRo: number, extra: Record<string, unknown>) =>
       toYaml({
@@ -121,12 +105,11 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
     proxy = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')], { stdio: 'ignore' });
     const [tlsRo, patientRo, strictRo] = await freePorts(3);
     [patientPort, strictPort] = await freePorts(2);
-    ca = await throwawayCa(join(dir, 'ca'));
     writeFileSync(
       join(dir, 'strict.yaml'),
       proxyYaml(strictPort!, strictRo!, { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, mode: 'require', ca_file: ca.caFile, verify_client: true } }),
     );
-    writeFileSync(join(dir, 'tls.yaml'), proxyYaml(tlsPort, tlsRo!, { tls: { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') } }));
+    writeFileSync(join(dir, 'tls.yaml'), proxyYaml(tlsPort, tlsRo!, { tls: { cert_file: ca.serverCert, key_file: ca.serverKey }, max_client_conn_per_address: 3 }));
     writeFileSync(join(dir, 'patient.yaml'), proxyYaml(patientPort!, patientRo!, { client_login_timeout: 60 }));
     const tlsProxy = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'tls.yaml')], { stdio: 'ignore' });
     patient = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'patient.yaml')], { stdio: 'ignore' });
@@ -228,6 +211,31 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
         ),
       { timeoutMs: 20_000, intervalMs: 200 },
     );
+  });
+
+  it('max_client_conn_per_address: a fourth connection from one address is refused, another address is not', async () => {
+    const open = (localAddress: string) =>
+      new Promise<{ socket: Socket; got: () => string }>((resolve) => {
+        let got = '';
+        const socket = connect({ port: tlsPort, host: '127.0.0.1', localAddress }, () => resolve({ socket, got: () => got }));
+        socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        socket.on('error', () => {});
+      });
+    const held = [await open('127.0.0.1'), await open('127.0.0.1'), await open('127.0.0.1')];
+    try {
+      const fourth = await open('127.0.0.1');
+      const other = await open('127.0.0.2');
+      held.push(fourth, other);
+      await waitFor('the fourth connection from 127.0.0.1 refused', () => /too many connections from 127\.0\.0\.1 \(max_client_conn_per_address 3\)/.test(fourth.got()), {
+        timeoutMs: 5000,
+        intervalMs: 50,
+      });
+      // Taken: its login goes on to PostgreSQL's password request.
+      other.socket.write(startupPacket('postgres'));
+      await waitFor('the connection from 127.0.0.2 to reach the password request', () => other.got().includes('SCRAM-SHA-256'), { timeoutMs: 5000, intervalMs: 50 });
+    } finally {
+      for (const h of held) h.socket.destroy();
+    }
   });
 
   it('absurd message lengths and garbage: an error, the socket destroyed, the file descriptors back to where they were', async () => {

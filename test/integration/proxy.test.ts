@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { startProxy, type RunningProxy } from '../../src/compose/proxy.js';
+import { throwawayCa } from '../../src/local/throwaway-ca.js';
 import { proxyConfigSchema, validate } from '../../src/config/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { waitFor } from '../../src/util/deadline.js';
@@ -156,21 +157,7 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
   it('TLS: with a certificate the proxy terminates TLS for clients that ask; without one it refuses SSLRequest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgw-proxy-tls-'));
     try {
-      await exec('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ]);
+      const ca = await throwawayCa(dir);
       const [a, b2] = await freePorts(2);
       const tlsProxy = await startProxy(
         validate(proxyConfigSchema, {
@@ -178,14 +165,14 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
           listen_rw: `127.0.0.1:${a}`,
           listen_ro: `127.0.0.1:${b2}`,
           health_check: { user: 'postgres', password_env: 'PGW_TEST_PROXY_PW' },
-          tls: { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') },
+          tls: { cert_file: ca.serverCert, key_file: ca.serverKey },
         }),
         new MemoryStore(c.up!.backend, 10_000),
         silentLogger,
       );
       extra.push(tlsProxy);
       // Verified against our certificate: the session really runs over TLS, end to end through the relay.
-      const ssl = { ca: readFileSync(join(dir, 'cert.pem')), servername: 'localhost' };
+      const ssl = { ca: readFileSync(ca.caFile), servername: 'localhost' };
       for (const port of [a!, b2!]) {
         const cl = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', ssl });
         await cl.connect();
