@@ -2,7 +2,7 @@
 
 usage: psycopg2_client.py ACTION '{"dsn": "...", ...}'; prints one JSON line.
   plaintext  connect with sslmode=disable: the proxy must refuse it
-  bytea      a value of `mb` MB in, then out; compared by md5 on both sides
+  bytea      `in_mb` MB in, `out_mb` MB out; compared by md5 on both sides
   copy       `mb` MB in by COPY FROM STDIN, then out by COPY TO STDOUT; sizes and md5 compared
   cancel     runs pg_sleep(30) and cancels it from another thread once it runs: 57014 expected
   writer     inserts ids into `table` until the file `stop` exists, reconnecting on errors;
@@ -28,13 +28,21 @@ def plaintext(a):
 
 
 def bytea(a):
-    value = os.urandom(1024 * 1024) * a["mb"]
+    """`in_mb` sent as a hex literal (as psycopg2 does), `out_mb` made by the server and read back."""
+    value = os.urandom(1024 * 1024) * a["in_mb"]
     with psycopg2.connect(a["dsn"]) as conn, conn.cursor() as cur:
         cur.execute("SELECT md5(v), length(v) FROM (SELECT %s::bytea AS v) s", (psycopg2.Binary(value),))
         server_md5, n = cur.fetchone()
-        cur.execute("SELECT %s::bytea", (psycopg2.Binary(value),))
-        back = bytes(cur.fetchone()[0])
-    return {"in_equal": server_md5 == hashlib.md5(value).hexdigest() and n == len(value), "out_equal": back == value}
+        cur.execute(
+            "SELECT v, md5(v) FROM (SELECT convert_to(repeat(md5(random()::text), %s), 'UTF8') AS v) s",
+            (a["out_mb"] * 1024 * 1024 // 32,),
+        )
+        back, back_md5 = cur.fetchone()
+    back = bytes(back)
+    return {
+        "in_equal": server_md5 == hashlib.md5(value).hexdigest() and n == len(value),
+        "out_equal": hashlib.md5(back).hexdigest() == back_md5 and len(back) == a["out_mb"] * 1024 * 1024,
+    }
 
 
 def copy(a):
