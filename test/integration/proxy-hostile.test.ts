@@ -71,6 +71,12 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
   let strictPort: number;
   let ca: ThrowawayCa;
   const dir = mkdtempSync(join(tmpdir(), 'pgw-hostile-'));
+  const proxies: ChildProcess[] = [];
+  const startProxy = (file: string) => {
+    const child = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, file)], { stdio: 'ignore' });
+    proxies.push(child);
+    return child;
+  };
   const client = async (port: number) => {
     const cl = new pg.Client({ host: '127.0.0.1', port, user: c.cred.user, password: c.cred.password, database: 'postgres', connectionTimeoutMillis: 10_000 });
     cl.on('error', () => {});
@@ -102,7 +108,7 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
         ...extra,
       });
     writeFileSync(join(dir, 'proxy.yaml'), proxyYaml(rw, ro!, { admin_listen: `127.0.0.1:${admin}` }));
-    proxy = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'proxy.yaml')], { stdio: 'ignore' });
+    proxy = startProxy('proxy.yaml');
     const [tlsRo, patientRo, strictRo] = await freePorts(3);
     [patientPort, strictPort] = await freePorts(2);
     writeFileSync(
@@ -111,12 +117,9 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
     );
     writeFileSync(join(dir, 'tls.yaml'), proxyYaml(tlsPort, tlsRo!, { tls: { cert_file: ca.serverCert, key_file: ca.serverKey }, max_client_conn_per_address: 3 }));
     writeFileSync(join(dir, 'patient.yaml'), proxyYaml(patientPort!, patientRo!, { client_login_timeout: 60 }));
-    const tlsProxy = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'tls.yaml')], { stdio: 'ignore' });
-    patient = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'patient.yaml')], { stdio: 'ignore' });
-    const strict = spawn(process.execPath, [MAIN, 'proxy', '-c', join(dir, 'strict.yaml')], { stdio: 'ignore' });
-    proxy.once('exit', () => {
-      for (const p of [tlsProxy, patient, strict]) p.kill('SIGKILL');
-    });
+    startProxy('tls.yaml');
+    patient = startProxy('patient.yaml');
+    startProxy('strict.yaml');
     await waitFor(
       'the proxy to route to a primary',
       async () => {
@@ -138,7 +141,9 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
     }
   });
   after(async () => {
-    proxy?.kill('SIGKILL');
+    // Every proxy process, each by its own pid: none may outlive the test.
+    for (const p of proxies) p.kill('SIGKILL');
+    await Promise.all(proxies.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : null)));
     await c?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
