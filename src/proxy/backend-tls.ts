@@ -11,6 +11,11 @@ export interface BackendTls {
   readonly ca: Buffer | undefined;
 }
 
+/** The TLS client options both the sessions and the health checks use. */
+export function tlsClientOptions(t: BackendTls): { ca: Buffer | undefined; rejectUnauthorized: boolean; checkServerIdentity?: () => undefined } {
+  return { ca: t.ca, rejectUnauthorized: t.verify, ...(t.verify ? {} : { checkServerIdentity: () => undefined }) };
+}
+
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /** A TLS connection to host:port that has sent nothing of its own yet, within `timeoutMs`. */
@@ -32,7 +37,7 @@ export async function connectTls(host: string, port: number, t: BackendTls, time
     if (answer !== 0x53) throw new Error(`${host}:${port} does not accept TLS (backend_tls)`);
     plain.removeAllListeners('close');
     plain.removeAllListeners('data');
-    const secure = tlsConnect({ socket: plain as Socket, host, ca: t.ca, rejectUnauthorized: t.verify, ...(t.verify ? {} : { checkServerIdentity: () => undefined }) });
+    const secure = tlsConnect({ socket: plain as Socket, host, ...tlsClientOptions(t) });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
       secure.once('error', reject);

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import type { Registration } from '../store/types.js';
 import { parseLsn } from '../util/lsn.js';
-import type { BackendTls } from './backend-tls.js';
+import { tlsClientOptions, type BackendTls } from './backend-tls.js';
 import type { Health } from './routing.js';
 
 export interface HealthCredentials {
@@ -113,7 +113,7 @@ export class HealthChecker {
           connectionTimeoutMillis: this.timeoutMs,
           query_timeout: this.timeoutMs,
           application_name: 'pgwarden-proxy-health',
-          ...(this.tls ? { ssl: { ca: this.tls.ca, rejectUnauthorized: this.tls.verify, ...(this.tls.verify ? {} : { checkServerIdentity: () => undefined }) } } : {}),
+          ...(this.tls ? { ssl: tlsClientOptions(this.tls) } : {}),
         });
         c.on('error', () => this.drop(reg.name));
         this.clients.set(reg.name, c);

@@ -225,7 +225,7 @@ export class Proxy implements SessionHost {
       return this.current.pickReader(Math.random(), this.o.roFallbackToPrimary);
     }
     const kept = this.affinity.get(session.affinity);
-    const alive = kept && (Date.now() - kept.at < this.o.roAffinityMs || [...this.sessions].some((s) => s.affinity === session.affinity && s.node?.name === kept.node));
+    const alive = kept && (Date.now() - kept.at < this.o.roAffinityMs || this.hasSession(session.affinity, kept.node));
     const node = (alive ? this.current.reader(kept.node) : null) ?? this.current.pickReader(Math.random(), this.o.roFallbackToPrimary);
     if (node) this.affinity.set(session.affinity, { node: node.name, at: Date.now() });
     return node;
@@ -234,8 +234,14 @@ export class Proxy implements SessionHost {
   private forgetAffinities(): void {
     const now = Date.now();
     for (const [key, kept] of this.affinity) {
-      if (now - kept.at >= this.o.roAffinityMs && ![...this.sessions].some((s) => s.affinity === key)) this.affinity.delete(key);
+      if (now - kept.at >= this.o.roAffinityMs && !this.hasSession(key)) this.affinity.delete(key);
     }
+  }
+
+  /** Whether a client (affinity key) has a session open, on `node` when given. */
+  private hasSession(affinity: string, node?: string): boolean {
+    for (const s of this.sessions) if (s.affinity === affinity && (node === undefined || s.node?.name === node)) return true;
+    return false;
   }
 
   counted(node: string, n: number): void {
