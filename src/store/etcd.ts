@@ -94,11 +94,21 @@ export class EtcdStore implements StateStore {
 
   async putMember(status: MemberStatus, signal: AbortSignal): Promise<void> {
     const lease = await this.session(signal);
-    await this.call('put member', signal, (o) => this.client.kv.put({ key: b(this.k.member(status.name)), value: b(serialize.member(status)), lease }, o));
+    await this.txn(
+      'put member',
+      signal,
+      [this.absent(this.k.removed(status.name))],
+      [{ request_put: { key: b(this.k.member(status.name)), value: b(serialize.member(status)), lease } }],
+    );
   }
 
   async register(reg: Registration, signal: AbortSignal): Promise<void> {
-    await this.put(this.k.registration(reg.name), serialize.registration(reg), signal);
+    await this.txn(
+      'register',
+      signal,
+      [this.absent(this.k.removed(reg.name))],
+      [{ request_put: { key: b(this.k.registration(reg.name)), value: b(serialize.registration(reg)) } }],
+    );
   }
 
   async unregister(name: string, signal: AbortSignal, tombstone?: RemovedState): Promise<void> {

@@ -165,11 +165,13 @@ export class MemoryStore implements StateStore {
 
   async putMember(status: MemberStatus, signal: AbortSignal): Promise<void> {
     this.check(signal);
+    if (this.backend.get(this.k.removed(status.name))) return;
     this.backend.put(this.k.member(status.name), serialize.member(status), this.session());
   }
 
   async register(reg: Registration, signal: AbortSignal): Promise<void> {
     this.check(signal);
+    if (this.backend.get(this.k.removed(reg.name))) return;
     this.backend.put(this.k.registration(reg.name), serialize.registration(reg));
   }
 

@@ -37,9 +37,12 @@ export interface StateStore {
   /** Delete the leader key iff it names us. Optionally record the final primary position. */
   releaseLeader(name: string, signal: AbortSignal, finalOptime?: PrimaryOptime): Promise<boolean>;
 
-  /** Publish our live status, bound to our session. */
+  /**
+   * Publish our live status, bound to our session. Atomically a no-op while the node has a
+   * tombstone: a write decided before `node remove` must not bring the member back.
+   */
   putMember(status: MemberStatus, signal: AbortSignal): Promise<void>;
-  /** Create or update the durable registration. */
+  /** Create or update the durable registration; like putMember, a no-op under a tombstone. */
   register(reg: Registration, signal: AbortSignal): Promise<void>;
   /**
    * Forget a member: its registration, live status and proxy setting, in one step; with a

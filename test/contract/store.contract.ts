@@ -145,6 +145,12 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       let snap = await handle().load(sig());
       assert.equal(snap.registry.has('z'), false);
       assert.deepEqual(snap.removed.get('z'), { at });
+      // Writes its agent decided before it saw the removal do not bring it back.
+      await a.register(reg('z', 3), sig());
+      await a.putMember(member('z'), sig());
+      snap = await handle().load(sig());
+      assert.equal(snap.registry.has('z'), false);
+      assert.equal(snap.members.has('z'), false);
       await a.readmit('z', sig());
       snap = await handle().load(sig());
       assert.equal(snap.removed.has('z'), false);
