@@ -279,7 +279,7 @@ export class Session {
     let queries = 0;
     const clientScan = new Scanner(
       this.host.maxMessageLength,
-      (type, head, headLength, length) => {
+      (type, head, at, headLength, length) => {
         if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
         if (type === FrontendCode.Query || type === FrontendCode.Sync || type === FrontendCode.FunctionCall) this.owed++;
         // Our own command, when it is a lone simple query between transactions.
@@ -289,8 +289,8 @@ export class Session {
           this.authenticated &&
           this.txStatus === TxStatus.Idle &&
           headLength > 0 &&
-          MAY_BE_SHOW.has(head.readUInt8(0)) &&
-          SHOW_POOL_NODES.test(head.toString('utf8', 0, headLength))
+          MAY_BE_SHOW.has(head.readUInt8(at)) &&
+          SHOW_POOL_NODES.test(head.toString('utf8', at, at + headLength))
         )
           intercept = length;
       },
@@ -298,13 +298,13 @@ export class Session {
     );
     this.serverScan = new Scanner(
       MAX_SERVER_MESSAGE,
-      (type, head, headLength) => {
+      (type, head, at, headLength) => {
         if (type === BackendCode.ReadyForQuery) {
-          this.txStatus = readyStatus(head, headLength);
+          this.txStatus = readyStatus(head, at, headLength);
           this.owed--;
           if (!this.authenticated) this.loggedIn();
         } else if (type === BackendCode.BackendKeyData) {
-          const key = backendKey(head, headLength);
+          const key = backendKey(head, at, headLength);
           this.cancelKey = `${key.pid}:${key.secret}`;
         }
       },

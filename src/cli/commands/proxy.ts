@@ -1,7 +1,6 @@
 /**
  * `pgwarden proxy -c proxy.yaml` and `pgwarden show nodes` (node detach|attach are in node.ts).
  */
-import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { loadProxyConfig } from '../../config/index.js';
 import { POOL_NODES_COLUMNS } from '../../proxy/pool-nodes.js';
@@ -16,9 +15,6 @@ export function registerProxy(program: Command): void {
     .requiredOption('-c, --config <file>', 'the proxy YAML')
     .action((opts: { config: string }) =>
       runUntilSignal(async () => {
-        // The relay allocates little per message, so V8's young generation growing from 2 to 32 MB
-        // under load buys nothing but RSS (bench:proxy: peak 102 -> 90 MB, no measurable throughput cost).
-        setFlagsFromString('--semi-space-growth-factor=1');
         const cfg = loadProxyConfig(opts.config);
         const log = createLogger({ name: cfg.name, level: cfg.log.level, file: cfg.log.file });
         const [{ startProxy }, { storeFor }] = await Promise.all([import('../../compose/proxy.js'), import('../../compose/store.js')]);

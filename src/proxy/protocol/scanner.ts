@@ -2,16 +2,17 @@
  * The relay's hot path: follows message boundaries in a typed-message stream without assembling
  * messages. Bytes are forwarded as they arrive; the scanner only reports each message's type,
  * length and its first `capture` body bytes (enough for ReadyForQuery's status, BackendKeyData,
- * the Authentication code, or the start of a Query). O(bytes), no per-chunk copies.
+ * the Authentication code, or the start of a Query). O(bytes), no per-chunk copies; a message
+ * wholly inside one chunk is reported in place, with no copy at all.
  * Pure: no sockets, no timers.
  */
 import { ProtocolError } from './errors.js';
 
 /**
- * One message seen: its type, its first `headLength` body bytes in `head` (a buffer the scanner
- * reuses: valid only during the call) and its length field.
+ * One message seen: its type, its first `headLength` body bytes at `head[at]` (the chunk being
+ * fed, or a buffer the scanner reuses: valid only during the call) and its length field.
  */
-export type OnMessage = (type: number, head: Buffer, headLength: number, length: number) => void;
+export type OnMessage = (type: number, head: Buffer, at: number, headLength: number, length: number) => void;
 
 export class Scanner {
   private readonly header = Buffer.alloc(5);
@@ -46,6 +47,13 @@ export class Scanner {
           this.type = chunk.readUInt8(i);
           this.length = chunk.readInt32BE(i + 1);
           i += 5;
+          const body = this.length - 4;
+          if (this.length >= 4 && this.length <= this.maxLength && body <= end - i) {
+            // Commoner still: the whole message is in this chunk; its head is read in place.
+            this.onMessage(this.type, chunk, i, Math.min(this.head.length, body), this.length);
+            i += body;
+            continue;
+          }
         } else {
           const n = Math.min(5 - this.headerFill, end - i);
           chunk.copy(this.header, this.headerFill, i, i + n);
@@ -73,7 +81,7 @@ export class Scanner {
       }
       if (this.remaining === 0) {
         this.remaining = -1;
-        this.onMessage(this.type, this.head, this.headWant, this.length);
+        this.onMessage(this.type, this.head, 0, this.headWant, this.length);
       }
     }
   }

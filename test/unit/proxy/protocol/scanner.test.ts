@@ -8,7 +8,7 @@ const stream = Buffer.concat([query('SELECT 1'), typed('D', Buffer.alloc(70_000,
 
 function scan(chunks: Buffer[]) {
   const seen: string[] = [];
-  const s = new Scanner(1 << 20, (type, head, headLength, len) => seen.push(`${String.fromCharCode(type)}:${len}:${head.toString('latin1', 0, headLength)}`), 9);
+  const s = new Scanner(1 << 20, (type, head, at, headLength, len) => seen.push(`${String.fromCharCode(type)}:${len}:${head.toString('latin1', at, at + headLength)}`), 9);
   for (const c of chunks) s.feed(c);
   assert.ok(s.atBoundary);
   return seen;
