@@ -2,7 +2,7 @@
  * The cluster as an operator sees it (`cluster show`, GET /cluster): every registered node with
  * its live state, probed through its own agent's API, and the warnings an operator must read.
  */
-import { fetchNodeReport } from '../client/api-client.js';
+import { fetchNodeReport, memberApiUrl } from '../client/api-client.js';
 import type { NodeReport } from '../client/node-report.js';
 import { failoverJson, type FailoverRequestJson } from '../store/codec.js';
 import type { CloneStatus, ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
@@ -53,7 +53,7 @@ export type Prober = (reg: Registration) => Promise<NodeReport | null>;
 
 /** Probes a member's GET /status; null when the agent does not answer within the deadline. */
 export function httpProber(timeoutMs: number): Prober {
-  return (reg) => fetchNodeReport(reg.api_url, timeoutMs);
+  return (reg) => fetchNodeReport(reg, timeoutMs);
 }
 
 /** Every registered member's live report, by name (null: its agent did not answer). */
@@ -91,6 +91,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
     let status: DisplayStatus;
     if (!rep) {
       status = '? unreachable';
+      if (!memberApiUrl(reg)) warnings.push(`${label}: its api_url ${reg.api_url} is not at its own host ${reg.host}: not asked (a forged registration?)`);
       warnings.push(`unable to connect to ${label}`, `${label} is registered as an active ${role} but is unreachable`);
     } else if (rep.running) {
       status = role === 'primary' ? '* running' : 'running';

@@ -3,6 +3,7 @@
  * or load-balancer check can route on them: /primary is 200 only on the primary that holds the
  * lock, /replica only on a streaming standby. Every mutating call needs the bearer token.
  */
+import type { BlockList } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Agent } from '../ha/agent.js';
 import { EVENT_LOG_LIMIT, type StateStore } from '../store/store.js';
@@ -22,6 +23,8 @@ export interface ApiOptions {
   readonly agent: Agent;
   readonly store: StateStore;
   readonly authToken: string | undefined;
+  /** Who may make mutating calls (api.allowlist); null: any address with the token. */
+  readonly allowlist: BlockList | null;
   readonly timeoutMs: number;
   /** Drain timeout of a switchover request that names none. */
   readonly drainTimeoutS: number;
@@ -38,7 +41,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // Our own row is read directly: the API must not depend on reaching itself over the network.
   const prober: Prober = (reg) => (reg.name === self ? o.agent.report().catch(() => null) : remote(reg));
 
-  const requireToken = requireBearer(o.authToken, 'mutating calls are disabled on this node: set api.auth_token or api.auth_token_file');
+  const requireToken = requireBearer(o.authToken, 'mutating calls are disabled on this node: set api.auth_token_file', o.allowlist);
 
   app.get('/health', async (_req, reply) => {
     const r = await o.agent.report();

@@ -31,7 +31,8 @@ export interface ClientSetup {
 export function clientSetup(file: string): ClientSetup {
   try {
     const cfg = loadClientConfig(file);
-    const token = readToken(cfg, ['auth_token_file']);
+    // A CLI user may read a token file that the agents' user owns (root does): only its mode is checked.
+    const token = readToken(cfg, ['auth_token_file'], false);
     const endpoints = cfg.endpoints.map((e) => e.replace(/\/+$/, ''));
     return {
       cfg,

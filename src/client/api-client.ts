@@ -62,11 +62,41 @@ export class ApiClient {
   }
 }
 
-/** A member's GET /status, validated; null when its agent does not answer within the deadline or answers something else. */
-export async function fetchNodeReport(apiUrl: string, timeoutMs: number): Promise<NodeReport | null> {
+/** A member's GET /status is a few hundred bytes; a peer that sends more is not a pgwarden agent. */
+const MAX_REPORT_BYTES = 64 * 1024;
+
+/**
+ * Where a member's API may be asked: only at the host it registered for its PostgreSQL. The store
+ * is not trusted to name arbitrary URLs, which every agent would then fetch (a server-side
+ * request forgery path); null when the registration's api_url points elsewhere.
+ */
+export function memberApiUrl(reg: { readonly host: string; readonly api_url: string }): string | null {
   try {
-    const res = await fetch(`${apiUrl}/status`, { signal: deadlineSignal(timeoutMs) });
-    return res.ok ? parseNodeReport(await res.json()) : null;
+    const url = new URL(reg.api_url);
+    return url.hostname.replace(/^\[|\]$/g, '') === reg.host.replace(/^\[|\]$/g, '') ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A member's GET /status, validated; null when its agent does not answer within the deadline,
+ * answers something else or more than 64 KiB, or its api_url is not at its own host.
+ */
+export async function fetchNodeReport(reg: { readonly host: string; readonly api_url: string }, timeoutMs: number): Promise<NodeReport | null> {
+  const origin = memberApiUrl(reg);
+  if (!origin) return null;
+  try {
+    const res = await fetch(`${origin}/status`, { signal: deadlineSignal(timeoutMs), redirect: 'error' });
+    if (!res.ok || !res.body) return null;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += chunk.byteLength;
+      if (size > MAX_REPORT_BYTES) return null;
+      chunks.push(chunk);
+    }
+    return parseNodeReport(JSON.parse(Buffer.concat(chunks).toString('utf8')));
   } catch {
     return null;
   }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import { readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
 import { Agent } from '../ha/agent.js';
+import { allowlistOf } from '../util/cidr.js';
 import type { HaConfig } from '../ha/view.js';
 import { PgController } from '../postgres/controller.js';
 import { resolveOsUser } from '../postgres/os-user.js';
@@ -85,6 +86,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     agent,
     store,
     authToken: token,
+    allowlist: allowlistOf(cfg.api.allowlist),
     timeoutMs: cfg.retry_timeout * 1000,
     drainTimeoutS: cfg.drain_timeout,
     maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),

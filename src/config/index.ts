@@ -1,4 +1,16 @@
 export * from './schema.js';
 export { checkTiming, type Timing } from './timing.js';
 export * from './proxy-schema.js';
-export { loadProxyConfig, loadNodeConfig, parseNodeConfig, loadClientConfig, readSecret, readToken, validate, loadTlsContext } from './load.js';
+export {
+  loadProxyConfig,
+  loadNodeConfig,
+  parseNodeConfig,
+  loadClientConfig,
+  readSecret,
+  readToken,
+  validate,
+  loadTlsContext,
+  privateKeyModeOk,
+  checkSecrets,
+  MIN_TOKEN_BYTES,
+} from './load.js';

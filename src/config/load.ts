@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import type { ZodType } from 'zod';
+import { allowlistOf } from '../util/cidr.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
 import { clientConfigSchema, nodeConfigSchema, type ClientConfig, type NodeConfig } from './schema.js';
 import { checkTiming } from './timing.js';
@@ -47,6 +48,14 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
   if (cfg.run_dir) cfg.run_dir = abs(cfg.run_dir);
   for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication, cfg.postgresql.monitor]) if (c?.password_file) c.password_file = abs(c.password_file);
   if (cfg.api.auth_token_file) cfg.api.auth_token_file = abs(cfg.api.auth_token_file);
+  cfg.api.allowlist.forEach((entry, i) => {
+    try {
+      allowlistOf([entry]);
+    } catch (err) {
+      throw new ConfigError(['api', 'allowlist', i], errorMessage(err));
+    }
+  });
+  if (cfg.store.type === 'etcd') for (const k of ['password_file', 'ca_file', 'cert_file', 'key_file'] as const) if (cfg.store[k]) cfg.store[k] = abs(cfg.store[k]);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
   for (const k of ['on_start', 'on_stop', 'on_role_change'] as const) {
     const script = cfg.callbacks[k];
@@ -80,7 +89,7 @@ export function loadClientConfig(file: string): ClientConfig {
     return cfg;
   }
   const node = parseNodeConfig(raw, base);
-  return { endpoints: [`http://${node.api.connect_address}`], auth_token: node.api.auth_token, auth_token_file: node.api.auth_token_file, proxies: [] };
+  return { endpoints: [`http://${node.api.connect_address}`], auth_token_file: node.api.auth_token_file, proxies: [] };
 }
 
 /** The proxy's TLS certificate and key as a secure context; a file problem names its key. */
@@ -107,7 +116,7 @@ export function loadTlsContext(
 }
 
 /** PostgreSQL's rule for a server key: 0600 at most, or 0640 when root owns it. */
-function privateKeyModeOk(file: string, path: string[]): void {
+export function privateKeyModeOk(file: string, path: string[]): void {
   let st;
   try {
     st = statSync(file);
@@ -121,25 +130,53 @@ function privateKeyModeOk(file: string, path: string[]): void {
   }
 }
 
-/** Reads a secret from its file (trailing newline dropped) or environment variable. */
-export function readSecret(src: { password_file?: string | undefined; password_env?: string | undefined }, path: string[]): string {
-  if (src.password_file) {
-    try {
-      const value = readFileSync(src.password_file, 'utf8').replace(/\r?\n$/, '');
-      if (!value) throw new Error('file is empty');
-      return value;
-    } catch (err) {
-      throw new ConfigError([...path, 'password_file'], `cannot read the password: ${errorMessage(err)}`);
-    }
-  }
+/**
+ * Reads a secret from its file (trailing newline dropped) or environment variable. The file must
+ * be private, as libpq's pgpass must: no access for group or others. `owned`: it must also belong
+ * to the user this process runs as (agents and proxies: nobody else may swap the secret).
+ */
+export function readSecret(src: { password_file?: string | undefined; password_env?: string | undefined }, path: string[], owned = true): string {
+  if (src.password_file) return readSecretFile(src.password_file, [...path, 'password_file'], owned);
   const name = src.password_env!;
   const value = process.env[name];
   if (!value) throw new ConfigError([...path, 'password_env'], `environment variable ${name} is not set`);
   return value;
 }
 
-export function readToken(api: { auth_token?: string | undefined; auth_token_file?: string | undefined }, path: string[]): string | undefined {
-  if (api.auth_token) return api.auth_token;
+function readSecretFile(file: string, key: string[], owned: boolean): string {
+  let value: string;
+  try {
+    const st = statSync(file);
+    if (st.mode & 0o077) throw new ConfigError(key, `${file} has mode 0${(st.mode & 0o777).toString(8)}: group or others may use it; chmod 600 it`);
+    const uid = process.geteuid?.();
+    if (owned && uid !== undefined && st.uid !== uid) throw new ConfigError(key, `${file} is owned by uid ${st.uid}, not by the user pgwarden runs as (uid ${uid}); chown it`);
+    value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(key, `cannot read the secret: ${errorMessage(err)}`);
+  }
+  if (!value) throw new ConfigError(key, `${file} is empty`);
+  return value;
+}
+
+/** Reads every secret a node's config names, as its agent will at start: `check-config` reports what would fail there. */
+export function checkSecrets(cfg: NodeConfig): void {
+  readSecret(cfg.postgresql.superuser, ['postgresql', 'superuser']);
+  readSecret(cfg.postgresql.replication, ['postgresql', 'replication']);
+  if (cfg.postgresql.monitor) readSecret(cfg.postgresql.monitor, ['postgresql', 'monitor']);
+  readToken(cfg.api, ['api', 'auth_token_file']);
+  if (cfg.store.type === 'etcd' && cfg.store.username) readSecret(cfg.store, ['store']);
+}
+
+/** Shorter tokens can be guessed or ground down: 32 bytes is what `openssl rand -hex 16` prints. */
+export const MIN_TOKEN_BYTES = 32;
+
+/** The API token from its file (see readSecret); null when none is configured. */
+export function readToken(api: { auth_token_file?: string | undefined }, path: string[], owned = true): string | undefined {
   if (!api.auth_token_file) return undefined;
-  return readSecret({ password_file: api.auth_token_file }, path).trim();
+  const token = readSecretFile(api.auth_token_file, path, owned).trim();
+  if (Buffer.byteLength(token) < MIN_TOKEN_BYTES) {
+    throw new ConfigError(path, `the token in ${api.auth_token_file} is ${Buffer.byteLength(token)} bytes: at least ${MIN_TOKEN_BYTES} are required (e.g. openssl rand -hex 16)`);
+  }
+  return token;
 }

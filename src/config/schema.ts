@@ -34,6 +34,23 @@ const credentials = z
   })
   .refine((s) => (s.password_file === undefined) !== (s.password_env === undefined), 'give exactly one of password_file or password_env');
 
+/**
+ * A token written into the YAML itself is refused: it would travel with every copy, diff and
+ * backup of the file. The key is kept so that the error can say where the token goes instead.
+ */
+const inlineToken = z
+  .string()
+  .optional()
+  .refine((t) => t === undefined, 'inline tokens are refused: put the token (32 bytes or more) in a file of mode 0600 and name it in auth_token_file');
+
+/** PostgreSQL's own syntax for a setting's name (guc-file.l): a name or extension.name. */
+const parameterName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'not a PostgreSQL parameter name (letters, digits, _ and one dot)');
+/** A newline or other control character would end the quoted value in postgresql.conf. */
+const parameterText = z.string().refine((v) => ![...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f), 'control characters (such as a newline) are not allowed in a parameter value');
+
+/** 127.0.0.0/8, ::1 and localhost: an API there is reached from this host only. */
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
 /** Where Debian's postgresql-15 puts its programs. */
 export const DEFAULT_BIN_DIR = '/usr/lib/postgresql/15/bin';
 
@@ -54,13 +71,32 @@ export const tagsSchema = z.strictObject({
 });
 
 export const storeSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('etcd'),
-    endpoints: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'expected http://host:port')).min(1),
-    username: z.string().optional(),
-    password_file: z.string().optional(),
-    password_env: z.string().optional(),
-  }),
+  z
+    .strictObject({
+      type: z.literal('etcd'),
+      endpoints: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'expected https://host:port (or http://)')).min(1),
+      username: z.string().optional(),
+      password_file: z.string().optional(),
+      password_env: z.string().optional(),
+      /** The CA that signed etcd's server certificates (https endpoints). */
+      ca_file: z.string().optional(),
+      /** A client certificate and key, for an etcd started with --client-cert-auth. */
+      cert_file: z.string().optional(),
+      key_file: z.string().optional(),
+    })
+    .refine((e) => e.username !== undefined || (e.password_file === undefined && e.password_env === undefined), {
+      message: 'a password without username: set username too (etcd authenticates a user)',
+      path: ['username'],
+    })
+    .refine((e) => e.username === undefined || (e.password_file === undefined) !== (e.password_env === undefined), {
+      message: 'give exactly one of password_file or password_env for username',
+      path: ['password_file'],
+    })
+    .refine((e) => (e.cert_file === undefined) === (e.key_file === undefined), { message: 'give cert_file and key_file together', path: ['cert_file'] })
+    .refine((e) => (e.ca_file === undefined && e.cert_file === undefined) || e.endpoints.every((u) => u.startsWith('https://')), {
+      message: 'ca_file and cert_file are for TLS: the endpoints must be https://',
+      path: ['endpoints'],
+    }),
   z.strictObject({ type: z.literal('memory') }),
 ]);
 
@@ -86,7 +122,7 @@ export const nodeConfigSchema = z.strictObject({
     replication: credentials,
     /** A login role in pg_monitor that the leader creates (and re-keys) for the proxies' health checks: they need no superuser. */
     monitor: credentials.optional(),
-    parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    parameters: z.record(parameterName, z.union([parameterText, z.number(), z.boolean()])).default({}),
     /** Extra pg_hba.conf lines, placed before the defaults (which require a password from anywhere). */
     pg_hba: z.array(z.string()).default([]),
     /** Seconds a clean stop may take before it becomes an immediate one. */
@@ -98,10 +134,15 @@ export const nodeConfigSchema = z.strictObject({
     .strictObject({
       listen: hostPort,
       connect_address: hostPort,
-      auth_token: z.string().min(8, 'at least 8 characters').optional(),
+      auth_token: inlineToken,
       auth_token_file: z.string().optional(),
+      /** Addresses or CIDRs that may make mutating calls (with the token); empty: any address. */
+      allowlist: z.array(z.string()).default([]),
     })
-    .refine((a) => !(a.auth_token && a.auth_token_file), 'give auth_token or auth_token_file, not both'),
+    .refine((a) => a.auth_token_file !== undefined || isLoopback(splitHostPort(a.listen).host), {
+      message: 'the API listens beyond loopback: set auth_token_file (anyone who reaches it could otherwise read the cluster and, with a token set later, act on it)',
+      path: ['auth_token_file'],
+    }),
   store: storeSchema,
   loop_wait: seconds(1),
   ttl: seconds(10),
@@ -167,7 +208,7 @@ export type StoreConfig = z.infer<typeof storeSchema>;
  */
 export const clientConfigSchema = z.strictObject({
   endpoints: z.array(z.string().regex(/^https?:\/\//, 'expected http://host:port')).min(1),
-  auth_token: z.string().optional(),
+  auth_token: inlineToken,
   auth_token_file: z.string().optional(),
   /** The proxies' admin endpoints (GET /nodes, no token sent): `cluster stop|start|restart` lists their state. */
   proxies: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'expected http://host:port')).default([]),

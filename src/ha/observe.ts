@@ -172,7 +172,7 @@ export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: nu
   const others = [...c.registry.values()].filter((r) => r.name !== self && c.members.has(r.name));
   const results = await Promise.all(
     others.map(async (r): Promise<PeerStatus> => {
-      const body = await fetchNodeReport(r.api_url, timeoutMs);
+      const body = await fetchNodeReport(r, timeoutMs);
       if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags, diskFull: false };
       return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn, timeline: body.timeline, tags: body.tags ?? r.tags, diskFull: body.disk_full };
     }),

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { buildClusterReport, httpProber, type ClusterReport } from '../api/cluster-view.js';
-import { parseNodeConfig, proxyConfigSchema, readToken, validate } from '../config/index.js';
+import { MIN_TOKEN_BYTES, parseNodeConfig, proxyConfigSchema, readToken, validate } from '../config/index.js';
 import { memberName } from '../config/schema.js';
 import { MemoryBackend, MemoryStore } from '../store/memory.js';
 import type { ClusterEvent } from '../store/types.js';
@@ -88,8 +88,15 @@ const MAX_NODES = 49;
 
 const secret = () => randomBytes(18).toString('base64url');
 
-function readOrCreate(file: string, make: () => string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+/** The API token: 32 characters, the least readToken accepts. */
+const token = () => randomBytes(24).toString('base64url');
+
+/** The file's value, or a new one from `make` when there is none (or, with `minLength`, a shorter one from an older version). */
+function readOrCreate(file: string, make: () => string, minLength = 1): string {
+  if (existsSync(file)) {
+    const value = readFileSync(file, 'utf8').trim();
+    if (value.length >= minLength) return value;
+  }
   const value = make();
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   return value;
@@ -127,7 +134,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const sec = (n: string) => join(dir, 'secrets', n);
   const superPw = readOrCreate(sec('superuser'), secret);
   const replPw = readOrCreate(sec('replication'), secret);
-  readOrCreate(sec('api_token'), secret);
+  readOrCreate(sec('api_token'), token, MIN_TOKEN_BYTES);
   readOrCreate(sec('monitor'), secret);
   const pgpassFile = join(dir, '.pgpass');
   writeFileSync(pgpassFile, `127.0.0.1:*:*:postgres:${superPw}\n127.0.0.1:*:*:replicator:${replPw}\n`, { mode: 0o600 });

@@ -21,6 +21,8 @@ export interface EtcdStoreOptions {
   /** Upper bound for one call when the caller's signal allows more. */
   callTimeoutMs: number;
   auth?: { username: string; password: string };
+  /** TLS to etcd: the CA of its server certificates, and a client certificate when etcd asks for one. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 const b = (s: string) => Buffer.from(s);
@@ -43,6 +45,7 @@ export class EtcdStore implements StateStore {
     this.client = new Etcd3({
       hosts: opts.endpoints,
       ...(opts.auth ? { auth: opts.auth } : {}),
+      ...(opts.tls ? { credentials: { rootCertificate: opts.tls.ca, ...(opts.tls.cert && opts.tls.key ? { certChain: opts.tls.cert, privateKey: opts.tls.key } : {}) } } : {}),
       // After a network loss, reconnect within a second rather than gRPC's default backoff of up
       // to two minutes: an agent must see the store again as soon as it is reachable.
       grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
@@ -267,6 +270,16 @@ export class EtcdStore implements StateStore {
     return res.succeeded;
   }
 
+  /** What to check when etcd refuses us for our settings rather than for its health. */
+  private hint(message: string): string {
+    if (/bad certificate|certificate required|alert number 4[0-9]/i.test(message))
+      return ' (etcd refused the TLS handshake: it requires a client certificate it trusts; check store.cert_file and store.key_file)';
+    if (/self[- ]signed|unable to verify|unable to get local issuer|certificate verify failed/i.test(message)) return " (etcd's certificate is not signed by store.ca_file)";
+    if (/authentication failed/i.test(message)) return ' (check store.username and its password)';
+    if (/permission denied/i.test(message)) return ` (the etcd user's role must grant readwrite on the prefix ${this.k.root})`;
+    return '';
+  }
+
   /** Runs one RPC under a deadline and maps every failure to StoreUnavailableError. */
   private async call<T>(what: string, signal: AbortSignal, fn: (opts: { deadline: Date }) => Promise<T>): Promise<T> {
     if (signal.aborted) throw new StoreUnavailableError(`etcd ${what}: deadline passed before the call`);
@@ -280,7 +293,7 @@ export class EtcdStore implements StateStore {
       return await Promise.race([fn({ deadline }), aborted]);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`etcd ${what}: ${errorMessage(err)}`, { cause: err });
+      throw new StoreUnavailableError(`etcd ${what}: ${errorMessage(err)}${this.hint(errorMessage(err))}`, { cause: err });
     } finally {
       signal.removeEventListener('abort', onAbort);
     }

@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { fetchNodeReport } from '../../src/client/api-client.js';
 import { buildNode } from '../../src/compose/agent.js';
-import { parseNodeConfig } from '../../src/config/index.js';
+import { parseNodeConfig, splitHostPort } from '../../src/config/index.js';
 import type { PoolNodeRow } from '../../src/proxy/pool-nodes.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { ClusterEvent } from '../../src/store/types.js';
@@ -150,7 +150,7 @@ describe('operator commands on real PostgreSQL (memory store)', { timeout: 400_0
       const status = await waitFor(
         `${gone} to report its removal`,
         async () => {
-          const s = await fetchNodeReport(`http://${cfg.api.connect_address}`, 2000);
+          const s = await fetchNodeReport({ host: splitHostPort(cfg.api.connect_address).host, api_url: `http://${cfg.api.connect_address}` }, 2000);
           return s?.removed_at ? s : false;
         },
         { timeoutMs: 10_000 },

@@ -45,7 +45,7 @@ describe('proxy under connection churn', { timeout: 300_000 }, () => {
 
   it('10 000 bad connections: each closed, memory bounded', async () => {
     const [rw, ro, admin] = await freePorts(3);
-    writeFileSync(join(dir, 'pw'), 'unused');
+    writeFileSync(join(dir, 'pw'), 'unused', { mode: 0o600 });
     writeFileSync(
       join(dir, 'proxy.yaml'),
       toYaml({

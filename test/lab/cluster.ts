@@ -4,6 +4,7 @@
  * is started inside its host's namespace; data and logs live in one temporary directory.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -163,7 +164,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
     writeFileSync(join(dir, 'secrets', 'superuser'), password, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'replication'), `r-${password}`, { mode: 0o600 });
-    writeFileSync(join(dir, 'secrets', 'api_token'), `token-${password}`, { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'api_token'), `token-${randomBytes(16).toString('hex')}`, { mode: 0o600 });
     for (const [i, h] of db.entries()) {
       const a = lab.addr(h);
       mkdirSync(join(dir, h), { mode: 0o755 });

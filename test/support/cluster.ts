@@ -6,6 +6,7 @@
  * once, the lock left to expire); the host coming back (a fresh agent on the same data).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -206,7 +207,7 @@ export async function etcdCluster(
     mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
     writeFileSync(join(dir, 'secrets', 'superuser'), password, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'replication'), `repl-${password}`, { mode: 0o600 });
-    writeFileSync(join(dir, 'secrets', 'api_token'), 'test-token-0123456789', { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'api_token'), `test-token-${randomBytes(16).toString('hex')}`, { mode: 0o600 });
     const endpoints: Endpoint[] = [];
     const apiUrls: string[] = [];
     names.forEach((name, i) => {

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../src/util/deadline.js';
@@ -19,11 +20,22 @@ export interface TestEtcd {
 
 export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
 
-export async function startEtcd(): Promise<TestEtcd> {
+/** Client TLS for etcd (https, --client-cert-auth): its server certificate and the CA it trusts for clients. */
+export interface EtcdTls {
+  readonly caFile: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  /** A client certificate of that CA, for the health check. */
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+export async function startEtcd(opts: { tls?: EtcdTls } = {}): Promise<TestEtcd> {
   if (!existsSync(ETCD_BIN)) throw new Error(`etcd not found at ${ETCD_BIN}: run scripts/test.sh, which installs etcd-server`);
   const [client, peer] = await freePorts(2);
   const dir = mkdtempSync(join(tmpdir(), 'pgw-etcd-'));
-  const endpoint = `http://127.0.0.1:${client}`;
+  const tls = opts.tls;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${client}`;
   const child = spawn(
     ETCD_BIN,
     [
@@ -43,6 +55,7 @@ export async function startEtcd(): Promise<TestEtcd> {
       `test=http://127.0.0.1:${peer}`,
       '--log-level',
       'error',
+      ...(tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.caFile, '--client-cert-auth'] : []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },
   );
@@ -62,6 +75,7 @@ export async function startEtcd(): Promise<TestEtcd> {
       `etcd to answer on ${endpoint}`,
       async () => {
         if (child.exitCode !== null) throw new Error(`etcd exited: ${stderr}`);
+        if (tls) return (await httpsStatus(`${endpoint}/health`, tls)) === 200;
         const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
         return res.ok;
       },
@@ -78,6 +92,17 @@ export async function startEtcd(): Promise<TestEtcd> {
     resume: () => child.kill('SIGCONT'),
     stop,
   };
+}
+
+function httpsStatus(url: string, tls: EtcdTls): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey), timeout: 500 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
 }
 
 /**

@@ -3,7 +3,7 @@
  * PostgreSQL cleanly and hand the lock over (a standby takes it), as Patroni does.
  */
 import type { Command } from 'commander';
-import { loadNodeConfig } from '../../config/index.js';
+import { checkSecrets, loadNodeConfig } from '../../config/index.js';
 import { createLogger } from '../../util/log.js';
 import { fail, runUntilSignal } from '../common.js';
 
@@ -25,11 +25,11 @@ export function registerAgent(program: Command): void {
 
   program
     .command('check-config')
-    .description('validate a node YAML (exit 2 and name the key on a mistake)')
+    .description('validate a node YAML and read its secrets as the agent would (exit 2 and name the key on a mistake)')
     .requiredOption('-c, --config <file>', 'the node YAML')
     .action((opts: { config: string }) => {
       try {
-        loadNodeConfig(opts.config);
+        checkSecrets(loadNodeConfig(opts.config));
         console.log(`${opts.config}: ok`);
       } catch (err) {
         fail(err, 2);

@@ -15,7 +15,7 @@ const valid = () => ({
     superuser: { username: 'postgres', password_env: 'PGW_SU' },
     replication: { username: 'replicator', password_file: 'repl.pw' },
   },
-  api: { listen: '0.0.0.0:8008', connect_address: '10.0.0.1:8008' },
+  api: { listen: '0.0.0.0:8008', connect_address: '10.0.0.1:8008', auth_token_file: 'api.token' },
   store: { type: 'etcd', endpoints: ['http://10.0.0.9:2379'] },
 });
 
