@@ -18,7 +18,7 @@ import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type
 import { hasPgVersion, isAlive, readPostmasterPid, run } from './ctl.js';
 import { GuardLink } from './guard-link.js';
 import type { GuardFence } from './guard-protocol.js';
-import { instancePids, killInstance, type InstanceId } from './instance-procs.js';
+import { instancePids, killInstance, runsInstance, type InstanceId } from './instance-procs.js';
 import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
 import { LocalSql, type ConnParams, type SqlStatus } from './queries.js';
 import { rewind } from './rewind.js';
@@ -215,11 +215,12 @@ export class PgController extends EventEmitter<PgControllerEvents> {
 
   /**
    * Postmaster pid when one is alive for this data directory; includes one we just spawned that
-   * has not written postmaster.pid yet, so a start is never issued twice.
+   * has not written postmaster.pid yet, so a start is never issued twice. A pid in postmaster.pid
+   * counts only when that process runs this instance (runsInstance): the file is not trusted.
    */
   postmasterPid(): number | null {
     const pid = readPostmasterPid(this.o.dataDir);
-    if (pid !== null && isAlive(pid)) return pid;
+    if (pid !== null && isAlive(pid) && runsInstance(pid, this.instance)) return pid;
     return this.spawned !== null && isAlive(this.spawned) ? this.spawned : null;
   }
 

@@ -93,6 +93,17 @@ function cgroupPids(cg: string | null): number[] {
   }
 }
 
+/**
+ * Whether `pid` runs the instance's binary in its data directory. postmaster.pid is a file the
+ * postgres OS user can write: a pid read from it is signalled only after this check, so a root
+ * agent cannot be steered into signalling another process.
+ */
+export function runsInstance(pid: number, id: InstanceId): boolean {
+  const dir = real(id.dataDir);
+  const exe = real(id.binary);
+  return dir !== null && exe !== null && link(`/proc/${pid}/cwd`) === dir && link(`/proc/${pid}/exe`) === exe;
+}
+
 /** The pids of every live process of the instance (the postmaster included, if alive). */
 export function instancePids(id: InstanceId): number[] {
   const pids = new Set(cgroupPids(instanceCgroup(id.dataDir)));

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ensureInstanceCgroup, instancePids, killInstance, removeInstanceCgroup } from '../../../src/postgres/instance-procs.js';
+import { ensureInstanceCgroup, instancePids, killInstance, removeInstanceCgroup, runsInstance } from '../../../src/postgres/instance-procs.js';
 import { waitFor } from '../../../src/util/deadline.js';
 
 describe('instance processes', () => {
@@ -38,6 +38,16 @@ describe('instance processes', () => {
     await Promise.all(exits);
     assert.deepEqual(instancePids(id), []);
     assert.equal(stranger.exitCode, null, 'a process elsewhere is untouched');
+  });
+
+  it('a pid is taken for the instance only if it runs the binary in the data directory (postmaster.pid is not trusted)', async () => {
+    const mine = sleeper(dir);
+    const id = { dataDir: dir, binary: process.execPath };
+    await waitFor('the child to run in the directory', () => instancePids(id).includes(mine.pid!), { timeoutMs: 5000, intervalMs: 20 });
+    assert.equal(runsInstance(mine.pid!, id), true);
+    assert.equal(runsInstance(process.pid, id), false, 'a process in another directory (this one) is not the instance');
+    assert.equal(runsInstance(1, id), false, 'nor is init');
+    assert.equal(runsInstance(mine.pid!, { dataDir: dir, binary: '/bin/sh' }), false, 'nor another binary in the same directory');
   });
 
   it('with a cgroup for the instance (root, cgroup2): a process forking all the time is killed with every child at once', async (t) => {
