@@ -5,7 +5,7 @@
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
-import { readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
+import { checkPgTlsFiles, NO_PG_TLS_WARNING, readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
 import { Agent } from '../ha/agent.js';
 import { allowlistOf } from '../util/cidr.js';
 import type { HaConfig } from '../ha/view.js';
@@ -34,7 +34,11 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
   const replication = { username: cfg.postgresql.replication.username, password: readSecret(cfg.postgresql.replication, ['postgresql', 'replication']) };
   const mon = cfg.postgresql.monitor;
   const monitor = mon ? { username: mon.username, password: readSecret(mon, ['postgresql', 'monitor']) } : null;
+  const rw = cfg.postgresql.rewind;
+  const rewind = rw ? { username: rw.username, password: readSecret(rw, ['postgresql', 'rewind']) } : null;
   const token = readToken(cfg.api, ['api', 'auth_token_file']);
+  checkPgTlsFiles(cfg);
+  if (!cfg.postgresql.tls) log.warn(NO_PG_TLS_WARNING);
   const user = resolveOsUser(cfg.os_user);
   const listen = splitHostPort(cfg.postgresql.listen);
   const connect = splitHostPort(cfg.postgresql.connect_address);
@@ -56,12 +60,14 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     superuser,
     replication,
     monitor,
+    rewind,
     parameters: cfg.postgresql.parameters,
     pgHba: cfg.postgresql.pg_hba,
     stopTimeoutMs: cfg.postgresql.stop_timeout * 1000,
     initdbOptions: cfg.postgresql.initdb,
     watchdog: watchdog.device,
     vip: cfg.vip ?? null,
+    tls: cfg.postgresql.tls ?? null,
     log: log.child({ component: 'postgres' }),
   });
   const callbacks = new Callbacks({
@@ -119,6 +125,7 @@ function withoutSecrets(cfg: NodeConfig): NodeJS.ProcessEnv {
     cfg.postgresql.superuser,
     cfg.postgresql.replication,
     cfg.postgresql.monitor ?? {},
+    cfg.postgresql.rewind ?? {},
     cfg.store.type === 'etcd' ? cfg.store : {},
   ];
   for (const { password_env } of sources) if (password_env) delete env[password_env];

@@ -12,5 +12,7 @@ export {
   loadTlsContext,
   privateKeyModeOk,
   checkSecrets,
+  checkPgTlsFiles,
+  NO_PG_TLS_WARNING,
   MIN_TOKEN_BYTES,
 } from './load.js';

@@ -46,8 +46,11 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
   const abs = (p: string) => resolve(baseDir, p);
   cfg.data_dir = abs(cfg.data_dir);
   if (cfg.run_dir) cfg.run_dir = abs(cfg.run_dir);
-  for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication, cfg.postgresql.monitor]) if (c?.password_file) c.password_file = abs(c.password_file);
+  for (const c of [cfg.postgresql.superuser, cfg.postgresql.replication, cfg.postgresql.monitor, cfg.postgresql.rewind])
+    if (c?.password_file) c.password_file = abs(c.password_file);
   if (cfg.api.auth_token_file) cfg.api.auth_token_file = abs(cfg.api.auth_token_file);
+  const tls = cfg.postgresql.tls;
+  if (tls) for (const k of ['cert_file', 'key_file', 'ca_file'] as const) tls[k] = abs(tls[k]);
   cfg.api.allowlist.forEach((entry, i) => {
     try {
       allowlistOf([entry]);
@@ -164,9 +167,29 @@ export function checkSecrets(cfg: NodeConfig): void {
   readSecret(cfg.postgresql.superuser, ['postgresql', 'superuser']);
   readSecret(cfg.postgresql.replication, ['postgresql', 'replication']);
   if (cfg.postgresql.monitor) readSecret(cfg.postgresql.monitor, ['postgresql', 'monitor']);
+  if (cfg.postgresql.rewind) readSecret(cfg.postgresql.rewind, ['postgresql', 'rewind']);
   readToken(cfg.api, ['api', 'auth_token_file']);
   if (cfg.store.type === 'etcd' && cfg.store.username) readSecret(cfg.store, ['store']);
+  checkPgTlsFiles(cfg);
 }
+
+/** postgresql.tls: every file readable, the key private (PostgreSQL's own rule); a problem names its key. */
+export function checkPgTlsFiles(cfg: NodeConfig): void {
+  const tls = cfg.postgresql.tls;
+  if (!tls) return;
+  for (const k of ['cert_file', 'ca_file'] as const) {
+    try {
+      readFileSync(tls[k]);
+    } catch (err) {
+      throw new ConfigError(['postgresql', 'tls', k], `cannot read it: ${errorMessage(err)}`);
+    }
+  }
+  privateKeyModeOk(tls.key_file, ['postgresql', 'tls', 'key_file']);
+}
+
+/** What an operator must hear once: without postgresql.tls, passwords and data cross the network in clear. */
+export const NO_PG_TLS_WARNING =
+  'postgresql.tls is not set: replication, pg_basebackup, pg_rewind and client logins run without TLS, so data crosses the network in clear and a host that a forged registration names can ask for a password';
 
 /** Shorter tokens can be guessed or ground down: 32 bytes is what `openssl rand -hex 16` prints. */
 export const MIN_TOKEN_BYTES = 32;

@@ -46,7 +46,9 @@ const inlineToken = z
 /** PostgreSQL's own syntax for a setting's name (guc-file.l): a name or extension.name. */
 const parameterName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'not a PostgreSQL parameter name (letters, digits, _ and one dot)');
 /** A newline or other control character would end the quoted value in postgresql.conf. */
-const parameterText = z.string().refine((v) => ![...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f), 'control characters (such as a newline) are not allowed in a parameter value');
+const parameterText = z
+  .string()
+  .refine((v) => ![...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f), 'control characters (such as a newline) are not allowed in a parameter value');
 
 /** 127.0.0.0/8, ::1 and localhost: an API there is reached from this host only. */
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -122,6 +124,17 @@ export const nodeConfigSchema = z.strictObject({
     replication: credentials,
     /** A login role in pg_monitor that the leader creates (and re-keys) for the proxies' health checks: they need no superuser. */
     monitor: credentials.optional(),
+    /**
+     * A login role with only the functions pg_rewind needs (PostgreSQL's documented grants), that
+     * the leader creates: a rejoining old primary rewinds with it instead of the superuser.
+     */
+    rewind: credentials.optional(),
+    /**
+     * TLS for PostgreSQL: this server's certificate and key, and the CA that signed every member's.
+     * With it, pg_hba takes TLS logins only, and replication, pg_basebackup, pg_rewind and the
+     * agent's own connections require sslmode=verify-full against the CA (and channel binding).
+     */
+    tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1), ca_file: z.string().min(1) }).optional(),
     parameters: z.record(parameterName, z.union([parameterText, z.number(), z.boolean()])).default({}),
     /** Extra pg_hba.conf lines, placed before the defaults (which require a password from anywhere). */
     pg_hba: z.array(z.string()).default([]),

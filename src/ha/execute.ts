@@ -72,6 +72,8 @@ export class Executor {
 
   async run(dec: Decision, view: View): Promise<ExecResult> {
     const run: Run = { lease: view.lease, vipHeld: view.vip?.held ?? null };
+    // libpq programs get passwords for the registered members' addresses only (pgpass).
+    if (view.cluster.kind === 'snapshot') this.d.pg.trustMembers([...view.cluster.registry.values()]);
     let failed: ExecResult['failed'];
     for (const action of dec.actions) {
       if (failed && !REPORTING_ACTIONS.has(action.type)) continue;

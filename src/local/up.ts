@@ -16,9 +16,8 @@ import { waitFor } from '../util/deadline.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { buildNode, type RunningNode } from '../compose/agent.js';
 import { startProxy, type RunningProxy } from '../compose/proxy.js';
-import { serverFilesFor, throwawayCa, type ThrowawayCa } from './throwaway-ca.js';
+import { throwawayCa, type ThrowawayCa } from './throwaway-ca.js';
 import { startUpControl } from './up-control.js';
-import { resolveOsUser } from '../postgres/os-user.js';
 import type { FastifyInstance } from 'fastify';
 
 export interface UpOptions {
@@ -82,6 +81,8 @@ interface UpState {
 
 /** The role the proxy's health checks log in as: a member of pg_monitor, no superuser. */
 const MONITOR_USER = 'pgwarden_monitor';
+/** The role a rejoining old primary runs pg_rewind as: pg_rewind's functions only, no superuser. */
+const REWIND_USER = 'pgwarden_rewind';
 
 /** Ports are port_base + 1.. for PostgreSQL, + 101.. for the APIs, + 51..54 for the proxy and control. */
 const MAX_NODES = 49;
@@ -136,6 +137,7 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const replPw = readOrCreate(sec('replication'), secret);
   readOrCreate(sec('api_token'), token, MIN_TOKEN_BYTES);
   readOrCreate(sec('monitor'), secret);
+  readOrCreate(sec('rewind'), secret);
   const pgpassFile = join(dir, '.pgpass');
   writeFileSync(pgpassFile, `127.0.0.1:*:*:postgres:${superPw}\n127.0.0.1:*:*:replicator:${replPw}\n`, { mode: 0o600 });
   chmodSync(pgpassFile, 0o600);
@@ -149,12 +151,6 @@ export async function up(o: UpOptions): Promise<UpCluster> {
   const controlPort = state.port_base + 54;
 
   const ca = state.tls ? await throwawayCa(join(dir, 'tls')) : null;
-  /** With --tls, each PostgreSQL serves TLS too, with a copy of the server certificate its OS user owns. */
-  const sslFor = (name: string): Record<string, string> => {
-    if (!ca) return {};
-    const { cert, key } = serverFilesFor(ca, join(dir, 'nodes', name, 'tls'), resolveOsUser(undefined));
-    return { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key };
-  };
   const configFor = (p: (typeof ports)[number]) => {
     const raw = {
       name: p.name,
@@ -168,7 +164,10 @@ export async function up(o: UpOptions): Promise<UpCluster> {
         superuser: { username: 'postgres', password_file: 'secrets/superuser' },
         replication: { username: 'replicator', password_file: 'secrets/replication' },
         monitor: { username: MONITOR_USER, password_file: 'secrets/monitor' },
-        parameters: { shared_buffers: '64MB', max_connections: 50, ...sslFor(p.name) },
+        rewind: { username: REWIND_USER, password_file: 'secrets/rewind' },
+        parameters: { shared_buffers: '64MB', max_connections: 50 },
+        // With --tls the whole cluster runs on TLS: logins, replication and pg_rewind (verify-full).
+        ...(ca ? { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, ca_file: ca.caFile } } : {}),
         pg_hba: [...(o.pgHba ?? [])],
       },
       api: { listen: `127.0.0.1:${p.api}`, connect_address: `127.0.0.1:${p.api}`, auth_token_file: 'secrets/api_token' },

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { waitFor } from '../util/deadline.js';
 import { run } from './ctl.js';
+import { libpqTls, nodePgTls, type PgTls } from './tls.js';
 import { conninfo, type Upstream } from './conf.js';
 import { mkdirOwned, type OsUser } from './os-user.js';
 
@@ -26,6 +27,7 @@ export interface CloneOptions {
   replicationUser: string;
   replicationPassword: string;
   passfile: string;
+  tls: PgTls | null;
   slot: string | null;
   onProgress?: (p: CloneProgress) => void;
   signal?: AbortSignal;
@@ -51,6 +53,7 @@ async function hasSlot(o: CloneOptions, slot: string): Promise<boolean> {
     password: o.replicationPassword,
     connectionTimeoutMillis: 5000,
     replication: 'true',
+    ...nodePgTls(o.tls),
   } as pg.ClientConfig);
   client.on('error', () => {});
   try {
@@ -77,7 +80,7 @@ export async function clone(o: CloneOptions): Promise<void> {
     '-D',
     o.dataDir,
     '-d',
-    conninfo({ host: o.from.host, port: o.from.port, user: o.replicationUser, passfile: o.passfile, connect_timeout: 5 }),
+    conninfo({ host: o.from.host, port: o.from.port, user: o.replicationUser, passfile: o.passfile, connect_timeout: 5, ...libpqTls(o.tls) }),
     '-X',
     'stream',
     '-c',

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OsUser } from './os-user.js';
 import { writeOwned } from './os-user.js';
+import { libpqTls, serverTlsParameters, type PgTls } from './tls.js';
 
 export interface Upstream {
   readonly name: string;
@@ -22,6 +23,8 @@ export interface ConfInput {
   readonly syncStandbyNames?: string;
   /** null = run as a primary (no standby.signal). */
   readonly standby: { upstream: Upstream | null; slot: string; replicationUser: string; passfile: string; appName: string } | null;
+  /** postgresql.tls: served to clients, and required of the replication connection (verify-full). */
+  readonly tls: PgTls | null;
 }
 
 /** Settings the HA logic depends on; user parameters cannot override them. */
@@ -55,13 +58,14 @@ export function managedParameters(input: ConfInput): Record<string, string | num
       keepalives_interval: 1,
       keepalives_count: 3,
       tcp_user_timeout: 10000,
+      ...libpqTls(input.tls),
     });
     p.primary_slot_name = input.standby.slot;
   } else {
     p.primary_conninfo = '';
     p.primary_slot_name = '';
   }
-  return p;
+  return input.tls ? { ...p, ...serverTlsParameters(input.tls) } : p;
 }
 
 const DEFAULTS: Record<string, string | number | boolean> = {
@@ -96,16 +100,18 @@ export function renderPostgresqlConf(input: ConfInput): string {
   return `# Written by pgwarden on every start; edit the node's YAML (postgresql.parameters) instead.\n${lines.join('\n')}\n`;
 }
 
-export function renderPgHba(extra: readonly string[], superuser: string, replicationUser: string): string {
+/** With TLS on, the default lines are `hostssl`: a login without TLS finds no line and is refused. */
+export function renderPgHba(extra: readonly string[], superuser: string, replicationUser: string, tls = false): string {
+  const host = tls ? 'hostssl' : 'host';
   return [
     '# Written by pgwarden; add lines with postgresql.pg_hba in the node YAML.',
     ...extra,
-    `host replication ${replicationUser} 0.0.0.0/0 scram-sha-256`,
-    `host replication ${replicationUser} ::/0 scram-sha-256`,
-    `host all ${superuser} 0.0.0.0/0 scram-sha-256`,
-    `host all ${superuser} ::/0 scram-sha-256`,
-    'host all all 0.0.0.0/0 scram-sha-256',
-    'host all all ::/0 scram-sha-256',
+    `${host} replication ${replicationUser} 0.0.0.0/0 scram-sha-256`,
+    `${host} replication ${replicationUser} ::/0 scram-sha-256`,
+    `${host} all ${superuser} 0.0.0.0/0 scram-sha-256`,
+    `${host} all ${superuser} ::/0 scram-sha-256`,
+    `${host} all all 0.0.0.0/0 scram-sha-256`,
+    `${host} all all ::/0 scram-sha-256`,
     '',
   ].join('\n');
 }
@@ -136,8 +142,12 @@ export function readSyncStandbyNames(dataDir: string): string {
   return m?.[1] !== undefined ? m[1].replace(/''/g, "'").replace(/\\\\/g, '\\') : '';
 }
 
-/** pgpass escapes ':' and '\'. */
-export function renderPgpass(entries: readonly { user: string; password: string }[]): string {
+/**
+ * One line per host:port and user: a password is offered only to the members the cluster
+ * registered, never to any host (`*`). pgpass escapes ':' and '\'.
+ */
+export function renderPgpass(hosts: readonly { host: string; port: number }[], users: readonly { user: string; password: string }[]): string {
   const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-  return entries.map((e) => `*:*:*:${esc(e.user)}:${esc(e.password)}`).join('\n') + '\n';
+  const lines = hosts.flatMap((h) => users.map((u) => `${esc(h.host)}:${h.port}:*:${esc(u.user)}:${esc(u.password)}`));
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }

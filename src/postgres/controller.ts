@@ -15,6 +15,7 @@ import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 import { clone, type CloneProgress } from './clone.js';
 import { digestAfter, holdTable, listDatabases, listTables } from './consistency.js';
 import { readSyncStandbyNames, renderPgHba, renderPgpass, writeConfigFiles, type Upstream } from './conf.js';
+import { installTls, nodePgTls, type PgTls, type PgTlsConfig } from './tls.js';
 import { hasPgVersion, isAlive, readPostmasterPid, run } from './ctl.js';
 import { GuardLink } from './guard-link.js';
 import type { GuardFence } from './guard-protocol.js';
@@ -27,6 +28,14 @@ import { scramVerifier } from './scram.js';
 export type { Upstream } from './conf.js';
 export type { SqlStatus } from './queries.js';
 
+/** What pg_rewind calls on its source server (PostgreSQL's pg_rewind documentation), and our source check. */
+const REWIND_FUNCTIONS = [
+  'pg_catalog.pg_ls_dir(text, boolean, boolean)',
+  'pg_catalog.pg_stat_file(text, boolean)',
+  'pg_catalog.pg_read_binary_file(text)',
+  'pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)',
+  'pg_catalog.pg_control_checkpoint()',
+];
 export interface Credentials {
   readonly username: string;
   readonly password: string;
@@ -45,6 +54,8 @@ export interface PgControllerOptions {
   readonly replication: Credentials;
   /** The proxies' health-check role (member of pg_monitor), or null. */
   readonly monitor: Credentials | null;
+  /** The role pg_rewind and its source check log in as (pg_rewind's functions only), or null: the superuser. */
+  readonly rewind: Credentials | null;
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   readonly pgHba: readonly string[];
   readonly stopTimeoutMs: number;
@@ -54,6 +65,8 @@ export interface PgControllerOptions {
   readonly watchdog: string | null;
   /** The floating address the lease guard removes when it kills an expired primary, or null. */
   readonly vip: InterfaceAddress | null;
+  /** postgresql.tls: served, and required by every connection the agent and its programs make; null: plain. */
+  readonly tls: PgTlsConfig | null;
   readonly log: Logger;
 }
 
@@ -93,6 +106,7 @@ export interface PgControllerEvents {
 export type LocalInstance = Pick<
   PgController,
   | 'prepare'
+  | 'trustMembers'
   | 'dataDirState'
   | 'postmasterPid'
   | 'hasOrphans'
@@ -146,13 +160,17 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   private readonly apiSql: LocalSql;
   private apiStatus: Promise<SqlStatus> | null = null;
   private readonly connParams: () => ConnParams;
+  /** The OS user's copies of postgresql.tls (after prepare()). */
+  private tls: PgTls | null = null;
+  /** The member list the pgpass file was last written for. */
+  private pgpassFor: string | null = null;
 
   constructor(private readonly o: PgControllerOptions) {
     super();
     this.passfile = join(o.runDir, 'pgpass');
     this.logFile = join(o.runDir, 'postgresql.log');
     const connectHost = o.listenHost === '*' || o.listenHost === '0.0.0.0' ? '127.0.0.1' : (o.listenHost.split(',')[0] ?? '').trim();
-    this.connParams = () => ({ host: connectHost, port: o.port, user: o.superuser.username, password: o.superuser.password });
+    this.connParams = () => ({ host: connectHost, port: o.port, user: o.superuser.username, password: o.superuser.password, ...nodePgTls(this.tls) });
     this.sql = new LocalSql(this.connParams);
     this.apiSql = new LocalSql(this.connParams);
     this.syncNames = readSyncStandbyNames(o.dataDir);
@@ -188,15 +206,22 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    */
   prepare(): void {
     mkdirOwned(this.o.user, this.o.runDir);
-    writeOwned(
-      this.o.user,
-      this.passfile,
-      renderPgpass([
-        { user: this.o.replication.username, password: this.o.replication.password },
-        { user: this.o.superuser.username, password: this.o.superuser.password },
-      ]),
-    );
+    if (this.o.tls) this.tls = installTls(this.o.user, this.o.runDir, this.o.tls);
+    this.trustMembers([]);
     this.guard.attach().catch((err: Error) => this.o.log.error({ err: err.message }, 'cannot reach the lease guard'));
+  }
+
+  /**
+   * The pgpass file libpq programs read (walreceiver, pg_basebackup, pg_rewind): passwords for the
+   * registered members' host:port only. Rewritten when that list changes.
+   */
+  trustMembers(members: readonly { host: string; port: number }[]): void {
+    const hosts = [...new Map(members.map((m) => [`${m.host}:${m.port}`, m])).values()].sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
+    const key = JSON.stringify(hosts);
+    if (key === this.pgpassFor) return;
+    const users = [this.o.replication, this.o.superuser, ...(this.o.rewind ? [this.o.rewind] : [])].map((c) => ({ user: c.username, password: c.password }));
+    writeOwned(this.o.user, this.passfile, renderPgpass(hosts, users));
+    this.pgpassFor = key;
   }
 
   /** The primary may run until `untilMs` (CLOCK_MONOTONIC) unless told again: the guard enforces it. */
@@ -473,13 +498,18 @@ export class PgController extends EventEmitter<PgControllerEvents> {
       replicationUser: this.o.replication.username,
       replicationPassword: this.o.replication.password,
       passfile: this.passfile,
+      tls: this.tls,
       slot,
       onProgress,
     });
   }
 
+  private get rewindRole(): Credentials {
+    return this.o.rewind ?? this.o.superuser;
+  }
+
   async rewind(from: Upstream): Promise<'rewound' | 'not_needed'> {
-    return rewind({ user: this.o.user, binDir: this.o.binDir, dataDir: this.o.dataDir, from, superuser: this.o.superuser.username, passfile: this.passfile });
+    return rewind({ user: this.o.user, binDir: this.o.binDir, dataDir: this.o.dataDir, from, role: this.rewindRole.username, passfile: this.passfile, tls: this.tls });
   }
 
   /**
@@ -490,10 +520,11 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     const client = new pg.Client({
       host: from.host,
       port: from.port,
-      user: this.o.superuser.username,
-      password: this.o.superuser.password,
+      user: this.rewindRole.username,
+      password: this.rewindRole.password,
       database: 'postgres',
       connectionTimeoutMillis: 3000,
+      ...nodePgTls(this.tls),
     });
     client.on('error', () => {});
     try {
@@ -512,7 +543,9 @@ export class PgController extends EventEmitter<PgControllerEvents> {
   /**
    * Creates (or re-keys) the replication role and, when configured, the monitoring role the
    * proxies' health checks log in as (pg_monitor: enough to see recovery, WAL positions and the
-   * WAL receiver). Passwords travel as SCRAM verifiers only.
+   * WAL receiver) and the rewind role (the functions pg_rewind calls on its source, as PostgreSQL
+   * documents them, and the checkpoint timeline the source check reads). Passwords travel as SCRAM
+   * verifiers only.
    */
   async ensureRoles(): Promise<void> {
     const upsert = async (c: Credentials, options: string) => {
@@ -523,6 +556,10 @@ export class PgController extends EventEmitter<PgControllerEvents> {
     if (this.o.monitor) {
       await upsert(this.o.monitor, 'NOSUPERUSER');
       await this.sql.query(`GRANT pg_monitor TO "${this.o.monitor.username}"`);
+    }
+    if (this.o.rewind) {
+      await upsert(this.o.rewind, 'NOSUPERUSER');
+      for (const fn of REWIND_FUNCTIONS) await this.sql.query(`GRANT EXECUTE ON FUNCTION ${fn} TO "${this.o.rewind.username}"`);
     }
   }
 
@@ -602,8 +639,9 @@ export class PgController extends EventEmitter<PgControllerEvents> {
         standby: runAs.standby
           ? { upstream: runAs.upstream, slot: slotName(this.o.name), replicationUser: this.o.replication.username, passfile: this.passfile, appName: this.o.name }
           : null,
+        tls: this.tls,
       },
-      renderPgHba(this.o.pgHba, this.o.superuser.username, this.o.replication.username),
+      renderPgHba(this.o.pgHba, this.o.superuser.username, this.o.replication.username, this.tls !== null),
     );
   }
 }

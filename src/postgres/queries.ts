@@ -2,6 +2,7 @@
  * SQL against the local instance, through one `pg` client kept open between cycles. Connection
  * failures are mapped to PostgresUnavailableError here, at the boundary.
  */
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { PostgresTimeoutError, PostgresUnavailableError, errorMessage } from '../util/errors.js';
 import { parseLsn, type Lsn } from '../util/lsn.js';
@@ -39,6 +40,9 @@ export interface ConnParams {
   port: number;
   user: string;
   password: string;
+  /** postgresql.tls (nodePgTls): the server verified against the CA. */
+  ssl?: ConnectionOptions;
+  enableChannelBinding?: boolean;
 }
 
 const STATUS_SQL = `

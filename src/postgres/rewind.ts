@@ -7,14 +7,17 @@ import { join } from 'node:path';
 import { run } from './ctl.js';
 import { conninfo, type Upstream } from './conf.js';
 import type { OsUser } from './os-user.js';
+import { libpqTls, type PgTls } from './tls.js';
 
 export interface RewindOptions {
   user: OsUser;
   binDir: string;
   dataDir: string;
   from: Upstream;
-  superuser: string;
+  /** The role to log in as on the source: the rewind role, or the superuser. */
+  role: string;
   passfile: string;
+  tls: PgTls | null;
   signal?: AbortSignal;
 }
 
@@ -27,7 +30,7 @@ export async function rewind(o: RewindOptions): Promise<'rewound' | 'not_needed'
       '-D',
       o.dataDir,
       '--source-server',
-      conninfo({ host: o.from.host, port: o.from.port, user: o.superuser, passfile: o.passfile, dbname: 'postgres', connect_timeout: 5 }),
+      conninfo({ host: o.from.host, port: o.from.port, user: o.role, passfile: o.passfile, dbname: 'postgres', connect_timeout: 5, ...libpqTls(o.tls) }),
       '--progress',
     ],
     { signal: o.signal },

@@ -13,7 +13,9 @@ import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
 import { isAlive } from '../../src/postgres/ctl.js';
 import { instancePids } from '../../src/postgres/instance-procs.js';
 import { waitFor } from '../../src/util/deadline.js';
+import type { ClusterEvent } from '../../src/store/types.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
+import { cli } from '../support/cli.js';
 import { checkedCluster } from '../support/checked-cluster.js';
 import { idsOn, sqlRows, writable, type Writer } from '../support/workload.js';
 
@@ -70,7 +72,14 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const leader = await leaderOf();
       // A backend busy in a loop never notices its postmaster's death: an orphan that could still
       // commit, and whose shared memory would keep a new postmaster from starting.
-      const busy = new pg.Client({ host: '127.0.0.1', port: port(leader), user: c.cred.user, password: c.cred.password, database: 'postgres' });
+      const busy = new pg.Client({
+        host: '127.0.0.1',
+        port: port(leader),
+        user: c.cred.user,
+        password: c.cred.password,
+        database: 'postgres',
+        ...(c.cred.ssl ? { ssl: c.cred.ssl } : {}),
+      });
       busy.on('error', () => {});
       await busy.connect();
       const orphan = Number((await busy.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
@@ -169,6 +178,16 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const back = r.members.find((m) => m.name === down)!;
       assert.equal(back.role, 'standby');
       assert.equal(back.upstream, r.leader);
+      // It rejoined with pg_rewind as the least-privilege rewind role: a rewind that failed for
+      // want of a grant would have fallen back to a full clone (rewind_failed, then cloned).
+      const events = (JSON.parse((await cli('cluster', 'events', '--since', '10m', '--json', '-c', c.clientConfigFile)).stdout) as ClusterEvent[]).filter((e) => e.node === down);
+      assert.ok(
+        events.some((e) => e.kind === 'rewound'),
+        `a rewound event from ${down}: ${JSON.stringify(events.map((e) => e.kind))}`,
+      );
+      assert.ok(!events.some((e) => e.kind === 'rewind_failed'), `no rewind_failed: ${JSON.stringify(events.filter((e) => e.kind === 'rewind_failed'))}`);
+      const [role] = await sqlRows(port(r.leader!), c.cred, "SELECT rolsuper FROM pg_roles WHERE rolname = 'pgwarden_rewind'");
+      assert.equal(role?.rolsuper, false, 'the rewind role exists and is no superuser');
       // As a standby it keeps a slot for every other member (for after a promotion), moved up to
       // where each member has got: none stays behind to pin WAL.
       const [{ lsn }] = (await sqlRows(port(r.leader!), c.cred, 'SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];

@@ -255,7 +255,14 @@ describe('client libraries through the proxy, TLS required (pgwarden up --tls)',
     await c.waitStable(60_000);
     await waitFor('a standby serving reads through the proxy', () => c.up!.proxy.proxy.routes().nodes.some((n) => n.readable), { timeoutMs: 30_000 });
     for (const m of (await c.report()).members) {
-      const direct = new pg.Client({ host: '127.0.0.1', port: m.port, user: c.cred.user, password: c.cred.password, database: 'postgres' });
+      const direct = new pg.Client({
+        host: '127.0.0.1',
+        port: m.port,
+        user: c.cred.user,
+        password: c.cred.password,
+        database: 'postgres',
+        ...(c.cred.ssl ? { ssl: c.cred.ssl } : {}),
+      });
       await direct.connect();
       await waitFor(`${m.name} to replay ${lsn}`, async () => (await direct.query(`SELECT pg_last_wal_replay_lsn() >= '${lsn}' OR NOT pg_is_in_recovery() AS ok`)).rows[0].ok, {
         timeoutMs: 30_000,

@@ -164,6 +164,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
     mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
     writeFileSync(join(dir, 'secrets', 'superuser'), password, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'replication'), `r-${password}`, { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'rewind'), `w-${password}`, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'api_token'), `token-${randomBytes(16).toString('hex')}`, { mode: 0o600 });
     for (const [i, h] of db.entries()) {
       const a = lab.addr(h);
@@ -187,6 +188,7 @@ export async function startLabCluster(opts: { dbHosts: number; timing?: LabTimin
             connect_address: `${a}:5432`,
             superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
             replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
+            rewind: { username: 'pgwarden_rewind', password_file: join(dir, 'secrets', 'rewind') },
             parameters: { shared_buffers: '32MB', max_connections: 40, ...wal?.parameters },
             initdb: wal?.initdb ?? [],
           },

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ApiClient } from '../../src/client/api-client.js';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
+import { throwawayCa } from '../../src/local/throwaway-ca.js';
 import { syncKeys, up, type UpCluster, type UpOptions } from '../../src/local/up.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
@@ -144,7 +145,7 @@ export async function memoryCluster(opts: { pgHba?: string[]; timing?: UpOptions
     backend: 'memory',
     up: cluster,
     endpoints: cluster.ports.map((p) => ({ name: p.name, port: p.pg })),
-    cred: { user: cluster.superuser.username, password: cluster.superuser.password },
+    cred: { user: cluster.superuser.username, password: cluster.superuser.password, ...(cluster.tls ? { ssl: { ca: readFileSync(cluster.tls.caFile) } } : {}) },
     clientConfigFile: cluster.clusterFile,
     ttlMs: TIMING.ttl * 1000,
     logs: () => readFileSync(join(dir, 'logs', 'pgwarden.log'), 'utf8'),
@@ -182,6 +183,8 @@ export async function etcdCluster(
     tags?: Record<string, Record<string, unknown>>;
     /** Nodes whose agents start only on restartHost(): hosts added later. */
     later?: readonly string[];
+    /** postgresql.tls on every node, from a throwaway CA: TLS logins only, replication and rewind verify-full. */
+    pgTls?: boolean;
   } = {},
 ): Promise<ClusterHarness> {
   const timing = opts.timing ?? TIMING;
@@ -207,7 +210,9 @@ export async function etcdCluster(
     mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
     writeFileSync(join(dir, 'secrets', 'superuser'), password, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'replication'), `repl-${password}`, { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets', 'rewind'), `rewind-${password}`, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'api_token'), `test-token-${randomBytes(16).toString('hex')}`, { mode: 0o600 });
+    const ca = opts.pgTls ? await throwawayCa(join(dir, 'tls')) : null;
     const endpoints: Endpoint[] = [];
     const apiUrls: string[] = [];
     names.forEach((name, i) => {
@@ -230,7 +235,10 @@ export async function etcdCluster(
             connect_address: `127.0.0.1:${pgPort}`,
             superuser: { username: 'postgres', password_file: join(dir, 'secrets', 'superuser') },
             replication: { username: 'replicator', password_file: join(dir, 'secrets', 'replication') },
+            // Every rejoin in these tests rewinds with the least-privilege role.
+            rewind: { username: 'pgwarden_rewind', password_file: join(dir, 'secrets', 'rewind') },
             parameters: opts.parameters ?? { shared_buffers: '32MB', max_connections: 40 },
+            ...(ca ? { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, ca_file: ca.caFile } } : {}),
           },
           api: { listen: `127.0.0.1:${apiPort}`, connect_address: `127.0.0.1:${apiPort}`, auth_token_file: join(dir, 'secrets', 'api_token') },
           store: { type: 'etcd', endpoints: [etcd!.endpoint] },
@@ -254,7 +262,7 @@ export async function etcdCluster(
       backend: 'etcd',
       endpoints,
       store: { endpoints: [etcd.endpoint], scope: 'itest' },
-      cred: { user: 'postgres', password },
+      cred: { user: 'postgres', password, ...(ca ? { ssl: { ca: readFileSync(ca.caFile) } } : {}) },
       clientConfigFile: join(dir, 'cluster.yaml'),
       ttlMs: timing.ttl * 1000,
       logs: () =>

@@ -24,6 +24,7 @@ export class FakeInstance extends EventEmitter<PgControllerEvents> implements Lo
   readonly calls: string[] = [];
 
   prepare(): void {}
+  trustMembers(): void {}
   dataDirState(): 'empty' | 'valid' {
     return this.mode === 'empty' ? 'empty' : 'valid';
   }

@@ -3,6 +3,7 @@
  * node is writable (recording each acknowledged id), and a sampler asking every node several
  * times a second whether it accepts writes (recording any round with two writable nodes).
  */
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 
 export interface Endpoint {
@@ -15,6 +16,8 @@ export interface Endpoint {
 export interface Credentials {
   readonly user: string;
   readonly password: string;
+  /** When the cluster's PostgreSQL takes TLS logins only (postgresql.tls). */
+  readonly ssl?: ConnectionOptions;
 }
 
 export interface Ack {
@@ -33,6 +36,7 @@ export async function connect(port: number, cred: Credentials, timeoutMs: number
     port,
     user: cred.user,
     password: cred.password,
+    ...(cred.ssl ? { ssl: cred.ssl } : {}),
     database: 'postgres',
     connectionTimeoutMillis: timeoutMs,
     query_timeout: queryTimeoutMs,

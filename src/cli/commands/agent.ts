@@ -3,7 +3,7 @@
  * PostgreSQL cleanly and hand the lock over (a standby takes it), as Patroni does.
  */
 import type { Command } from 'commander';
-import { checkSecrets, loadNodeConfig } from '../../config/index.js';
+import { checkSecrets, loadNodeConfig, NO_PG_TLS_WARNING } from '../../config/index.js';
 import { createLogger } from '../../util/log.js';
 import { fail, runUntilSignal } from '../common.js';
 
@@ -29,7 +29,9 @@ export function registerAgent(program: Command): void {
     .requiredOption('-c, --config <file>', 'the node YAML')
     .action((opts: { config: string }) => {
       try {
-        checkSecrets(loadNodeConfig(opts.config));
+        const cfg = loadNodeConfig(opts.config);
+        checkSecrets(cfg);
+        if (!cfg.postgresql.tls) console.error(`warning: ${NO_PG_TLS_WARNING}`);
         console.log(`${opts.config}: ok`);
       } catch (err) {
         fail(err, 2);

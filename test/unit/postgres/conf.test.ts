@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { conninfo, readSyncStandbyNames, renderPgHba, renderPgpass, renderPostgresqlConf } from '../../../src/postgres/conf.js';
 import { scramVerifier } from '../../../src/postgres/scram.js';
 
-const base = { clusterName: 'c1', listenHost: '127.0.0.1', port: 5433, parameters: {}, standby: null };
+const base = { clusterName: 'c1', listenHost: '127.0.0.1', port: 5433, parameters: {}, standby: null, tls: null };
+const tls = { cert: '/run/pgw/tls/server.pem', key: '/run/pgw/tls/server.key', ca: '/run/pgw/tls/ca.pem', caPem: Buffer.from('') };
 
 describe('files pgwarden writes for PostgreSQL', () => {
   it('managed settings win over user parameters (a user cannot turn off what HA depends on)', () => {
@@ -27,6 +28,21 @@ describe('files pgwarden writes for PostgreSQL', () => {
     assert.match(conf, /^primary_conninfo = 'host=10\.0\.0\.1 port=5432 user=repl passfile=\/run\/pgw\/pgpass application_name=n2 /m);
     assert.match(conf, /^primary_slot_name = 'n2'$/m);
     assert.doesNotMatch(conf, /password=/);
+    assert.doesNotMatch(conf, /^ssl = /m);
+  });
+
+  it('with postgresql.tls: the server serves TLS and the replication connection requires verify-full and channel binding', () => {
+    const conf = renderPostgresqlConf({
+      ...base,
+      tls,
+      standby: { upstream: { name: 'n1', host: '10.0.0.1', port: 5432 }, slot: 'n2', replicationUser: 'repl', passfile: '/run/pgw/pgpass', appName: 'n2' },
+    });
+    assert.match(conf, /^primary_conninfo = '.* sslmode=verify-full sslrootcert=\/run\/pgw\/tls\/ca\.pem channel_binding=require'$/m);
+    assert.match(conf, /^ssl = 'on'$/m);
+    assert.match(conf, /^ssl_key_file = '\/run\/pgw\/tls\/server\.key'$/m);
+    assert.match(conf, /^ssl_ca_file = '\/run\/pgw\/tls\/ca\.pem'$/m);
+    const hba = renderPgHba([], 'postgres', 'repl', true).split('\n').slice(1).filter(Boolean);
+    assert.ok(hba.length > 0 && hba.every((l) => l.startsWith('hostssl ')), hba.join('\n'));
   });
 
   it('quotes values with quotes and backslashes', () => {
@@ -59,8 +75,18 @@ describe('files pgwarden writes for PostgreSQL', () => {
     }
   });
 
-  it('pgpass escapes : and \\', () => {
-    assert.equal(renderPgpass([{ user: 'u', password: 'a:b\\c' }]), '*:*:*:u:a\\:b\\\\c\n');
+  it('pgpass names each member host and port, never *, and escapes : and \\', () => {
+    assert.equal(
+      renderPgpass(
+        [
+          { host: '10.0.0.1', port: 5432 },
+          { host: '::1', port: 5433 },
+        ],
+        [{ user: 'u', password: 'a:b\\c' }],
+      ),
+      '10.0.0.1:5432:*:u:a\\:b\\\\c\n\\:\\:1:5433:*:u:a\\:b\\\\c\n',
+    );
+    assert.equal(renderPgpass([], [{ user: 'u', password: 'p' }]), '');
   });
 
   it('reads pg_basebackup progress lines', () => {
