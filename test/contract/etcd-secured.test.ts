@@ -13,9 +13,9 @@ import { Etcd3 } from 'etcd3';
 import { storeFor } from '../../src/compose/store.js';
 import { throwawayCa, type ThrowawayCa } from '../../src/local/throwaway-ca.js';
 import { EtcdStore } from '../../src/store/etcd.js';
-import { waitFor } from '../../src/util/deadline.js';
 import { StoreUnavailableError } from '../../src/util/errors.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
+import { etcdHarness } from './etcd-harness.js';
 import { describeStateStore } from './store.contract.js';
 
 const USER = 'pgwarden';
@@ -49,30 +49,7 @@ describeStateStore('etcd with TLS, client certificates and a user limited to its
   const scope = `secured-${process.pid}`;
   const { etcd, ca, root, dir } = await securedEtcd(scope);
   const make = () => new EtcdStore({ endpoints: [etcd.endpoint], scope, ttlSeconds: 2, callTimeoutMs: 1000, auth: { username: USER, password: PASSWORD }, tls: tlsOf(ca) });
-  const probe = make();
-  return {
-    handle: make,
-    expire: async () => {
-      await waitFor(
-        'the session keys to expire in etcd',
-        async () => {
-          const snap = await probe.load(AbortSignal.timeout(1000));
-          return snap.leader === null && snap.members.size === 0;
-        },
-        { timeoutMs: 8000, intervalMs: 200 },
-      );
-    },
-    unreachable: (on) => (on ? etcd.pause() : etcd.resume()),
-    scope,
-    putRaw: async (key, value) => void (await root.put(key).value(value)),
-    deleteRaw: async (key) => void (await root.delete().key(key)),
-    close: async () => {
-      root.close();
-      await probe.close();
-      await etcd.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return etcdHarness({ etcd, scope, make, raw: root, cleanup: () => rmSync(dir, { recursive: true, force: true }) });
 });
 
 describe('an agent that etcd must refuse', { timeout: 60_000 }, () => {

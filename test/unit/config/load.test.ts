@@ -4,30 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadTlsContext, parseNodeConfig } from '../../../src/config/index.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import type { ConfigError } from '../../../src/util/errors.js';
+import { configErrorOf, validNode } from './fixtures.js';
 
-const valid = () => ({
-  name: 'node1',
-  data_dir: '/var/lib/pgwarden/node1',
-  postgresql: {
-    listen: '127.0.0.1:5432',
-    connect_address: '10.0.0.1:5432',
-    superuser: { username: 'postgres', password_env: 'PGW_SU' },
-    replication: { username: 'replicator', password_file: 'repl.pw' },
-  },
-  api: { listen: '0.0.0.0:8008', connect_address: '10.0.0.1:8008', auth_token_file: 'api.token' },
-  store: { type: 'etcd', endpoints: ['http://10.0.0.9:2379'] },
-});
-
-function configError(raw: unknown): ConfigError {
-  try {
-    parseNodeConfig(raw, '/etc/pgwarden');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const valid = validNode;
+const configError = (raw: unknown): ConfigError => configErrorOf(() => parseNodeConfig(raw, '/etc/pgwarden'));
 
 describe('node config', () => {
   it('accepts a minimal config and fills the documented defaults', () => {

@@ -7,30 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseNodeConfig, readSecret, readToken } from '../../../src/config/index.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { configErrorOf, validNode } from './fixtures.js';
 
-const valid = () => ({
-  name: 'node1',
-  data_dir: '/var/lib/pgwarden/node1',
-  postgresql: {
-    listen: '127.0.0.1:5432',
-    connect_address: '10.0.0.1:5432',
-    superuser: { username: 'postgres', password_env: 'PGW_SU' },
-    replication: { username: 'replicator', password_file: 'repl.pw' },
-  },
-  api: { listen: '0.0.0.0:8008', connect_address: '10.0.0.1:8008', auth_token_file: 'api.token' } as Record<string, unknown>,
-  store: { type: 'etcd', endpoints: ['http://10.0.0.9:2379'] } as Record<string, unknown>,
-});
-
-function keyOf(raw: unknown): string {
-  try {
-    parseNodeConfig(raw, '/etc/pgwarden');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.path.join('.');
-  }
-  assert.fail('expected a ConfigError');
-}
+const valid = validNode;
+const keyOf = (raw: unknown): string => configErrorOf(() => parseNodeConfig(raw, '/etc/pgwarden')).path.join('.');
 
 const dir = mkdtempSync(join(tmpdir(), 'pgw-secrets-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,15 +20,7 @@ const file = (name: string, value: string, mode = 0o600) => {
   chmodSync(f, mode);
   return f;
 };
-const refusal = (fn: () => unknown): ConfigError => {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err;
-  }
-  assert.fail('expected a ConfigError');
-};
+const refusal = configErrorOf;
 
 describe('API access in the node config', () => {
   it('an inline token is refused and the error says where a token goes', () => {
