@@ -3,6 +3,7 @@
  * its live state, probed through its own agent's API, and the warnings an operator must read.
  */
 import { fetchNodeReport, memberApiUrl } from '../client/api-client.js';
+import type { HttpTls } from '../client/http.js';
 import type { NodeReport } from '../client/node-report.js';
 import { failoverJson, type FailoverRequestJson } from '../store/codec.js';
 import type { CloneStatus, ClusterSnapshot, MemberStatus, Registration } from '../store/types.js';
@@ -51,9 +52,9 @@ const BUSY: ReadonlySet<string> = new Set(['cloning', 'rewinding', 'bootstrappin
 
 export type Prober = (reg: Registration) => Promise<NodeReport | null>;
 
-/** Probes a member's GET /status; null when the agent does not answer within the deadline. */
-export function httpProber(timeoutMs: number): Prober {
-  return (reg) => fetchNodeReport(reg, timeoutMs);
+/** Probes a member's GET /status (over HTTPS with `tls`); null when the agent does not answer within the deadline. */
+export function httpProber(timeoutMs: number, tls: HttpTls | null = null): Prober {
+  return (reg) => fetchNodeReport(reg, timeoutMs, tls);
 }
 
 /** Every registered member's live report, by name (null: its agent did not answer). */

@@ -15,6 +15,7 @@ import { nodeReportJson } from '../client/node-report.js';
 import { buildClusterReport, httpProber, probeAll, type Prober } from './cluster-view.js';
 import { failoverPreview } from './failover-preview.js';
 import { requireBearer } from './bearer.js';
+import type { HttpTls } from '../client/http.js';
 import { consistencyRoutes, type ConsistencySql } from './consistency-routes.js';
 
 const NODE_ACTIONS: ReadonlySet<string> = new Set(['detach', 'attach', 'remove', 'readmit']);
@@ -32,11 +33,16 @@ export interface ApiOptions {
   readonly maximumLagOnFailover: bigint;
   /** The local instance's side of the consistency check. */
   readonly consistency: () => ConsistencySql;
+  /** api.tls: serve HTTPS (client certificates required with `requestCert`); null: HTTP. */
+  readonly https: { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean } | null;
+  /** How this agent reaches the others' APIs (their CA, its own certificate). */
+  readonly peerTls: HttpTls | null;
 }
 
 export function buildApi(o: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false });
-  const remote = httpProber(Math.min(2000, o.timeoutMs));
+  // The HTTPS server is the same fastify; its type differs only in the underlying server class.
+  const app = (o.https ? Fastify({ logger: false, https: { ...o.https, rejectUnauthorized: o.https.requestCert } }) : Fastify({ logger: false })) as unknown as FastifyInstance;
+  const remote = httpProber(Math.min(2000, o.timeoutMs), o.peerTls);
   const self = o.agent.status().name;
   // Our own row is read directly: the API must not depend on reaching itself over the network.
   const prober: Prober = (reg) => (reg.name === self ? o.agent.report().catch(() => null) : remote(reg));

@@ -3,7 +3,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { ApiClient } from '../client/api-client.js';
-import { loadClientConfig, readToken, type ClientConfig } from '../config/index.js';
+import { httpTlsFiles, loadClientConfig, readToken, type ClientConfig } from '../config/index.js';
 import type { PoolNodeRow } from '../proxy/pool-nodes.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
@@ -34,11 +34,12 @@ export function clientSetup(file: string): ClientSetup {
     // A CLI user may read a token file that the agents' user owns (root does): only its mode is checked.
     const token = readToken(cfg, ['auth_token_file'], false);
     const endpoints = cfg.endpoints.map((e) => e.replace(/\/+$/, ''));
+    const tls = httpTlsFiles(cfg, []);
     return {
       cfg,
       token,
-      api: new ApiClient(cfg.endpoints, token),
-      named: (url, timeoutMs) => (endpoints.includes(url.replace(/\/+$/, '')) ? new ApiClient([url], token, timeoutMs) : null),
+      api: new ApiClient(cfg.endpoints, token, 5000, tls),
+      named: (url, timeoutMs) => (endpoints.includes(url.replace(/\/+$/, '')) ? new ApiClient([url], token, timeoutMs, tls) : null),
     };
   } catch (err) {
     fail(err, 2);

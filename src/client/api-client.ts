@@ -3,7 +3,7 @@
  * answers, so a command works from any member while others are down) and the agents' own reads
  * of a peer's GET /status (one member, one deadline, the body validated).
  */
-import { deadlineSignal } from '../util/deadline.js';
+import { httpCall, type HttpTls } from './http.js';
 import { PgwardenError, errorMessage } from '../util/errors.js';
 import { parseNodeReport, type NodeReport } from './node-report.js';
 
@@ -19,11 +19,16 @@ export interface ApiResponse<T> {
   readonly endpoint: string;
 }
 
+/** The CLI's answers are small JSON documents; a cluster report of many members is still far below this. */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
 export class ApiClient {
   constructor(
     private readonly endpoints: readonly string[],
     private readonly token: string | undefined,
     private readonly timeoutMs = 5000,
+    /** For https endpoints (api.tls): the CA of their certificates, and a client certificate when they ask. */
+    private readonly tls: HttpTls | null = null,
   ) {}
 
   get<T>(path: string): Promise<ApiResponse<T>> {
@@ -42,18 +47,20 @@ export class ApiClient {
     const errors: string[] = [];
     for (const endpoint of this.endpoints) {
       try {
-        const res = await fetch(`${endpoint}${path}`, {
+        const res = await httpCall(`${endpoint}${path}`, {
           method,
-          signal: deadlineSignal(this.timeoutMs),
+          timeoutMs: this.timeoutMs,
+          maxBytes: MAX_ANSWER_BYTES,
+          tls: this.tls,
           headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         });
         // 503 from /cluster means that node cannot read the store: another may.
         if (res.status === 503 && method === 'GET') {
-          errors.push(`${endpoint}: ${JSON.stringify(await res.json())}`);
+          errors.push(`${endpoint}: ${res.text}`);
           continue;
         }
-        return { status: res.status, body: (await res.json()) as T, endpoint };
+        return { status: res.status, body: JSON.parse(res.text) as T, endpoint };
       } catch (err) {
         errors.push(`${endpoint}: ${errorMessage(err)}`);
       }
@@ -83,20 +90,12 @@ export function memberApiUrl(reg: { readonly host: string; readonly api_url: str
  * A member's GET /status, validated; null when its agent does not answer within the deadline,
  * answers something else or more than 64 KiB, or its api_url is not at its own host.
  */
-export async function fetchNodeReport(reg: { readonly host: string; readonly api_url: string }, timeoutMs: number): Promise<NodeReport | null> {
+export async function fetchNodeReport(reg: { readonly host: string; readonly api_url: string }, timeoutMs: number, tls: HttpTls | null = null): Promise<NodeReport | null> {
   const origin = memberApiUrl(reg);
   if (!origin) return null;
   try {
-    const res = await fetch(`${origin}/status`, { signal: deadlineSignal(timeoutMs), redirect: 'error' });
-    if (!res.ok || !res.body) return null;
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += chunk.byteLength;
-      if (size > MAX_REPORT_BYTES) return null;
-      chunks.push(chunk);
-    }
-    return parseNodeReport(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    const res = await httpCall(`${origin}/status`, { timeoutMs, maxBytes: MAX_REPORT_BYTES, tls });
+    return res.status === 200 ? parseNodeReport(JSON.parse(res.text)) : null;
   } catch {
     return null;
   }

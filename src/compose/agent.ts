@@ -5,7 +5,7 @@
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
-import { checkPgTlsFiles, NO_PG_TLS_WARNING, readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
+import { checkPgTlsFiles, httpTlsFiles, NO_PG_TLS_WARNING, readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
 import { Agent } from '../ha/agent.js';
 import { allowlistOf } from '../util/cidr.js';
 import type { HaConfig } from '../ha/view.js';
@@ -39,6 +39,9 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
   const token = readToken(cfg.api, ['api', 'auth_token_file']);
   checkPgTlsFiles(cfg);
   if (!cfg.postgresql.tls) log.warn(NO_PG_TLS_WARNING);
+  // api.tls: the same files serve HTTPS and, as a client, verify and enter the other agents' APIs.
+  const apiTls = cfg.api.tls ? httpTlsFiles(cfg.api.tls, ['api', 'tls']) : null;
+  const peerTls = apiTls;
   const user = resolveOsUser(cfg.os_user);
   const listen = splitHostPort(cfg.postgresql.listen);
   const connect = splitHostPort(cfg.postgresql.connect_address);
@@ -86,7 +89,8 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     log: log.child({ component: 'ha' }),
     vip,
     callbacks,
-    registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `http://${cfg.api.connect_address}`, tags },
+    peerTls,
+    registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `${cfg.api.tls ? 'https' : 'http'}://${cfg.api.connect_address}`, tags },
   });
   const api = buildApi({
     agent,
@@ -97,6 +101,8 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     drainTimeoutS: cfg.drain_timeout,
     maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),
     consistency: () => pg.consistency(),
+    https: apiTls ? { cert: apiTls.cert!, key: apiTls.key!, ...(apiTls.ca ? { ca: apiTls.ca } : {}), requestCert: cfg.api.tls!.verify_client } : null,
+    peerTls,
   });
 
   return {

@@ -13,6 +13,7 @@ export {
   privateKeyModeOk,
   checkSecrets,
   checkPgTlsFiles,
+  httpTlsFiles,
   NO_PG_TLS_WARNING,
   MIN_TOKEN_BYTES,
 } from './load.js';

@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ZodType } from 'zod';
 import { allowlistOf } from '../util/cidr.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
-import { clientConfigSchema, nodeConfigSchema, type ClientConfig, type NodeConfig } from './schema.js';
+import { clientConfigSchema, nodeConfigSchema, type ClientConfig, type NodeConfig, type StoreConfig } from './schema.js';
 import { checkTiming } from './timing.js';
 import { proxyConfigSchema, type ProxyConfig } from './proxy-schema.js';
 
@@ -51,6 +51,12 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
   if (cfg.api.auth_token_file) cfg.api.auth_token_file = abs(cfg.api.auth_token_file);
   const tls = cfg.postgresql.tls;
   if (tls) for (const k of ['cert_file', 'key_file', 'ca_file'] as const) tls[k] = abs(tls[k]);
+  const apiTls = cfg.api.tls;
+  if (apiTls) {
+    apiTls.cert_file = abs(apiTls.cert_file);
+    apiTls.key_file = abs(apiTls.key_file);
+    if (apiTls.ca_file) apiTls.ca_file = abs(apiTls.ca_file);
+  }
   cfg.api.allowlist.forEach((entry, i) => {
     try {
       allowlistOf([entry]);
@@ -58,7 +64,7 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
       throw new ConfigError(['api', 'allowlist', i], errorMessage(err));
     }
   });
-  if (cfg.store.type === 'etcd') for (const k of ['password_file', 'ca_file', 'cert_file', 'key_file'] as const) if (cfg.store[k]) cfg.store[k] = abs(cfg.store[k]);
+  resolveStoreFiles(cfg.store, abs);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
   for (const k of ['on_start', 'on_stop', 'on_role_change'] as const) {
     const script = cfg.callbacks[k];
@@ -72,7 +78,13 @@ export function loadProxyConfig(file: string): ProxyConfig {
   const base = dirname(resolve(file));
   if (cfg.health_check.password_file) cfg.health_check.password_file = resolve(base, cfg.health_check.password_file);
   if (cfg.log.file) cfg.log.file = resolve(base, cfg.log.file);
+  resolveStoreFiles(cfg.store, (p) => resolve(base, p));
   return cfg;
+}
+
+/** The etcd store's files (password, TLS), relative to the config file. */
+function resolveStoreFiles(store: StoreConfig, abs: (p: string) => string): void {
+  if (store.type === 'etcd') for (const k of ['password_file', 'ca_file', 'cert_file', 'key_file'] as const) if (store[k]) store[k] = abs(store[k]);
 }
 
 export function loadNodeConfig(file: string): NodeConfig {
@@ -88,11 +100,18 @@ export function loadClientConfig(file: string): ClientConfig {
   const base = dirname(resolve(file));
   if (raw && typeof raw === 'object' && 'endpoints' in raw) {
     const cfg = validate(clientConfigSchema, raw);
-    if (cfg.auth_token_file) cfg.auth_token_file = resolve(base, cfg.auth_token_file);
+    for (const k of ['auth_token_file', 'ca_file', 'cert_file', 'key_file'] as const) if (cfg[k]) cfg[k] = resolve(base, cfg[k]);
     return cfg;
   }
+  // A node's own file: its API, verified and entered as that node would (its CA, its certificate).
   const node = parseNodeConfig(raw, base);
-  return { endpoints: [`http://${node.api.connect_address}`], auth_token_file: node.api.auth_token_file, proxies: [] };
+  const t = node.api.tls;
+  return {
+    endpoints: [`${t ? 'https' : 'http'}://${node.api.connect_address}`],
+    auth_token_file: node.api.auth_token_file,
+    proxies: [],
+    ...(t ? { ca_file: t.ca_file, cert_file: t.cert_file, key_file: t.key_file } : {}),
+  };
 }
 
 /** The proxy's TLS certificate and key as a secure context; a file problem names its key. */
@@ -162,6 +181,25 @@ function readSecretFile(file: string, key: string[], owned: boolean): string {
   return value;
 }
 
+/** The files of an HTTPS client (api.tls, or a client file's): read at start, a problem names its key. */
+export function httpTlsFiles(
+  t: { ca_file?: string | undefined; cert_file?: string | undefined; key_file?: string | undefined },
+  path: string[],
+): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const read = (k: 'ca_file' | 'cert_file' | 'key_file') => {
+    const file = t[k];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError([...path, k], `cannot read it: ${errorMessage(err)}`);
+    }
+  };
+  if (t.key_file) privateKeyModeOk(t.key_file, [...path, 'key_file']);
+  const [ca, cert, key] = [read('ca_file'), read('cert_file'), read('key_file')];
+  return { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
+}
+
 /** Reads every secret a node's config names, as its agent will at start: `check-config` reports what would fail there. */
 export function checkSecrets(cfg: NodeConfig): void {
   readSecret(cfg.postgresql.superuser, ['postgresql', 'superuser']);
@@ -171,6 +209,7 @@ export function checkSecrets(cfg: NodeConfig): void {
   readToken(cfg.api, ['api', 'auth_token_file']);
   if (cfg.store.type === 'etcd' && cfg.store.username) readSecret(cfg.store, ['store']);
   checkPgTlsFiles(cfg);
+  if (cfg.api.tls) httpTlsFiles(cfg.api.tls, ['api', 'tls']);
 }
 
 /** postgresql.tls: every file readable, the key private (PostgreSQL's own rule); a problem names its key. */

@@ -151,6 +151,15 @@ export const nodeConfigSchema = z.strictObject({
       auth_token_file: z.string().optional(),
       /** Addresses or CIDRs that may make mutating calls (with the token); empty: any address. */
       allowlist: z.array(z.string()).default([]),
+      /**
+       * HTTPS: this agent's certificate and key; `ca_file` signed every member's API certificate
+       * (the agents verify each other with it); `verify_client` requires a client certificate of
+       * that CA from every caller (the agents present their own).
+       */
+      tls: z
+        .strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1), ca_file: z.string().min(1).optional(), verify_client: z.boolean().default(false) })
+        .refine((t) => !t.verify_client || t.ca_file !== undefined, { message: 'verify_client needs ca_file (the CA client certificates must chain to)', path: ['verify_client'] })
+        .optional(),
     })
     .refine((a) => a.auth_token_file !== undefined || isLoopback(splitHostPort(a.listen).host), {
       message: 'the API listens beyond loopback: set auth_token_file (anyone who reaches it could otherwise read the cluster and, with a token set later, act on it)',
@@ -223,6 +232,10 @@ export const clientConfigSchema = z.strictObject({
   endpoints: z.array(z.string().regex(/^https?:\/\//, 'expected http://host:port')).min(1),
   auth_token: inlineToken,
   auth_token_file: z.string().optional(),
+  /** For https endpoints: the CA of the agents' API certificates, and a client certificate when they require one. */
+  ca_file: z.string().optional(),
+  cert_file: z.string().optional(),
+  key_file: z.string().optional(),
   /** The proxies' admin endpoints (GET /nodes, no token sent): `cluster stop|start|restart` lists their state. */
   proxies: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'expected http://host:port')).default([]),
   /** The control endpoint of the `pgwarden up` process that runs these nodes (node add). */

@@ -2,6 +2,7 @@
  * What the I/O half of the HA loop (observe, execute, agent) is built from: interfaces only; the
  * composition root (src/compose/agent.ts) passes the concrete store, instance and clock.
  */
+import type { HttpTls } from '../client/http.js';
 import type { LocalInstance } from '../postgres/controller.js';
 import type { StateStore } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
@@ -22,4 +23,6 @@ export interface HaDeps {
   readonly vip?: FloatingIp | undefined;
   /** The operator's scripts run on role changes, when configured. */
   readonly callbacks?: Callbacks | undefined;
+  /** How the other agents' APIs are reached (api.tls); null: plain HTTP. */
+  readonly peerTls?: HttpTls | null;
 }

@@ -4,6 +4,7 @@
  * APIs. Observing changes nothing: what must be done about what it sees is the decision's.
  */
 import { fetchNodeReport } from '../client/api-client.js';
+import type { HttpTls } from '../client/http.js';
 import type { LocalInstance, SqlStatus } from '../postgres/controller.js';
 import type { StateStore } from '../store/store.js';
 import type { ClusterSnapshot } from '../store/types.js';
@@ -168,11 +169,11 @@ export function trackEdges(prev: Edges, s: ProbedState, now: number, ctx: { read
  * from the store loses its member key with its session, so it is never waited for as the "better
  * candidate" it can no longer become.
  */
-export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: number): Promise<Map<string, PeerStatus>> {
+export async function probePeers(c: ClusterSnapshot, self: string, timeoutMs: number, tls: HttpTls | null = null): Promise<Map<string, PeerStatus>> {
   const others = [...c.registry.values()].filter((r) => r.name !== self && c.members.has(r.name));
   const results = await Promise.all(
     others.map(async (r): Promise<PeerStatus> => {
-      const body = await fetchNodeReport(r, timeoutMs);
+      const body = await fetchNodeReport(r, timeoutMs, tls);
       if (!body) return { name: r.name, reachable: false, running: false, role: null, lsn: null, timeline: null, tags: r.tags, diskFull: false };
       return { name: r.name, reachable: true, running: body.running, role: body.role, lsn: body.lsn, timeline: body.timeline, tags: body.tags ?? r.tags, diskFull: body.disk_full };
     }),
@@ -204,7 +205,7 @@ export class Observer {
     const local: LocalState = { ...probed, downSince, notStreamingSince, noReplicaSince, hungSince, diskFullSince };
     const peers =
       cluster.kind === 'snapshot' && cluster.leader === null && s.postmaster === 'running'
-        ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs))
+        ? await probePeers(cluster, this.d.name, Math.min(2000, config.retryTimeoutMs), this.d.peerTls ?? null)
         : new Map<string, PeerStatus>();
     const vip = this.d.vip ? { held: await this.d.vip.held().catch(() => null) } : null;
     const view: View = {

@@ -1,5 +1,6 @@
 import { etcdCluster } from '../support/cluster.js';
 import { describeFailover } from './failover.scenarios.js';
 
-// PostgreSQL with TLS everywhere (postgresql.tls): replication, failover and the pg_rewind rejoin run over verify-full.
-describeFailover('etcd', () => etcdCluster({ pgTls: true }));
+// TLS everywhere: PostgreSQL (postgresql.tls: replication, failover and the pg_rewind rejoin over
+// verify-full), the REST API (api.tls with client certificates) and etcd (https, --client-cert-auth).
+describeFailover('etcd', () => etcdCluster({ pgTls: true, apiTls: true, etcdTls: true }));

@@ -14,6 +14,7 @@ import { isAlive } from '../../src/postgres/ctl.js';
 import { instancePids } from '../../src/postgres/instance-procs.js';
 import { waitFor } from '../../src/util/deadline.js';
 import type { ClusterEvent } from '../../src/store/types.js';
+import { httpCall } from '../../src/client/http.js';
 import { MAIN, type ClusterHarness } from '../support/cluster.js';
 import { cli } from '../support/cli.js';
 import { checkedCluster } from '../support/checked-cluster.js';
@@ -279,20 +280,18 @@ export function describeFailover(backend: string, make: () => Promise<ClusterHar
       const r = await c.report();
       const leader = r.members.find((m) => m.name === r.leader)!;
       const standby = r.members.find((m) => m.role === 'standby' && m.status === 'running')!;
-      assert.equal((await fetch(`${leader.api_url}/primary`)).status, 200);
-      assert.equal((await fetch(`${standby.api_url}/primary`)).status, 503);
-      assert.equal((await fetch(`${standby.api_url}/replica`)).status, 200);
-      assert.equal((await fetch(`${leader.api_url}/replica`)).status, 503);
-      assert.equal((await fetch(`${standby.api_url}/replica?lag=100000000`)).status, 200);
-      assert.equal((await fetch(`${leader.api_url}/health`)).status, 200);
-      const denied = await fetch(`${leader.api_url}/switchover`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-123' },
-        body: '{}',
-      });
-      assert.equal(denied.status, 401);
-      const anonymous = await fetch(`${leader.api_url}/switchover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      assert.equal(anonymous.status, 401);
+      // Over HTTPS with a client certificate when the agents serve api.tls.
+      const status = async (url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+        (await httpCall(url, { ...o, timeoutMs: 5000, maxBytes: 1 << 20, tls: c.apiTls ?? null })).status;
+      assert.equal(await status(`${leader.api_url}/primary`), 200);
+      assert.equal(await status(`${standby.api_url}/primary`), 503);
+      assert.equal(await status(`${standby.api_url}/replica`), 200);
+      assert.equal(await status(`${leader.api_url}/replica`), 503);
+      assert.equal(await status(`${standby.api_url}/replica?lag=100000000`), 200);
+      assert.equal(await status(`${leader.api_url}/health`), 200);
+      const post = { method: 'POST', body: '{}' };
+      assert.equal(await status(`${leader.api_url}/switchover`, { ...post, headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-123' } }), 401);
+      assert.equal(await status(`${leader.api_url}/switchover`, { ...post, headers: { 'content-type': 'application/json' } }), 401);
       assert.equal((await c.report()).leader, r.leader, 'a refused call changes nothing');
     });
   });

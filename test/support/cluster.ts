@@ -14,6 +14,7 @@ import { stringify as toYaml } from 'yaml';
 import { ApiClient } from '../../src/client/api-client.js';
 import type { ClusterReport } from '../../src/api/cluster-view.js';
 import { throwawayCa } from '../../src/local/throwaway-ca.js';
+import type { HttpTls } from '../../src/client/http.js';
 import { syncKeys, up, type UpCluster, type UpOptions } from '../../src/local/up.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { DEFAULT_BIN_DIR } from '../../src/config/schema.js';
@@ -33,6 +34,8 @@ export interface ClusterHarness {
   readonly cred: Credentials;
   /** A file the CLI accepts with -c. */
   readonly clientConfigFile: string;
+  /** The client side of api.tls (its CA, a client certificate), when the agents serve HTTPS. */
+  readonly apiTls?: HttpTls | null;
   readonly ttlMs: number;
   report(): Promise<ClusterReport>;
   /** A leader, every standby streaming, and (when given) that many synchronous standbys recorded and exactly these members. */
@@ -185,6 +188,12 @@ export async function etcdCluster(
     later?: readonly string[];
     /** postgresql.tls on every node, from a throwaway CA: TLS logins only, replication and rewind verify-full. */
     pgTls?: boolean;
+    /** api.tls on every node (client certificates required), from a throwaway CA; the client file names it. */
+    apiTls?: boolean;
+    /** api.allowlist of some nodes. */
+    apiAllowlist?: Record<string, string[]>;
+    /** etcd over https with client certificates required (--client-cert-auth); the agents present theirs. */
+    etcdTls?: boolean;
   } = {},
 ): Promise<ClusterHarness> {
   const timing = opts.timing ?? TIMING;
@@ -204,7 +213,6 @@ export async function etcdCluster(
     else rmSync(dir, { recursive: true, force: true });
   };
   try {
-    etcd = await startEtcd();
     const ports = await freePorts(count * 2);
     const password = `pw-${process.pid}-${Date.now()}`;
     mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
@@ -212,14 +220,18 @@ export async function etcdCluster(
     writeFileSync(join(dir, 'secrets', 'replication'), `repl-${password}`, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'rewind'), `rewind-${password}`, { mode: 0o600 });
     writeFileSync(join(dir, 'secrets', 'api_token'), `test-token-${randomBytes(16).toString('hex')}`, { mode: 0o600 });
-    const ca = opts.pgTls ? await throwawayCa(join(dir, 'tls')) : null;
+    const ca = opts.pgTls || opts.apiTls || opts.etcdTls ? await throwawayCa(join(dir, 'tls')) : null;
+    etcd = await startEtcd(opts.etcdTls && ca ? { tls: ca } : {});
+    const storeTls = opts.etcdTls && ca ? { ca_file: ca.caFile, cert_file: ca.clientCert, key_file: ca.clientKey } : {};
+    const apiTls = opts.apiTls && ca ? { cert_file: ca.serverCert, key_file: ca.serverKey, ca_file: ca.caFile, verify_client: true } : null;
+    const scheme = apiTls ? 'https' : 'http';
     const endpoints: Endpoint[] = [];
     const apiUrls: string[] = [];
     names.forEach((name, i) => {
       const [pgPort, apiPort] = ports.slice(i * 2, i * 2 + 2);
       if (pgPort === undefined || apiPort === undefined) throw new Error('not enough free ports');
       endpoints.push({ name, port: pgPort });
-      apiUrls.push(`http://127.0.0.1:${apiPort}`);
+      apiUrls.push(`${scheme}://127.0.0.1:${apiPort}`);
       mkdirSync(join(dir, name), { mode: 0o755 });
       chmodSync(join(dir, name), 0o755);
       writeFileSync(
@@ -238,10 +250,16 @@ export async function etcdCluster(
             // Every rejoin in these tests rewinds with the least-privilege role.
             rewind: { username: 'pgwarden_rewind', password_file: join(dir, 'secrets', 'rewind') },
             parameters: opts.parameters ?? { shared_buffers: '32MB', max_connections: 40 },
-            ...(ca ? { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, ca_file: ca.caFile } } : {}),
+            ...(ca && opts.pgTls ? { tls: { cert_file: ca.serverCert, key_file: ca.serverKey, ca_file: ca.caFile } } : {}),
           },
-          api: { listen: `127.0.0.1:${apiPort}`, connect_address: `127.0.0.1:${apiPort}`, auth_token_file: join(dir, 'secrets', 'api_token') },
-          store: { type: 'etcd', endpoints: [etcd!.endpoint] },
+          api: {
+            listen: `127.0.0.1:${apiPort}`,
+            connect_address: `127.0.0.1:${apiPort}`,
+            auth_token_file: join(dir, 'secrets', 'api_token'),
+            ...(apiTls ? { tls: apiTls } : {}),
+            ...(opts.apiAllowlist?.[name] ? { allowlist: opts.apiAllowlist[name] } : {}),
+          },
+          store: { type: 'etcd', endpoints: [etcd!.endpoint], ...storeTls },
           ...timing,
           ...syncKeys(opts.sync),
           ...(opts.tags?.[name] ? { tags: opts.tags[name] } : {}),
@@ -249,7 +267,8 @@ export async function etcdCluster(
         }),
       );
     });
-    writeFileSync(join(dir, 'cluster.yaml'), toYaml({ endpoints: apiUrls, auth_token_file: join(dir, 'secrets', 'api_token') }));
+    const clientTls = apiTls && ca ? { ca_file: ca.caFile, cert_file: ca.clientCert, key_file: ca.clientKey } : {};
+    writeFileSync(join(dir, 'cluster.yaml'), toYaml({ endpoints: apiUrls, auth_token_file: join(dir, 'secrets', 'api_token'), ...clientTls }));
     const startAgent = (name: string) => {
       const out = openSync(join(dir, name, 'agent.out'), 'a');
       const child = spawn(process.execPath, [MAIN, 'agent', '-c', join(dir, `${name}.yaml`)], { stdio: ['ignore', out, out], detached: true });
@@ -257,13 +276,15 @@ export async function etcdCluster(
       agents.set(name, child);
     };
     names.filter((n) => !opts.later?.includes(n)).forEach(startAgent);
-    const client = new ApiClient(apiUrls, undefined, 3000);
+    const clientHttpTls = apiTls && ca ? { ca: readFileSync(ca.caFile), cert: readFileSync(ca.clientCert), key: readFileSync(ca.clientKey) } : null;
+    const client = new ApiClient(apiUrls, undefined, 3000, clientHttpTls);
     return {
       backend: 'etcd',
       endpoints,
       store: { endpoints: [etcd.endpoint], scope: 'itest' },
-      cred: { user: 'postgres', password, ...(ca ? { ssl: { ca: readFileSync(ca.caFile) } } : {}) },
+      cred: { user: 'postgres', password, ...(ca && opts.pgTls ? { ssl: { ca: readFileSync(ca.caFile) } } : {}) },
       clientConfigFile: join(dir, 'cluster.yaml'),
+      apiTls: clientHttpTls,
       ttlMs: timing.ttl * 1000,
       logs: () =>
         names

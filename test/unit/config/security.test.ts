@@ -2,6 +2,7 @@
  * Issue 15's configuration rules: what `check-config` and the agent refuse, each naming its key.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,21 @@ describe('API access in the node config', () => {
     assert.equal(keyOf(raw), 'api.allowlist.1');
     raw.api = { ...raw.api, allowlist: ['example.com'] };
     assert.equal(keyOf(raw), 'api.allowlist.0');
+  });
+});
+
+describe('api.tls', () => {
+  it('paths resolve against the config; verify_client needs ca_file', () => {
+    const raw = valid();
+    raw.api = { ...raw.api, tls: { cert_file: 'api.pem', key_file: 'api.key', ca_file: 'ca.pem', verify_client: true } };
+    assert.deepEqual(parseNodeConfig(raw, '/etc/pgwarden').api.tls, {
+      cert_file: '/etc/pgwarden/api.pem',
+      key_file: '/etc/pgwarden/api.key',
+      ca_file: '/etc/pgwarden/ca.pem',
+      verify_client: true,
+    });
+    raw.api = { ...raw.api, tls: { cert_file: 'api.pem', key_file: 'api.key', verify_client: true } };
+    assert.equal(keyOf(raw), 'api.tls.verify_client');
   });
 });
 
@@ -104,5 +120,36 @@ describe('secret files', () => {
     assert.equal(err.path.join('.'), 'api.auth_token_file');
     assert.match(err.message, /31 bytes: at least 32 are required/);
     assert.equal(readToken({ auth_token_file: file('long.token', 'a'.repeat(32)) }, ['api', 'auth_token_file']), 'a'.repeat(32));
+  });
+});
+
+describe('pgwarden check-config reads the secrets as the agent would', () => {
+  const main = join(import.meta.dirname, '../../../src/main.js');
+  const run = (cfg: string) =>
+    new Promise<{ code: number; stderr: string; stdout: string }>((resolve) => {
+      execFile(process.execPath, [main, 'check-config', '-c', cfg], (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
+    });
+  const nodeFile = (token: string, tokenMode: number) => {
+    const cfg = validNode();
+    cfg.postgresql.replication.password_file = file('cc-repl.pw', 'secret');
+    cfg.api = { ...cfg.api, auth_token_file: file('cc.token', token, tokenMode) };
+    const f = join(dir, 'cc.yaml');
+    writeFileSync(f, JSON.stringify({ ...cfg, postgresql: { ...cfg.postgresql, superuser: { username: 'postgres', password_file: file('cc-su.pw', 'x') } } }));
+    return f;
+  };
+
+  it('a sound file: exit 0, with a warning when postgresql.tls is missing', async () => {
+    const r = await run(nodeFile('t'.repeat(32), 0o600));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: postgresql\.tls is not set/);
+  });
+
+  it('a token file others may read, or a short token: exit 2 naming api.auth_token_file', async () => {
+    const open = await run(nodeFile('t'.repeat(32), 0o644));
+    assert.equal(open.code, 2);
+    assert.match(open.stderr, /config error: api\.auth_token_file: .* has mode 0644/);
+    const short = await run(nodeFile('t'.repeat(8), 0o600));
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /config error: api\.auth_token_file: the token in .* is 8 bytes: at least 32/);
   });
 });
