@@ -18,6 +18,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The proxy's driver suite runs psycopg2 (libpq) with Debian's python3, and psql/pg_dump.
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
+# Patroni's health-check paths are tested with Debian's HAProxy and Patroni's documented checks.
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root (or install them with apt-get) and try again" >&2

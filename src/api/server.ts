@@ -10,11 +10,11 @@ import { EVENT_LOG_LIMIT, type StateStore } from '../store/store.js';
 import type { EventKind } from '../store/types.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { errorMessage } from '../util/errors.js';
-import { lagBytes } from '../util/lsn.js';
 import { nodeReportJson } from '../client/node-report.js';
 import { buildClusterReport, httpProber, probeAll, type Prober } from './cluster-view.js';
 import { failoverPreview } from './failover-preview.js';
 import { requireBearer } from './bearer.js';
+import { healthRoutes } from './health-routes.js';
 import type { HttpTls } from '../client/http.js';
 import { consistencyRoutes, type ConsistencySql } from './consistency-routes.js';
 
@@ -29,8 +29,10 @@ export interface ApiOptions {
   readonly timeoutMs: number;
   /** Drain timeout of a switchover request that names none. */
   readonly drainTimeoutS: number;
-  /** The election's lag limit, for the failover preview. */
+  /** The election's lag limit, for the failover preview (and /readiness). */
   readonly maximumLagOnFailover: bigint;
+  /** The cluster's ttl, for /liveness. */
+  readonly ttlMs: number;
   /** The local instance's side of the consistency check. */
   readonly consistency: () => ConsistencySql;
   /** api.tls: serve HTTPS (client certificates required with `requestCert`); null: HTTP. */
@@ -49,33 +51,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   const requireToken = requireBearer(o.authToken, 'mutating calls are disabled on this node: set api.auth_token_file', o.allowlist);
 
-  app.get('/health', async (_req, reply) => {
-    const r = await o.agent.report();
-    return reply.code(r.running ? 200 : 503).send(nodeReportJson(r));
-  });
-
   app.get('/status', async () => nodeReportJson(await o.agent.report()));
-
-  app.get('/primary', async (_req, reply) => {
-    const st = o.agent.status();
-    const r = await o.agent.report();
-    const ok = st.isLeader && r.running && r.role === 'primary';
-    return reply.code(ok ? 200 : 503).send({ ...nodeReportJson(r), leader: st.isLeader });
-  });
-
-  app.get<{ Querystring: { lag?: string } }>('/replica', async (req, reply) => {
-    const st = o.agent.status();
-    // Live, not the last cycle's status: a standby that just started streaming is a replica now.
-    const r = await o.agent.report();
-    let ok = r.running && r.role === 'standby' && r.streaming;
-    if (ok && req.query.lag !== undefined) {
-      const limit = BigInt(Number(req.query.lag) || 0);
-      const snap = st.view?.cluster.kind === 'snapshot' ? st.view.cluster : null;
-      const leaderLsn = snap?.leader ? (snap.members.get(snap.leader.name)?.lsn ?? null) : null;
-      ok = leaderLsn !== null && r.lsn !== null && lagBytes(leaderLsn, r.lsn) <= limit;
-    }
-    return reply.code(ok ? 200 : 503).send(nodeReportJson(r));
-  });
+  healthRoutes(app, o.agent, o.maximumLagOnFailover, o.ttlMs);
 
   app.get('/cluster', async (_req, reply) => {
     try {

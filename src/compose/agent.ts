@@ -100,6 +100,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     timeoutMs: cfg.retry_timeout * 1000,
     drainTimeoutS: cfg.drain_timeout,
     maximumLagOnFailover: BigInt(cfg.maximum_lag_on_failover),
+    ttlMs: cfg.ttl * 1000,
     consistency: () => pg.consistency(),
     https: apiTls ? { cert: apiTls.cert!, key: apiTls.key!, ...(apiTls.ca ? { ca: apiTls.ca } : {}), requestCert: cfg.api.tls!.verify_client } : null,
     peerTls,

@@ -41,6 +41,7 @@ export class Agent {
   private loopDone: Promise<void> | null = null;
   private last: { view: View; decision: Decision; sql: SqlStatus | null } | null = null;
   private lastExitWake = -Infinity;
+  private lastCycleEnd: number | null = null;
   /** Bad store values already reported, by key and revision. */
   private rejectedSeen: ReadonlySet<string> = new Set<string>();
   private readonly onPostmasterExit = () => {
@@ -161,8 +162,14 @@ export class Agent {
     if (view.cluster.kind === 'snapshot') this.reportRejected(view.cluster.rejected);
     const result = await this.executor.run(dec, view);
     this.lease = result.lease;
+    this.lastCycleEnd = this.o.clock.now();
     if (!result.ok) this.o.log.debug(result.failed, 'decision stopped early');
     return dec;
+  }
+
+  /** How long ago the HA loop last finished a cycle (GET /liveness); null before the first. */
+  sinceLastCycleMs(): number | null {
+    return this.lastCycleEnd === null ? null : this.o.clock.now() - this.lastCycleEnd;
   }
 
   /**
