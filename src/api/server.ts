@@ -4,6 +4,7 @@
  * lock, /replica only on a streaming standby. Every mutating call needs the bearer token.
  */
 import type { BlockList } from 'node:net';
+import type { Registry } from 'prom-client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Agent } from '../ha/agent.js';
 import { EVENT_LOG_LIMIT, type StateStore } from '../store/store.js';
@@ -39,6 +40,8 @@ export interface ApiOptions {
   readonly https: { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean } | null;
   /** How this agent reaches the others' APIs (their CA, its own certificate). */
   readonly peerTls: HttpTls | null;
+  /** GET /metrics (Prometheus text format). */
+  readonly metrics: Registry;
 }
 
 export function buildApi(o: ApiOptions): FastifyInstance {
@@ -52,6 +55,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const requireToken = requireBearer(o.authToken, 'mutating calls are disabled on this node: set api.auth_token_file', o.allowlist);
 
   app.get('/status', async () => nodeReportJson(await o.agent.report()));
+  app.get('/metrics', async (_req, reply) => reply.type(o.metrics.contentType).send(await o.metrics.metrics()));
   healthRoutes(app, o.agent, o.maximumLagOnFailover, o.ttlMs);
 
   app.get('/cluster', async (_req, reply) => {

@@ -4,6 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AgentMetrics } from '../api/agent-metrics.js';
 import { buildApi } from '../api/server.js';
 import { checkPgTlsFiles, httpTlsFiles, NO_PG_TLS_WARNING, readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
 import { Agent } from '../ha/agent.js';
@@ -80,6 +81,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     env: withoutSecrets(cfg),
     log: log.child({ component: 'callbacks' }),
   });
+  const metrics = new AgentMetrics({ scope: cfg.scope, name: cfg.name });
   const agent = new Agent({
     name: cfg.name,
     config: haConfigFrom({ ...cfg, tags }),
@@ -90,10 +92,13 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     vip,
     callbacks,
     peerTls,
+    monitor: metrics,
     registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `${cfg.api.tls ? 'https' : 'http'}://${cfg.api.connect_address}`, tags },
   });
+  metrics.bind(agent);
   const api = buildApi({
     agent,
+    metrics: metrics.registry,
     store,
     authToken: token,
     allowlist: allowlistOf(cfg.api.allowlist),

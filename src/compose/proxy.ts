@@ -4,6 +4,7 @@
  */
 import { loadTlsContext, readSecret, splitHostPort, type ProxyConfig } from '../config/index.js';
 import { listenAdmin } from '../proxy/admin-http.js';
+import { ProxyMetrics } from '../proxy/metrics.js';
 import { Proxy } from '../proxy/proxy.js';
 import type { BackendTls } from '../proxy/backend-tls.js';
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ function backendTls(t: ProxyConfig['backend_tls']): BackendTls | null {
 
 export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logger): Promise<RunningProxy> {
   const password = readSecret(cfg.health_check, ['health_check']);
+  const metrics = new ProxyMetrics(cfg.name);
   const proxy = new Proxy({
     name: cfg.name,
     store,
@@ -49,9 +51,11 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     tls: cfg.tls ? { context: loadTlsContext(cfg.tls, ['tls']), required: cfg.tls.mode === 'require', verifyClient: cfg.tls.verify_client } : null,
     backendTls: backendTls(cfg.backend_tls),
     log,
+    monitor: metrics,
   });
+  metrics.bind(proxy);
   await proxy.start();
-  const admin = cfg.admin_listen ? await listenAdmin(() => proxy.poolNodeRows(null), splitHostPort(cfg.admin_listen)) : null;
+  const admin = cfg.admin_listen ? await listenAdmin(() => proxy.poolNodeRows(null), metrics.registry, splitHostPort(cfg.admin_listen)) : null;
   return {
     proxy,
     async stop() {

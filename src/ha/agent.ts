@@ -2,6 +2,7 @@
  * The HA loop: observe -> decide -> log(message) -> execute, then one wait on the injected clock:
  * loop_wait, cut short by a store watch event, a wakeup from the executor or a postmaster exit.
  */
+import type { CloneStatus } from '../util/clone-status.js';
 import type { NodeReport } from '../client/node-report.js';
 import type { SqlStatus } from '../postgres/controller.js';
 import type { GuardFence } from '../postgres/guard-protocol.js';
@@ -26,6 +27,8 @@ export interface AgentStatus {
   readonly decision: Decision | null;
   readonly sql: SqlStatus | null;
   readonly isLeader: boolean;
+  /** How long the leader lock stays ours without a renewal; null when we do not hold it. */
+  readonly leaseRemainingMs: number | null;
 }
 
 /** Store changes that call for a reaction now; member chatter, events and optime wait for the timer. */
@@ -83,8 +86,21 @@ export class Agent {
   }
 
   status(): AgentStatus {
-    const isLeader = this.lease.mine && this.o.clock.now() < this.lease.validUntil;
-    return { name: this.o.name, view: this.last?.view ?? null, decision: this.last?.decision ?? null, sql: this.last?.sql ?? null, isLeader };
+    const left = this.lease.validUntil - this.o.clock.now();
+    const isLeader = this.lease.mine && left > 0;
+    return {
+      name: this.o.name,
+      view: this.last?.view ?? null,
+      decision: this.last?.decision ?? null,
+      sql: this.last?.sql ?? null,
+      isLeader,
+      leaseRemainingMs: isLeader ? left : null,
+    };
+  }
+
+  /** The base backup this node is receiving, or null. */
+  cloneStatus(): CloneStatus | null {
+    return this.executor.cloneStatus();
   }
 
   /** The long action running now (clone, rewind, bootstrap) with its progress, or null. */
@@ -154,6 +170,7 @@ export class Agent {
 
   /** One cycle: observe, decide, log the sentence when it changes, execute. Unit tests drive it directly. */
   async runCycle(): Promise<Decision> {
+    const started = this.o.clock.now();
     const { view, sql } = await this.observer.observe(this.executor.state(this.lease));
     const dec = decide(view);
     if (dec.message !== this.last?.decision.message) this.o.log.info({ actions: dec.actions.map((a) => a.type) }, dec.message);
@@ -163,6 +180,7 @@ export class Agent {
     const result = await this.executor.run(dec, view);
     this.lease = result.lease;
     this.lastCycleEnd = this.o.clock.now();
+    this.o.monitor?.cycle(this.lastCycleEnd - started, dec);
     if (!result.ok) this.o.log.debug(result.failed, 'decision stopped early');
     return dec;
   }

@@ -9,7 +9,9 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { FloatingIp } from '../vip/floating-ip.js';
 import type { Callbacks } from './callbacks.js';
-import type { HaConfig } from './view.js';
+import type { EventKind } from '../store/types.js';
+import type { Decision } from './actions.js';
+import type { HaConfig, View } from './view.js';
 
 export interface HaDeps {
   /** This member's name. */
@@ -25,4 +27,12 @@ export interface HaDeps {
   readonly callbacks?: Callbacks | undefined;
   /** How the other agents' APIs are reached (api.tls); null: plain HTTP. */
   readonly peerTls?: HttpTls | null;
+  /** Told what the loop does as it goes (GET /metrics); optional. */
+  readonly monitor?: HaMonitor | undefined;
+}
+
+/** What the HA loop reports as it goes: each cycle with its decision, each event it records. */
+export interface HaMonitor {
+  cycle(ms: number, decision: Decision): void;
+  event(kind: EventKind, view: View | null): void;
 }

@@ -70,8 +70,12 @@ export class Executor {
     return { lease, inFlight: this.inFlight, stoppedOnPurpose: this.stoppedOnPurpose };
   }
 
+  /** The view of the last run (what an event happened in, for the monitor). */
+  private lastView: View | null = null;
+
   async run(dec: Decision, view: View): Promise<ExecResult> {
     const run: Run = { lease: view.lease, vipHeld: view.vip?.held ?? null };
+    this.lastView = view;
     // libpq programs get passwords for the registered members' addresses only (pgpass).
     if (view.cluster.kind === 'snapshot') this.d.pg.trustMembers([...view.cluster.registry.values()]);
     let failed: ExecResult['failed'];
@@ -91,6 +95,7 @@ export class Executor {
   /** Records an event in the store (best effort: the log line is the fallback); `atMs` when it happened earlier. */
   async event(kind: EventKind, message: string, atMs = this.d.clock.wall()): Promise<void> {
     this.d.log.info({ event: kind }, message);
+    this.d.monitor?.event(kind, this.lastView);
     await this.d.store.appendEvent({ at: new Date(atMs).toISOString(), node: this.d.name, kind, message }, deadlineSignal(this.d.config.retryTimeoutMs)).catch(() => {});
   }
 

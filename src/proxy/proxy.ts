@@ -18,7 +18,7 @@ import { HealthChecker, type HealthCredentials } from './health.js';
 import { errorResponse, resultSet } from './protocol/encode.js';
 import { buildRoutes, Routes, type NodeRoute } from './routing.js';
 import { POOL_NODES_COLUMNS, type PoolNodeRow } from './pool-nodes.js';
-import { endWith, Session, type ClientTls, type Port, type SessionHost } from './session.js';
+import { endWith, Session, type ClientTls, type Port, type RefusalReason, type SessionHost } from './session.js';
 
 export interface ProxyOptions {
   readonly name: string;
@@ -46,6 +46,15 @@ export interface ProxyOptions {
   /** TLS to PostgreSQL (null: plain). */
   readonly backendTls: BackendTls | null;
   readonly log: Logger;
+  /** Told of refusals and waits for a primary (GET /metrics); optional. */
+  readonly monitor?: ProxyMonitor | undefined;
+}
+
+/** What the proxy reports as it goes. */
+export interface ProxyMonitor {
+  refused(reason: RefusalReason): void;
+  /** A read-write session waited `ms` for a primary (a failover), and got one or not. */
+  waitedForPrimary(ms: number): void;
 }
 
 /** How often the new leader is probed until it answers as primary, and for how long at most. */
@@ -70,6 +79,8 @@ export class Proxy implements SessionHost {
   private refused = { count: 0, loggedAt: 0 };
   private leader: string | null = null;
   private readonly counts = new Map<string, number>();
+  /** Bytes relayed by sessions that ended, by backend. */
+  private readonly endedBytes = new Map<string, { bytesIn: number; bytesOut: number }>();
   private readonly waiters = new Set<() => void>();
   private readonly servers: Server[] = [];
   private readonly health: HealthChecker;
@@ -139,6 +150,7 @@ export class Proxy implements SessionHost {
           ? `sorry, too many connections from ${peer} (max_client_conn_per_address ${perPeer})`
           : null;
     if (refusal) {
+      this.refusedFor(this.sessions.size >= maxClientConn ? 'max_client_conn' : 'max_client_conn_per_address');
       endWith(socket, errorResponse('53300', `pgwarden: ${refusal}`));
       // One line per 10 s at most: a flood must not flood the log too.
       this.refused.count++;
@@ -160,10 +172,12 @@ export class Proxy implements SessionHost {
     if (session.port === 'ro') return this.pickReader(session);
     if (this.current.primary) return this.current.primary;
     // Hold a new read-write connection through a failover rather than refusing it.
+    const since = performance.now();
     return new Promise((resolve) => {
       const finish = () => {
         clearTimeout(timer);
         this.waiters.delete(check);
+        this.o.monitor?.waitedForPrimary(performance.now() - since);
         resolve(this.current.primary);
       };
       const check = () => {
@@ -207,6 +221,10 @@ export class Proxy implements SessionHost {
 
   closed(s: Session): void {
     if (!this.sessions.delete(s)) return;
+    if (s.node) {
+      const t = this.endedBytes.get(s.node.name) ?? { bytesIn: 0, bytesOut: 0 };
+      this.endedBytes.set(s.node.name, { bytesIn: t.bytesIn + s.bytesIn, bytesOut: t.bytesOut + s.bytesOut });
+    }
     const left = (this.perAddress.get(s.peer) ?? 1) - 1;
     if (left > 0) this.perAddress.set(s.peer, left);
     else this.perAddress.delete(s.peer);
@@ -246,6 +264,15 @@ export class Proxy implements SessionHost {
 
   counted(node: string, n: number): void {
     this.counts.set(node, (this.counts.get(node) ?? 0) + n);
+  }
+
+  refusedFor(reason: RefusalReason): void {
+    this.o.monitor?.refused(reason);
+  }
+
+  /** Live sessions (port, backend, bytes both ways) and the bytes of ended ones by backend, for GET /metrics. */
+  traffic(): { live: { port: Port; backend: string | null; bytesIn: number; bytesOut: number }[]; ended: ReadonlyMap<string, { bytesIn: number; bytesOut: number }> } {
+    return { live: [...this.sessions].map((s) => ({ port: s.port, backend: s.node?.name ?? null, bytesIn: s.bytesIn, bytesOut: s.bytesOut })), ended: this.endedBytes };
   }
 
   // --- routing ---

@@ -32,6 +32,8 @@ const SHOW_POOL_NODES = /^\s*show\s+pool_nodes\s*;?\s*\0/i;
 const MAY_BE_SHOW = new Set([0x73, 0x53, 0x20, 0x09, 0x0a, 0x0d]); // s S space tab LF CR
 
 export type Port = 'rw' | 'ro';
+/** Why a client connection was ended before (or instead of) being relayed. */
+export type RefusalReason = 'max_client_conn' | 'max_client_conn_per_address' | 'login_timeout' | 'protocol_error' | 'tls_required' | 'no_backend';
 
 export interface ClientTls {
   readonly context: SecureContext;
@@ -62,6 +64,8 @@ export interface SessionHost {
   closed(session: Session): void;
   /** `n` queries were sent to `node` (select_cnt). */
   counted(node: string, n: number): void;
+  /** A connection ended before it was relayed, for `reason` (metrics). */
+  refusedFor(reason: RefusalReason): void;
   readonly log: Logger;
 }
 
@@ -76,6 +80,9 @@ export function endWith(socket: Socket, last: Buffer): void {
 
 export class Session {
   node: NodeRoute | null = null;
+  /** Bytes relayed from the client to the backend, and back (GET /metrics). */
+  bytesIn = 0;
+  bytesOut = 0;
   cancelKey: string | null = null;
   txStatus: number = TxStatus.Idle;
   /** Client address, user, database and application name: sessions that may share a snapshot (ro_affinity). */
@@ -176,6 +183,7 @@ export class Session {
         return false;
       }
       if (this.host.tls?.required && !this.encrypted) {
+        this.host.refusedFor('tls_required');
         this.close({ sqlstate: '28000', message: 'pgwarden: TLS is required here (tls.mode: require): connect with sslmode=require or stricter' });
         return false;
       }
@@ -232,6 +240,7 @@ export class Session {
       if (this.done) return;
       if (!node || performance.now() > deadline || (this.port === 'ro' && attempt >= 3)) {
         const what = this.port === 'rw' ? 'no primary is available (failover in progress or no leader)' : 'no node is available for reads';
+        this.host.refusedFor('no_backend');
         return this.close({ sqlstate: '08006', message: `pgwarden: ${what}${lastError ? `; last error: ${lastError}` : ''}` });
       }
       try {
@@ -314,6 +323,7 @@ export class Session {
     const fromClient = (chunk: Buffer): boolean => {
       intercept = false;
       queries = 0;
+      this.bytesIn += chunk.length;
       try {
         clientScan.feed(chunk);
       } catch (err) {
@@ -329,6 +339,7 @@ export class Session {
       return forward(client, backend, chunk);
     };
     this.backendSink = (chunk) => {
+      this.bytesOut += chunk.length;
       try {
         this.serverScan!.feed(chunk);
       } catch {
@@ -356,6 +367,7 @@ export class Session {
    */
   private armLoginTimer(): void {
     this.loginTimer = setTimeout(() => {
+      this.host.refusedFor('login_timeout');
       this.host.log.warn({ client: this.peer, port: this.port }, 'login not completed within client_login_timeout: connection closed');
       this.close({ sqlstate: '08P01', message: `pgwarden: the login did not complete within client_login_timeout (${this.host.loginTimeoutMs / 1000} s)` });
     }, this.host.loginTimeoutMs);
@@ -369,6 +381,7 @@ export class Session {
 
   private fail(err: unknown): void {
     if (err instanceof ProtocolError) {
+      this.host.refusedFor('protocol_error');
       this.host.log.warn({ client: this.peer, port: this.port, err: err.message }, 'protocol error from a client: connection closed');
       this.close({ sqlstate: err.sqlstate, message: `pgwarden: ${err.message}` });
     } else {
