@@ -4,7 +4,6 @@
  */
 import { loadTlsContext, readSecret, splitHostPort, type ProxyConfig } from '../config/index.js';
 import { listenAdmin } from '../proxy/admin-http.js';
-import { ProxyMetrics } from '../proxy/metrics.js';
 import { Proxy } from '../proxy/proxy.js';
 import type { BackendTls } from '../proxy/backend-tls.js';
 import { readFileSync } from 'node:fs';
@@ -29,7 +28,8 @@ function backendTls(t: ProxyConfig['backend_tls']): BackendTls | null {
 
 export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logger): Promise<RunningProxy> {
   const password = readSecret(cfg.health_check, ['health_check']);
-  const metrics = new ProxyMetrics(cfg.name);
+  // Metrics are served on the admin port: without one, prom-client (about 10 MB) is not loaded.
+  const metrics = cfg.admin_listen ? new (await import('../proxy/metrics.js')).ProxyMetrics(cfg.name) : null;
   const proxy = new Proxy({
     name: cfg.name,
     store,
@@ -51,11 +51,11 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     tls: cfg.tls ? { context: loadTlsContext(cfg.tls, ['tls']), required: cfg.tls.mode === 'require', verifyClient: cfg.tls.verify_client } : null,
     backendTls: backendTls(cfg.backend_tls),
     log,
-    monitor: metrics,
+    monitor: metrics ?? undefined,
   });
-  metrics.bind(proxy);
+  metrics?.bind(proxy);
   await proxy.start();
-  const admin = cfg.admin_listen ? await listenAdmin(() => proxy.poolNodeRows(null), metrics.registry, splitHostPort(cfg.admin_listen)) : null;
+  const admin = cfg.admin_listen && metrics ? await listenAdmin(() => proxy.poolNodeRows(null), metrics.registry, splitHostPort(cfg.admin_listen)) : null;
   return {
     proxy,
     async stop() {
