@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerCheck } from './commands/check.js';
 import { registerCluster } from './commands/cluster.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerFailover } from './commands/failover.js';
 import { registerNode } from './commands/node.js';
 import { registerPause } from './commands/pause.js';
@@ -23,5 +24,6 @@ export function buildCli(): Command {
   registerCheck(program);
   registerPause(program);
   registerProxy(program);
+  registerCompletion(program);
   return program;
 }

@@ -20,7 +20,10 @@ export function registerUp(program: Command): void {
     .description('run a whole cluster on this host (embedded store): the quickest way to try pgwarden')
     .option('-n, --nodes <n>', 'number of PostgreSQL nodes (default 3, or what DIR had)')
     .option('-d, --dir <dir>', 'where data, secrets and logs live', 'pgwarden-cluster')
-    .option('-p, --port-base <port>', 'PostgreSQL ports are base+1.., API ports base+101.. (default 15432)')
+    .option(
+      '-p, --port-base <port>',
+      "every port up opens, all on 127.0.0.1: PostgreSQL base+1.., agent APIs base+101.., proxy read-write base+51, read-only base+52, proxy admin (GET /nodes, /metrics) base+53, up's control (node add) base+54 (default 15432)",
+    )
     .option('--sync <mode>', 'synchronous replication: off, on (FIRST 1) or quorum (ANY 1)', 'off')
     .option('--vip <address>', 'a floating IP: refused here (every node of `up` shares this host); see node.yaml `vip:`')
     .option('--tls', 'the proxy requires TLS, with a throwaway CA and certificates made in DIR/tls (kept for the next runs)')
