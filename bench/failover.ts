@@ -14,7 +14,7 @@
  * line is JSON.
  */
 import { parseArgs } from 'node:util';
-import { etcdCluster, freezeInstance } from '../test/support/cluster.js';
+import { pgwardenTarget } from './pgwarden-target.js';
 import { connect, longestGap, sqlRows, Writer } from '../test/support/workload.js';
 import { waitFor } from '../src/util/deadline.js';
 import { ensurePatroni, patroniCluster } from './patroni.js';
@@ -142,23 +142,6 @@ async function measureSplit(t: BenchTarget, ttlS: number, fault: SplitFault, n: 
   return { runs, stuck: await settled() };
 }
 
-async function pgwardenTarget(): Promise<BenchTarget> {
-  const c = await etcdCluster({ timing: { loop_wait: 1, ttl: TTL, retry_timeout: 3, primary_start_timeout: 10 } });
-  return {
-    name: 'pgwarden',
-    endpoints: c.endpoints,
-    cred: c.cred,
-    waitStable: async (ms) => void (await c.waitStable(ms)),
-    leader: async () => (await c.report()).leader ?? Promise.reject(new Error('no leader')),
-    killPostmaster: (n) => void c.killPostmaster(n),
-    crashHost: (n) => c.crashHost(n),
-    restartHost: (n) => c.restartHost(n),
-    signalAgent: (n, sig) => c.signalAgent!(n, sig),
-    freezePostgres: (n, on) => freezeInstance(c.dataDir(n), on),
-    stop: () => c.stop(),
-  };
-}
-
 interface SplitRow {
   readonly runs: number;
   /** Over the runs with a failover; `no_failover_runs` had none while the fault lasted. */
@@ -213,7 +196,7 @@ function printSplit(name: string, rows: SplitRows): void {
 
 const fmt = (s: Stats | null) => (s === null ? 'not run' : `min ${s.min.toFixed(2)} / median ${s.median.toFixed(2)} / max ${s.max.toFixed(2)} s`);
 
-const ours = await bench(pgwardenTarget, TTL);
+const ours = await bench(() => pgwardenTarget({ loop_wait: 1, ttl: TTL, retry_timeout: 3, primary_start_timeout: 10 }), TTL);
 console.log(`\npgwarden (ttl ${TTL}, loop_wait 1): postmaster kill -9: ${fmt(ours.postmaster_kill_s)}; host crash: ${fmt(ours.host_crash_s)}`);
 printSplit('pgwarden', ours.split);
 const result: Record<string, unknown> = { bench: 'failover', ttl: TTL, runs, ...ours };

@@ -134,6 +134,7 @@ export async function patroniCluster(timing = { ttl: 20, loop_wait: 1, retry_tim
         start(name);
       },
       signalAgent: (name, signal) => void procs.get(name)?.kill(signal),
+      haPids: (name) => (procs.get(name)?.pid ? [procs.get(name)!.pid!] : []),
       freezePostgres: (name, on) => freezeInstance(dataDir(name), on),
       stop: cleanup,
     };

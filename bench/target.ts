@@ -14,5 +14,7 @@ export interface BenchTarget {
   signalAgent(name: string, signal: NodeJS.Signals): void;
   /** Stops (true) or resumes (false) every process of the node's PostgreSQL. */
   freezePostgres(name: string, on: boolean): void;
+  /** The node's HA processes (not PostgreSQL's): Patroni's one; pgwarden's agent and its lease guard. */
+  haPids(name: string): number[];
   stop(): Promise<void>;
 }

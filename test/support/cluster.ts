@@ -53,6 +53,8 @@ export interface ClusterHarness {
   readonly store?: { readonly endpoints: readonly string[]; readonly scope: string };
   /** Sends a signal to one node's agent process alone (etcd backend only: there each agent is a process). */
   readonly signalAgent?: (name: string, signal: NodeJS.Signals) => void;
+  /** The pid of one node's agent process (etcd backend only). */
+  readonly agentPid?: (name: string) => number | null;
   /** Cuts one agent off the store (memory backend only; the fault lab does it for etcd). */
   readonly isolateFromStore?: (name: string, on: boolean) => void;
   stop(): Promise<void>;
@@ -299,6 +301,7 @@ export async function etcdCluster(
       signalAgent(name, signal) {
         agents.get(name)?.kill(signal);
       },
+      agentPid: (name) => agents.get(name)?.pid ?? null,
       async stop() {
         // Agents first (a clean stop would hand the lock over and restart things), then instances.
         for (const a of agents.values()) if (a.exitCode === null) a.kill('SIGKILL');
