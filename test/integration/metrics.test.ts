@@ -44,11 +44,20 @@ describe('Prometheus metrics of the agents and the proxy', { timeout: 180_000 },
   it('each agent: role, leader lock, lease, timeline, WAL position, lag per standby, loop histogram, decisions', async () => {
     const r = await c.report();
     for (const m of r.members) {
-      const s = await scrape(`${m.api_url}/metrics`);
       const leader = m.name === r.leader;
-      assert.equal(value(s, 'pgwarden_leader_held', { name: m.name }), leader ? 1 : 0, m.name);
-      assert.equal(value(s, 'pgwarden_role', { role: leader ? 'primary' : 'standby' }), 1, m.name);
-      assert.equal(value(s, 'pgwarden_postgres_running'), 1);
+      // The gauges read the agent's last cycle (up to loop_wait behind what waitStable saw live).
+      const s = await waitFor(
+        `${m.name}'s metrics to show it running as ${leader ? 'the primary' : 'a standby'}`,
+        async () => {
+          const got = await scrape(`${m.api_url}/metrics`);
+          const ok =
+            value(got, 'pgwarden_leader_held', { name: m.name }) === (leader ? 1 : 0) &&
+            value(got, 'pgwarden_role', { role: leader ? 'primary' : 'standby' }) === 1 &&
+            value(got, 'pgwarden_postgres_running') === 1;
+          return ok ? got : false;
+        },
+        { timeoutMs: 15_000 },
+      );
       assert.equal(value(s, 'pgwarden_timeline'), 1);
       assert.ok((value(s, 'pgwarden_wal_position_bytes') ?? 0) > 0);
       assert.ok((value(s, 'pgwarden_loop_duration_seconds_count') ?? 0) > 0, 'the HA loop ran');
