@@ -3,7 +3,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { ApiClient } from '../client/api-client.js';
-import { httpTlsFiles, loadClientConfig, readToken, type ClientConfig } from '../config/index.js';
+import { loadClientConfig, readToken, tlsFiles, type ClientConfig } from '../config/index.js';
 import type { PoolNodeRow } from '../proxy/pool-nodes.js';
 import { deadlineSignal } from '../util/deadline.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
@@ -34,7 +34,7 @@ export function clientSetup(file: string): ClientSetup {
     // A CLI user may read a token file that the agents' user owns (root does): only its mode is checked.
     const token = readToken(cfg, ['auth_token_file'], false);
     const endpoints = cfg.endpoints.map((e) => e.replace(/\/+$/, ''));
-    const tls = httpTlsFiles(cfg, []);
+    const tls = tlsFiles(cfg, []);
     return {
       cfg,
       token,

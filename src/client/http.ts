@@ -18,8 +18,6 @@ export interface HttpAnswer {
   readonly text: string;
 }
 
-export class AnswerTooLargeError extends Error {}
-
 export function httpCall(
   url: string,
   o: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number; tls?: HttpTls | null; maxBytes: number },
@@ -35,7 +33,7 @@ export function httpCall(
         size += chunk.length;
         if (size > o.maxBytes) {
           res.destroy();
-          reject(new AnswerTooLargeError(`${target.origin} answered more than ${o.maxBytes} bytes`));
+          reject(new Error(`${target.origin} answered more than ${o.maxBytes} bytes`));
         } else chunks.push(chunk);
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AgentMetrics } from '../api/agent-metrics.js';
 import { buildApi } from '../api/server.js';
-import { checkPgTlsFiles, httpTlsFiles, NO_PG_TLS_WARNING, readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
+import { checkPgTlsFiles, NO_PG_TLS_WARNING, tlsFiles, readSecret, readToken, splitHostPort, type NodeConfig } from '../config/index.js';
 import { Agent } from '../ha/agent.js';
 import { allowlistOf } from '../util/cidr.js';
 import type { HaConfig } from '../ha/view.js';
@@ -41,8 +41,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
   checkPgTlsFiles(cfg);
   if (!cfg.postgresql.tls) log.warn(NO_PG_TLS_WARNING);
   // api.tls: the same files serve HTTPS and, as a client, verify and enter the other agents' APIs.
-  const apiTls = cfg.api.tls ? httpTlsFiles(cfg.api.tls, ['api', 'tls']) : null;
-  const peerTls = apiTls;
+  const apiTls = cfg.api.tls ? tlsFiles(cfg.api.tls, ['api', 'tls']) : null;
   const user = resolveOsUser(cfg.os_user);
   const listen = splitHostPort(cfg.postgresql.listen);
   const connect = splitHostPort(cfg.postgresql.connect_address);
@@ -91,7 +90,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     log: log.child({ component: 'ha' }),
     vip,
     callbacks,
-    peerTls,
+    peerTls: apiTls,
     monitor: metrics,
     registration: { name: cfg.name, id: cfg.id ?? null, host: connect.host, port: connect.port, api_url: `${cfg.api.tls ? 'https' : 'http'}://${cfg.api.connect_address}`, tags },
   });
@@ -108,7 +107,7 @@ export function buildNode(cfg: NodeConfig, store: StateStore, log: Logger, clock
     ttlMs: cfg.ttl * 1000,
     consistency: () => pg.consistency(),
     https: apiTls ? { cert: apiTls.cert!, key: apiTls.key!, ...(apiTls.ca ? { ca: apiTls.ca } : {}), requestCert: cfg.api.tls!.verify_client } : null,
-    peerTls,
+    peerTls: apiTls,
   });
 
   return {

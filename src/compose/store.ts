@@ -3,10 +3,8 @@
  * stores made here are private to one process (a single-node cluster); `pgwarden up` shares one
  * MemoryBackend between its agents and proxy instead.
  */
-import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { privateKeyModeOk, readSecret, type StoreConfig } from '../config/index.js';
-import { ConfigError, errorMessage } from '../util/errors.js';
+import { readSecret, tlsFiles, type StoreConfig } from '../config/index.js';
 import { MemoryBackend, MemoryStore } from '../store/memory.js';
 import type { StateStore } from '../store/store.js';
 
@@ -33,22 +31,9 @@ export async function storeFor(store: StoreConfig, scope: string, timing: StoreT
   });
 }
 
-/**
- * The files for TLS to etcd, read once at start: a missing file names its key. https without a
- * ca_file trusts the system's CAs. The client key must be private (as a server key must).
- */
+/** TLS to etcd for https endpoints: the configured files (tlsFiles), or the system's CAs without a ca_file. */
 function etcdTls(store: Extract<StoreConfig, { type: 'etcd' }>): { ca: Buffer; cert?: Buffer; key?: Buffer } | null {
   if (!store.endpoints.some((e) => e.startsWith('https://'))) return null;
-  const read = (key: 'ca_file' | 'cert_file' | 'key_file', file: string) => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new ConfigError(['store', key], `cannot read it: ${errorMessage(err)}`);
-    }
-  };
-  if (store.key_file) privateKeyModeOk(store.key_file, ['store', 'key_file']);
-  return {
-    ca: store.ca_file ? read('ca_file', store.ca_file) : Buffer.from(rootCertificates.join('\n')),
-    ...(store.cert_file && store.key_file ? { cert: read('cert_file', store.cert_file), key: read('key_file', store.key_file) } : {}),
-  };
+  const files = tlsFiles(store, ['store']);
+  return { ...files, ca: files.ca ?? Buffer.from(rootCertificates.join('\n')) };
 }

@@ -10,10 +10,9 @@ export {
   readToken,
   validate,
   loadTlsContext,
-  privateKeyModeOk,
   checkSecrets,
   checkPgTlsFiles,
-  httpTlsFiles,
+  tlsFiles,
   NO_PG_TLS_WARNING,
   MIN_TOKEN_BYTES,
 } from './load.js';

@@ -138,7 +138,7 @@ export function loadTlsContext(
 }
 
 /** PostgreSQL's rule for a server key: 0600 at most, or 0640 when root owns it. */
-export function privateKeyModeOk(file: string, path: string[]): void {
+function privateKeyModeOk(file: string, path: string[]): void {
   let st;
   try {
     st = statSync(file);
@@ -181,8 +181,11 @@ function readSecretFile(file: string, key: string[], owned: boolean): string {
   return value;
 }
 
-/** The files of an HTTPS client (api.tls, or a client file's): read at start, a problem names its key. */
-export function httpTlsFiles(
+/**
+ * The TLS files a section names (api.tls, postgresql.tls, store:, a client file): read at start, the
+ * key checked for privacy, a problem naming its key.
+ */
+export function tlsFiles(
   t: { ca_file?: string | undefined; cert_file?: string | undefined; key_file?: string | undefined },
   path: string[],
 ): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
@@ -209,21 +212,12 @@ export function checkSecrets(cfg: NodeConfig): void {
   readToken(cfg.api, ['api', 'auth_token_file']);
   if (cfg.store.type === 'etcd' && cfg.store.username) readSecret(cfg.store, ['store']);
   checkPgTlsFiles(cfg);
-  if (cfg.api.tls) httpTlsFiles(cfg.api.tls, ['api', 'tls']);
+  if (cfg.api.tls) tlsFiles(cfg.api.tls, ['api', 'tls']);
 }
 
 /** postgresql.tls: every file readable, the key private (PostgreSQL's own rule); a problem names its key. */
 export function checkPgTlsFiles(cfg: NodeConfig): void {
-  const tls = cfg.postgresql.tls;
-  if (!tls) return;
-  for (const k of ['cert_file', 'ca_file'] as const) {
-    try {
-      readFileSync(tls[k]);
-    } catch (err) {
-      throw new ConfigError(['postgresql', 'tls', k], `cannot read it: ${errorMessage(err)}`);
-    }
-  }
-  privateKeyModeOk(tls.key_file, ['postgresql', 'tls', 'key_file']);
+  if (cfg.postgresql.tls) tlsFiles(cfg.postgresql.tls, ['postgresql', 'tls']);
 }
 
 /** What an operator must hear once: without postgresql.tls, passwords and data cross the network in clear. */

@@ -216,9 +216,13 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    * registered members' host:port only. Rewritten when that list changes.
    */
   trustMembers(members: readonly { host: string; port: number }[]): void {
-    const hosts = [...new Map(members.map((m) => [`${m.host}:${m.port}`, m])).values()].sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
-    const key = JSON.stringify(hosts);
+    const addresses = [...new Set(members.map((m) => `${m.host}\0${m.port}`))].sort();
+    const key = addresses.join('\n');
     if (key === this.pgpassFor) return;
+    const hosts = addresses.map((a) => {
+      const [host = '', port] = a.split('\0');
+      return { host, port: Number(port) };
+    });
     const users = [this.o.replication, this.o.superuser, ...(this.o.rewind ? [this.o.rewind] : [])].map((c) => ({ user: c.username, password: c.password }));
     writeOwned(this.o.user, this.passfile, renderPgpass(hosts, users));
     this.pgpassFor = key;
