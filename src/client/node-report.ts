@@ -10,7 +10,13 @@ import { formatLsn, parseLsn, type Lsn } from '../util/lsn.js';
 
 export interface NodeReport {
   readonly name: string;
+  /** PostgreSQL answers queries. */
   readonly running: boolean;
+  /**
+   * Its postmaster: `starting` while a pid file names a live process that does not answer (starting,
+   * shutting down, hung). Null from agents before this field.
+   */
+  readonly postmaster: 'running' | 'starting' | 'stopped' | null;
   readonly role: 'primary' | 'standby' | null;
   readonly lsn: Lsn | null;
   /** A standby's WAL receiver streams (live, not from the store). */
@@ -28,6 +34,7 @@ export interface NodeReport {
 const wire = z.object({
   name: z.string().min(1),
   running: z.boolean(),
+  postmaster: z.enum(['running', 'starting', 'stopped']).nullable().default(null),
   role: z.enum(['primary', 'standby']).nullable(),
   lsn: z
     .string()

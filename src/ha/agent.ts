@@ -115,6 +115,7 @@ export class Agent {
     return {
       name: this.o.name,
       running: s.postmaster === 'running',
+      postmaster: s.postmaster,
       role: s.postmaster === 'running' ? s.role : null,
       lsn: s.lsn,
       timeline: s.timeline,

@@ -10,6 +10,7 @@
 import type { Command } from 'commander';
 import type { ClusterReport, MemberRow } from '../../api/cluster-view.js';
 import { ApiClient } from '../../client/api-client.js';
+import { parseNodeReport } from '../../client/node-report.js';
 import type { ClusterEvent } from '../../store/types.js';
 import { systemClock } from '../../util/clock.js';
 import { waitFor } from '../../util/deadline.js';
@@ -151,7 +152,12 @@ function line(name: string, m: MemberRow | undefined): string {
 
 /** Whether the node's PostgreSQL stopped within 30 s of its removal (its agent does it). */
 function waitStopped(own: ApiClient): Promise<boolean> {
-  return waitFor('its PostgreSQL to stop', async () => (await own.get<{ running?: boolean }>('/status')).body.running === false, { timeoutMs: 30_000, intervalMs: 250 }).then(
+  // `running: false` alone also means "shutting down"; only a gone postmaster is stopped.
+  const stopped = async () => {
+    const r = parseNodeReport((await own.get('/status')).body);
+    return r !== null && (r.postmaster === null ? !r.running : r.postmaster === 'stopped');
+  };
+  return waitFor('its PostgreSQL to stop', stopped, { timeoutMs: 30_000, intervalMs: 250 }).then(
     () => true,
     () => false,
   );

@@ -11,6 +11,7 @@ const tags = { priority: 100, location: 'x', nofailover: false, noloadbalance: f
 const report: NodeReport = {
   name: 'n2',
   running: true,
+  postmaster: 'running',
   role: 'standby',
   lsn: parseLsn('0/3000060'),
   streaming: true,
@@ -31,6 +32,11 @@ describe('the GET /status contract', () => {
   it('a report without disk_full (an agent from before the field) reads as disk_full false', () => {
     const { disk_full: _, ...older } = nodeReportJson(report);
     assert.equal(parseNodeReport(older)?.disk_full, false);
+  });
+
+  it('a report without postmaster (an agent from before the field) reads as postmaster null', () => {
+    const { postmaster: _, ...older } = nodeReportJson(report);
+    assert.equal(parseNodeReport(older)?.postmaster, null);
   });
 
   it('refuses what is not a report: a malformed LSN, wrong types, garbage', () => {
