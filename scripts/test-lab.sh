@@ -5,7 +5,7 @@
 # nemesis-report.{md,json} (or to LAB_REPORT_DIR). Prints one closing line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --tests || exit 1
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

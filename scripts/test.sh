@@ -3,7 +3,7 @@
 # tests (real PostgreSQL 15 and a real etcd on loopback). Prints one closing line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 
 status=0
 echo "== lint (ESLint with the import table, Prettier)"

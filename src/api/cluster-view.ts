@@ -32,6 +32,8 @@ export interface MemberRow {
   readonly message: string | null;
   /** The base backup it is receiving, live from its agent (else its last published status); null otherwise. */
   readonly clone: CloneStatus | null;
+  /** An operator detached it from load balancing: every proxy leaves it out (node detach). */
+  readonly detached: boolean;
 }
 
 export interface ClusterReport {
@@ -134,6 +136,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       api_url: reg.api_url,
       message: m?.message ?? null,
       clone: copy,
+      detached: snap.admin.get(reg.name)?.detached ?? false,
     };
   });
   const vip = vipOf(snap, leader, warnings);

@@ -18,6 +18,8 @@ import { requireBearer } from './bearer.js';
 import { healthRoutes } from './health-routes.js';
 import type { HttpTls } from '../client/http.js';
 import { consistencyRoutes, type ConsistencySql } from './consistency-routes.js';
+import { ClusterFeed } from './cluster-feed.js';
+import { uiRoutes } from './ui-routes.js';
 
 const NODE_ACTIONS: ReadonlySet<string> = new Set(['detach', 'attach', 'remove', 'readmit']);
 
@@ -217,6 +219,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   });
 
   consistencyRoutes(app, o.consistency, requireToken, () => o.agent.status().isLeader);
+  uiRoutes(app, new ClusterFeed({ store: o.store, prober, timeoutMs: o.timeoutMs, refreshMs: 1000, events: 50, maxSubscribers: 32 }));
 
   return app;
 }

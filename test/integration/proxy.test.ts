@@ -288,7 +288,9 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     const target = before.members.find((m) => m.name !== before.leader)!;
     await one(rw, 'CREATE TABLE IF NOT EXISTS ro_probe (v int)');
     // Before it is replayed there, an INSERT fails with 42P01 (parse) and not 25006 (read-only).
-    await waitFor(`ro_probe replayed on ${target.name}`, async () => (await one(target.port, "SELECT to_regclass('ro_probe') IS NOT NULL AS ok"))[0].ok === true, { timeoutMs: 15_000 });
+    await waitFor(`ro_probe replayed on ${target.name}`, async () => (await one(target.port, "SELECT to_regclass('ro_probe') IS NOT NULL AS ok"))[0].ok === true, {
+      timeoutMs: 15_000,
+    });
     const onTarget: pg.Client[] = [];
     // Sessions land by weight: keep those that reached the target (no affinity for this application).
     for (let i = 0; onTarget.length < 3 && i < 60; i++) {

@@ -196,6 +196,8 @@ export async function etcdCluster(
     apiAllowlist?: Record<string, string[]>;
     /** etcd over https with client certificates required (--client-cert-auth); the agents present theirs. */
     etcdTls?: boolean;
+    /** The agents' log level: debug (default) for post-mortems, info as an operator would run them. */
+    logLevel?: 'debug' | 'info';
   } = {},
 ): Promise<ClusterHarness> {
   const timing = opts.timing ?? TIMING;
@@ -265,7 +267,7 @@ export async function etcdCluster(
           ...timing,
           ...syncKeys(opts.sync),
           ...(opts.tags?.[name] ? { tags: opts.tags[name] } : {}),
-          log: { level: 'debug', file: join(dir, name, 'agent.log') },
+          log: { level: opts.logLevel ?? 'debug', file: join(dir, name, 'agent.log') },
         }),
       );
     });

@@ -71,6 +71,7 @@ export function registerUp(program: Command): void {
       const verify = cluster.tls ? ` sslmode=verify-full sslrootcert=${cluster.tls.caFile}` : '';
       console.log(`         PGPASSFILE=${cluster.pgpassFile} psql 'host=127.0.0.1 port=${cluster.proxyPorts.rw} user=postgres dbname=postgres${verify}'`);
       if (cluster.tls) console.log(`         TLS required (throwaway CA ${cluster.tls.caFile}; a client certificate for user postgres: ${cluster.tls.clientCert})`);
+      console.log(`  dashboard: http://127.0.0.1:${cluster.ports[0]!.api}/ui (any agent's API serves it)`);
       console.log(
         `\nOperate:  pgwarden cluster show -c ${cluster.clusterFile}   |   pgwarden switchover -c ${cluster.clusterFile}   |   pgwarden show nodes -c ${cluster.proxyFile}`,
       );

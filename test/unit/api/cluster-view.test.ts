@@ -11,7 +11,17 @@ const answering =
   async (reg) => {
     const r = rows[reg.name];
     return r
-      ? { name: reg.name, tags, streaming: r.role === 'standby' && r.running, disk_full: false, clone: null, removed_at: null, postmaster: r.running ? 'running' : 'stopped', ...r, lsn: r.lsn === null ? null : parseLsn(r.lsn) }
+      ? {
+          name: reg.name,
+          tags,
+          streaming: r.role === 'standby' && r.running,
+          disk_full: false,
+          clone: null,
+          removed_at: null,
+          postmaster: r.running ? 'running' : 'stopped',
+          ...r,
+          lsn: r.lsn === null ? null : parseLsn(r.lsn),
+        }
       : null;
   };
 

@@ -17,8 +17,38 @@ const MB = 1_048_576n;
 const standbys = (n2: string, n3: string) =>
   new Map<string, NodeReport | null>([
     ['n1', null],
-    ['n2', { name: 'n2', tags, running: true, postmaster: 'running', role: 'standby', streaming: false, timeline: 1, disk_full: false, clone: null, removed_at: null, lsn: parseLsn(n2) }],
-    ['n3', { name: 'n3', tags, running: true, postmaster: 'running', role: 'standby', streaming: false, timeline: 1, disk_full: false, clone: null, removed_at: null, lsn: parseLsn(n3) }],
+    [
+      'n2',
+      {
+        name: 'n2',
+        tags,
+        running: true,
+        postmaster: 'running',
+        role: 'standby',
+        streaming: false,
+        timeline: 1,
+        disk_full: false,
+        clone: null,
+        removed_at: null,
+        lsn: parseLsn(n2),
+      },
+    ],
+    [
+      'n3',
+      {
+        name: 'n3',
+        tags,
+        running: true,
+        postmaster: 'running',
+        role: 'standby',
+        streaming: false,
+        timeline: 1,
+        disk_full: false,
+        clone: null,
+        removed_at: null,
+        lsn: parseLsn(n3),
+      },
+    ],
   ]);
 
 describe('failover preview', () => {
