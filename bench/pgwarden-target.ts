@@ -6,8 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { etcdCluster, freezeInstance } from '../test/support/cluster.js';
 import type { BenchTarget } from './target.js';
 
-export async function pgwardenTarget(timing: { loop_wait: number; ttl: number; retry_timeout: number; primary_start_timeout: number }): Promise<BenchTarget> {
-  const c = await etcdCluster({ timing });
+export async function pgwardenTarget(
+  timing: { loop_wait: number; ttl: number; retry_timeout: number; primary_start_timeout: number },
+  logLevel: 'debug' | 'info' = 'debug',
+): Promise<BenchTarget> {
+  const c = await etcdCluster({ timing, logLevel });
   return {
     name: 'pgwarden',
     endpoints: c.endpoints,

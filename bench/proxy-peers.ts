@@ -230,10 +230,21 @@ export function processGroup(pgid: number): number[] {
 
 /** Resident memory of these processes together, in MB (shared pages counted once per process). */
 export function rssMb(pids: readonly number[]): number {
+  return memoryMb(pids, 'rss');
+}
+
+/**
+ * Memory of these processes (MB) from /proc/PID/smaps_rollup: `rss` counts every resident page,
+ * shared ones (a binary's code) once per process; `pss` splits each shared page among the
+ * processes that map it; `uss` is the private part, what ending them would free.
+ */
+export function memoryMb(pids: readonly number[], kind: 'rss' | 'pss' | 'uss'): number {
+  const fields = { rss: ['Rss'], pss: ['Pss'], uss: ['Private_Clean', 'Private_Dirty'] }[kind];
   let kb = 0;
   for (const pid of pids) {
     try {
-      kb += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      for (const f of fields) kb += Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
     } catch {
       // exited meanwhile
     }

@@ -16,6 +16,8 @@ export interface FeedOptions {
   readonly prober: Prober;
   readonly timeoutMs: number;
   readonly refreshMs: number;
+  /** At most one rebuild this often: a burst of store changes (members publish every loop) makes one. */
+  readonly minGapMs: number;
   /** How many events each frame carries, newest last. */
   readonly events: number;
   /** Subscribers at once (an unauthenticated resource, so bounded). */
@@ -28,6 +30,8 @@ export class ClusterFeed {
   private running: AbortController | null = null;
   private dirty = false;
   private busy = false;
+  private lastStart = 0;
+  private deferred: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: FeedOptions) {}
 
@@ -63,6 +67,8 @@ export class ClusterFeed {
   }
 
   private stop(): void {
+    if (this.deferred) clearTimeout(this.deferred);
+    this.deferred = null;
     this.running?.abort();
     this.running = null;
     this.last = null;
@@ -79,13 +85,22 @@ export class ClusterFeed {
     }
   }
 
-  /** One rebuild at a time; a change during a rebuild asks for one more right after. */
+  /** One rebuild at a time, minGapMs apart; a change during a rebuild asks for one more after it. */
   private refresh(): void {
     if (this.busy) {
       this.dirty = true;
       return;
     }
+    const wait = this.lastStart + this.o.minGapMs - Date.now();
+    if (wait > 0) {
+      this.deferred ??= setTimeout(() => {
+        this.deferred = null;
+        if (this.running) this.refresh();
+      }, wait);
+      return;
+    }
     this.busy = true;
+    this.lastStart = Date.now();
     void this.frame()
       .then((frame) => {
         if (frame === this.last || !this.running) return;

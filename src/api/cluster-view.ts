@@ -34,6 +34,8 @@ export interface MemberRow {
   readonly clone: CloneStatus | null;
   /** An operator detached it from load balancing: every proxy leaves it out (node detach). */
   readonly detached: boolean;
+  /** How each running proxy routes to it now, by proxy name (their own health checks and the detach). */
+  readonly proxies: Readonly<Record<string, 'up' | 'down' | 'detached'>>;
 }
 
 export interface ClusterReport {
@@ -137,6 +139,7 @@ export async function buildClusterReport(snap: ClusterSnapshot, probe: Prober): 
       message: m?.message ?? null,
       clone: copy,
       detached: snap.admin.get(reg.name)?.detached ?? false,
+      proxies: Object.fromEntries([...snap.proxies.values()].flatMap((p) => p.nodes.filter((n) => n.name === reg.name).map((n) => [p.name, n.status]))),
     };
   });
   const vip = vipOf(snap, leader, warnings);

@@ -219,7 +219,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   });
 
   consistencyRoutes(app, o.consistency, requireToken, () => o.agent.status().isLeader);
-  uiRoutes(app, new ClusterFeed({ store: o.store, prober, timeoutMs: o.timeoutMs, refreshMs: 1000, events: 50, maxSubscribers: 32 }));
+  uiRoutes(app, new ClusterFeed({ store: o.store, prober, timeoutMs: o.timeoutMs, refreshMs: 1000, minGapMs: 250, events: 50, maxSubscribers: 32 }));
 
   return app;
 }

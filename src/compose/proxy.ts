@@ -34,6 +34,7 @@ export async function startProxy(cfg: ProxyConfig, store: StateStore, log: Logge
     name: cfg.name,
     store,
     storeTimeoutMs: cfg.store_timeout * 1000,
+    publishEveryMs: (cfg.ttl * 1000) / 3,
     listen: { rw: splitHostPort(cfg.listen_rw), ro: splitHostPort(cfg.listen_ro) },
     health: { user: cfg.health_check.user, password, database: cfg.health_check.database },
     healthIntervalMs: cfg.health_check.interval * 1000,

@@ -25,6 +25,8 @@ export interface ProxyOptions {
   readonly store: StateStore;
   /** Deadline of one reload of the cluster state. */
   readonly storeTimeoutMs: number;
+  /** Its view of the nodes is published at the latest this often (and within a second of a change); ttl/3 keeps its session. */
+  readonly publishEveryMs: number;
   readonly listen: Readonly<Record<Port, { host: string; port: number }>>;
   readonly health: HealthCredentials;
   readonly healthIntervalMs: number;
@@ -86,6 +88,8 @@ export class Proxy implements SessionHost {
   private readonly health: HealthChecker;
   private readonly abort = new AbortController();
   private reloader: NodeJS.Timeout | null = null;
+  private published = { view: '', at: 0 };
+  private publishing = false;
 
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log;
@@ -114,6 +118,7 @@ export class Proxy implements SessionHost {
     this.health.start();
     this.reloader = setInterval(() => {
       void this.reload();
+      void this.publish();
       this.forgetAffinities();
     }, 1000);
     void this.watch();
@@ -304,6 +309,22 @@ export class Proxy implements SessionHost {
     }
   }
 
+  /** Tells the cluster (dashboard, cluster show) how this proxy routes to each node. */
+  private async publish(): Promise<void> {
+    const nodes = this.current.nodes.map((n) => ({ name: n.name, status: n.status }));
+    const view = JSON.stringify(nodes);
+    if (this.publishing || (view === this.published.view && Date.now() - this.published.at < this.o.publishEveryMs)) return;
+    this.publishing = true;
+    try {
+      await this.o.store.putProxy({ name: this.o.name, nodes, updated_at_ms: Date.now() }, deadlineSignal(this.o.storeTimeoutMs));
+      this.published = { view, at: Date.now() };
+    } catch (err) {
+      this.log.debug({ err: errorMessage(err) }, 'proxy: cannot publish its view of the nodes');
+    } finally {
+      this.publishing = false;
+    }
+  }
+
   private async reload(): Promise<void> {
     try {
       const snap = await this.o.store.load(deadlineSignal(this.o.storeTimeoutMs));
@@ -319,7 +340,7 @@ export class Proxy implements SessionHost {
   private async watch(): Promise<void> {
     while (!this.abort.signal.aborted) {
       try {
-        for await (const c of this.o.store.watch(this.abort.signal)) if (c.kind !== 'member' && c.kind !== 'event') await this.reload();
+        for await (const c of this.o.store.watch(this.abort.signal)) if (c.kind !== 'member' && c.kind !== 'event' && c.kind !== 'proxy') await this.reload();
       } catch {
         // reopened below
       }

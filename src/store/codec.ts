@@ -21,6 +21,7 @@ import {
   type LeaderInfo,
   type MemberStatus,
   type PrimaryOptime,
+  type ProxyView,
   type Registration,
   type RejectedValue,
   type RemovedState,
@@ -96,6 +97,10 @@ const sync = z.object({
 
 const admin = z.object({ detached: z.boolean(), at: isoTime });
 const removed = z.object({ at: isoTime });
+// Bounded: a proxy of a cluster has a few nodes, and a store writer must not make readers parse a flood.
+const proxyView = z
+  .object({ name, nodes: z.array(z.object({ name, status: z.enum(['up', 'down', 'detached']) })).max(256), updated_at: isoTime })
+  .transform(({ updated_at, ...v }) => ({ ...v, updated_at_ms: Date.parse(updated_at) }));
 const pause = z.object({ at: isoTime, cluster: z.enum(['stop', 'start']).optional() });
 
 const event = z.object({ at: isoTime, node: z.string().min(1), kind: z.enum(EVENT_KINDS), message: z.string() });
@@ -135,6 +140,7 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
   const registry = new Map<string, Registration>();
   const adminStates = new Map<string, AdminState>();
   const removedStates = new Map<string, RemovedState>();
+  const proxies = new Map<string, ProxyView>();
   const rejected: RejectedValue[] = [];
   for (const { key, value, revision: rev } of pairs) {
     const accept = <T>(schema: z.ZodType<T> | { text: true; schema: z.ZodType<T> }, use: (v: T) => string | void) => {
@@ -175,6 +181,9 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
       case 'removed':
         accept(removed, (r) => void removedStates.set(suffix('removed'), r));
         break;
+      case 'proxy':
+        accept(proxyView, (p) => named('proxies', p.name) ?? void proxies.set(p.name, p));
+        break;
       default:
         break;
     }
@@ -192,6 +201,7 @@ export function snapshotFromPairs(k: Keys, pairs: Iterable<{ key: string; value:
     registry,
     admin: adminStates,
     removed: removedStates,
+    proxies,
     rejected,
   };
 }
@@ -218,6 +228,10 @@ export const serialize = {
   registration: (r: Registration) => JSON.stringify(r),
   admin: (a: AdminState) => JSON.stringify(a),
   removed: (r: RemovedState) => JSON.stringify(r),
+  proxy: (p: ProxyView) => {
+    const { updated_at_ms, ...rest } = p;
+    return JSON.stringify({ ...rest, updated_at: iso(updated_at_ms) });
+  },
   pause: (p: PauseState) => JSON.stringify(p),
   event: (e: ClusterEvent) => JSON.stringify(e),
 };

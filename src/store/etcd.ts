@@ -12,7 +12,19 @@ import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, RemovedState, SyncState } from './types.js';
+import type {
+  AdminState,
+  ClusterEvent,
+  ClusterSnapshot,
+  FailoverRequest,
+  MemberStatus,
+  PauseState,
+  PrimaryOptime,
+  ProxyView,
+  Registration,
+  RemovedState,
+  SyncState,
+} from './types.js';
 
 export interface EtcdStoreOptions {
   endpoints: string[];
@@ -103,6 +115,11 @@ export class EtcdStore implements StateStore {
       [this.absent(this.k.removed(status.name))],
       [{ request_put: { key: b(this.k.member(status.name)), value: b(serialize.member(status)), lease } }],
     );
+  }
+
+  async putProxy(view: ProxyView, signal: AbortSignal): Promise<void> {
+    const lease = await this.session(signal);
+    await this.call('put proxy', signal, (o) => this.client.kv.put({ key: b(this.k.proxy(view.name)), value: b(serialize.proxy(view)), lease }, o));
   }
 
   async register(reg: Registration, signal: AbortSignal): Promise<void> {

@@ -21,6 +21,8 @@ export const keys = (scope: string) => {
     admin: (name: string) => `${root}admin/${name}`,
     /** Left by `node remove`: that node's agent must not rejoin by itself. */
     removed: (name: string) => `${root}removed/${name}`,
+    /** A running proxy's view of the nodes, bound to its session. */
+    proxy: (name: string) => `${root}proxies/${name}`,
     eventsPrefix: `${root}~events/`,
   };
 };
@@ -28,7 +30,7 @@ export const keys = (scope: string) => {
 export type Keys = ReturnType<typeof keys>;
 
 /** What kind of key a path is, so watchers can ignore the chatter of member updates. */
-export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'pause' | 'member' | 'registration' | 'admin' | 'removed' | 'event' | 'other';
+export type KeyKind = 'initialize' | 'leader' | 'optime' | 'failover' | 'sync' | 'pause' | 'member' | 'registration' | 'admin' | 'removed' | 'proxy' | 'event' | 'other';
 
 export function keyKind(k: Keys, key: string): KeyKind {
   if (key === k.initialize) return 'initialize';
@@ -41,6 +43,7 @@ export function keyKind(k: Keys, key: string): KeyKind {
   if (key.startsWith(`${k.root}registry/`)) return 'registration';
   if (key.startsWith(`${k.root}admin/`)) return 'admin';
   if (key.startsWith(`${k.root}removed/`)) return 'removed';
+  if (key.startsWith(`${k.root}proxies/`)) return 'proxy';
   if (key.startsWith(k.eventsPrefix)) return 'event';
   return 'other';
 }

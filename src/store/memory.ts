@@ -11,7 +11,19 @@ import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
 import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, RemovedState, SyncState } from './types.js';
+import type {
+  AdminState,
+  ClusterEvent,
+  ClusterSnapshot,
+  FailoverRequest,
+  MemberStatus,
+  PauseState,
+  PrimaryOptime,
+  ProxyView,
+  Registration,
+  RemovedState,
+  SyncState,
+} from './types.js';
 
 interface Entry {
   value: string;
@@ -167,6 +179,11 @@ export class MemoryStore implements StateStore {
     this.check(signal);
     if (this.backend.get(this.k.removed(status.name))) return;
     this.backend.put(this.k.member(status.name), serialize.member(status), this.session());
+  }
+
+  async putProxy(view: ProxyView, signal: AbortSignal): Promise<void> {
+    this.check(signal);
+    this.backend.put(this.k.proxy(view.name), serialize.proxy(view), this.session());
   }
 
   async register(reg: Registration, signal: AbortSignal): Promise<void> {

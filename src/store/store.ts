@@ -12,7 +12,19 @@
  * TTL. The member status and the leader key are bound to it, so both vanish when the agent stops
  * refreshing (crash, partition) for longer than the TTL.
  */
-import type { AdminState, ClusterEvent, ClusterSnapshot, FailoverRequest, MemberStatus, PauseState, PrimaryOptime, Registration, RemovedState, SyncState } from './types.js';
+import type {
+  AdminState,
+  ClusterEvent,
+  ClusterSnapshot,
+  FailoverRequest,
+  MemberStatus,
+  PauseState,
+  PrimaryOptime,
+  ProxyView,
+  Registration,
+  RemovedState,
+  SyncState,
+} from './types.js';
 import type { KeyKind } from './keys.js';
 
 export { StoreUnavailableError } from '../util/errors.js';
@@ -49,6 +61,11 @@ export interface StateStore {
    * tombstone (`node remove`), its agent stays out until readmit().
    */
   unregister(name: string, signal: AbortSignal, tombstone?: RemovedState): Promise<void>;
+  /**
+   * A proxy publishes how it routes to each node, bound to its session: a proxy that stops is
+   * forgotten after the TTL. Calls keep the session alive, so a proxy makes one at least every ttl/3.
+   */
+  putProxy(view: ProxyView, signal: AbortSignal): Promise<void>;
   /** Lift a removed node's tombstone: its agent registers again. */
   readmit(name: string, signal: AbortSignal): Promise<void>;
 

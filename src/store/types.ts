@@ -97,12 +97,19 @@ export interface PauseState {
   readonly cluster?: 'stop' | 'start';
 }
 
-/** An operator's detach of a node from load balancing, shared by every proxy. */
 /** An operator removed this node (`node remove`); its agent stays out until readmitted. */
 export interface RemovedState {
   readonly at: string;
 }
 
+/** How one proxy routes to each node now (its own health checks and the operator's detach). */
+export interface ProxyView {
+  readonly name: string;
+  readonly nodes: readonly { readonly name: string; readonly status: 'up' | 'down' | 'detached' }[];
+  readonly updated_at_ms: number;
+}
+
+/** An operator's detach of a node from load balancing, shared by every proxy. */
 export interface AdminState {
   readonly detached: boolean;
   readonly at: string;
@@ -187,6 +194,8 @@ export interface ClusterSnapshot {
   readonly registry: ReadonlyMap<string, Registration>;
   readonly admin: ReadonlyMap<string, AdminState>;
   readonly removed: ReadonlyMap<string, RemovedState>;
+  /** Every running proxy's view of the nodes, by proxy name. */
+  readonly proxies: ReadonlyMap<string, ProxyView>;
   readonly rejected: readonly RejectedValue[];
 }
 
@@ -204,6 +213,7 @@ export function emptySnapshot(): ClusterSnapshot {
     registry: new Map(),
     admin: new Map(),
     removed: new Map(),
+    proxies: new Map(),
     rejected: [],
   };
 }

@@ -230,6 +230,8 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
         [k.registration('r2')]: ['[]', /expected object/i],
         [k.admin('d1')]: ['{"detached":"yes","at":"2026-01-01T00:00:00Z"}', /detached/],
         [k.admin('d2')]: ['null', /expected object/i],
+        [k.proxy('p1')]: ['{"name":"p1","nodes":[{"name":"n1","status":"sideways"}],"updated_at":"2026-01-01T00:00:00Z"}', /nodes\.0\.status/],
+        [k.proxy('p2')]: ['{"name":"p3","nodes":[],"updated_at":"2026-01-01T00:00:00Z"}', /names p3, but the key is p2/],
       };
       const garbageEvent = `${k.eventsPrefix}9999999999999-000000-zz`;
       try {
@@ -244,6 +246,7 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
         for (const m of ['m1', 'm2', 'm3', 'm4', 'm5']) assert.equal(snap.members.has(m), false, `member ${m} is left out`);
         assert.equal(snap.registry.size, [...snap.registry.keys()].filter((n) => !n.startsWith('r')).length, 'no bad registration is kept');
         assert.equal(snap.admin.has('d1') || snap.admin.has('d2'), false);
+        assert.equal(snap.proxies.size, 0, 'no bad proxy view is kept');
         const rejected = new Map(snap.rejected.map((r) => [r.key, r]));
         for (const [key, [, reason]] of Object.entries(bad)) {
           const r = rejected.get(key);
@@ -269,6 +272,24 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       assert.deepEqual((await handle().load(sig())).admin.get('n9'), { detached: true, at });
       await a.setAdmin('n9', null, sig());
       assert.equal((await handle().load(sig())).admin.has('n9'), false);
+    });
+
+    it('a proxy view is shared by every handle, replaced by the next one, and goes with its session', async () => {
+      const p = handle();
+      const view = (status: 'up' | 'down') => ({
+        name: 'px1',
+        nodes: [
+          { name: 'n1', status: 'up' as const },
+          { name: 'n2', status },
+        ],
+        updated_at_ms: Date.parse('2026-11-30T12:00:00.000Z'),
+      });
+      await p.putProxy(view('up'), sig());
+      await p.putProxy(view('down'), sig());
+      const reader = handle();
+      assert.deepEqual((await reader.load(sig())).proxies.get('px1'), view('down'));
+      await p.close({ revoke: true });
+      assert.equal((await reader.load(sig())).proxies.has('px1'), false, 'a stopped proxy is forgotten');
     });
 
     it('a pause is shared by every handle until resumed', async () => {

@@ -65,6 +65,10 @@ describe('the /ui dashboard in Chromium', { timeout: 240_000 }, () => {
       assert.equal(await page.textContent(`tr[data-node="${n}"] [data-field="status"]`), 'running');
     }
     assert.notEqual(await page.textContent(`tr[data-node="${first}"] [data-field="message"]`), '', 'the leader row carries its last decision');
+    // The embedded proxy of `pgwarden up` (named "proxy") publishes its view of each node.
+    await waitFor('the proxy view of every node', async () => (await page.locator('[data-field="proxies"]').allTextContents()).every((t) => t === 'proxy: up'), {
+      timeoutMs: 10_000,
+    });
     assert.ok((await page.locator('#events li').count()) > 0, 'the event timeline');
     assert.deepEqual(pageErrors, []);
   });
@@ -86,6 +90,15 @@ describe('the /ui dashboard in Chromium', { timeout: 240_000 }, () => {
       await page.waitForFunction(() => [...document.querySelectorAll('[data-field="status"]')].every((e) => /running/.test(e.textContent ?? '')), undefined, { timeout: 10_000 });
       await page.screenshot({ path: process.env.PGW_SCREENSHOT, fullPage: true });
     }
+  });
+
+  it('detach and attach from the page: every proxy shows it, and routes to it again', async () => {
+    const cell = () => page.textContent(`tr[data-node="${watcher}"] [data-field="proxies"]`);
+    await page.click(`tr[data-node="${watcher}"] button[data-action="detach"]`);
+    await waitFor(`the proxy to show ${watcher} detached`, async () => (await cell()) === 'proxy: detached', { timeoutMs: 10_000 });
+    assert.equal((await c.report()).members.find((m) => m.name === watcher)?.detached, true);
+    await page.click(`tr[data-node="${watcher}"] button[data-action="attach"]`);
+    await waitFor(`the proxy to route to ${watcher} again`, async () => (await cell()) === 'proxy: up', { timeoutMs: 15_000 });
   });
 
   it('a failover shows on the page within 2 s of its event', async (t) => {

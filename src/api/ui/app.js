@@ -62,6 +62,13 @@ function actions(m, leader) {
   return td;
 }
 
+/** Each proxy's view (`proxy: up`), or the operator's choice when no proxy publishes one. */
+function proxies(m) {
+  const views = Object.entries(m.proxies || {});
+  if (views.length === 0) return m.detached ? 'detached' : 'routed';
+  return views.map(([p, status]) => `${p}: ${status}`).join(', ');
+}
+
 function row(m, leader) {
   const tr = el('tr', null, { 'data-node': m.name, class: m.name === leader ? 'primary' : '' });
   const cells = [
@@ -72,7 +79,7 @@ function row(m, leader) {
     ['lsn', m.lsn],
     ['lag', m.role === 'standby' ? bytes(m.lag_bytes) : ''],
     ['sync', m.sync || ''],
-    ['proxies', m.detached ? 'detached' : 'routed'],
+    ['proxies', proxies(m)],
   ];
   for (const [field, value] of cells) tr.append(el('td', value, { 'data-field': field }));
   tr.append(el('td', m.message, { 'data-field': 'message', class: 'msg' }));
