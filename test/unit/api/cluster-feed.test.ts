@@ -8,16 +8,9 @@ import { after, describe, it } from 'node:test';
 import { ClusterFeed } from '../../../src/api/cluster-feed.js';
 import { MemoryBackend, MemoryStore } from '../../../src/store/memory.js';
 import { waitFor } from '../../../src/util/deadline.js';
+import { aRegistration } from '../../support/builders.js';
 
 const sig = () => AbortSignal.timeout(2000);
-const reg = (name: string, id: number) => ({
-  name,
-  id,
-  host: '127.0.0.1',
-  port: 5432 + id,
-  api_url: `http://127.0.0.1:${8000 + id}`,
-  tags: { priority: 100, location: 'x', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false },
-});
 
 describe('the dashboard feed', () => {
   const store = new MemoryStore(new MemoryBackend('feed'), 10_000);
@@ -28,7 +21,7 @@ describe('the dashboard feed', () => {
     const frames: { cluster: { leader: string | null; members: { name: string }[] } }[] = [];
     const unsubscribe = feed.subscribe((f) => frames.push(JSON.parse(f)));
     await waitFor('the first frame', () => frames.length === 1, { timeoutMs: 2000 });
-    await store.register(reg('n1', 1), sig());
+    await store.register(aRegistration('n1', 1), sig());
     assert.equal(await store.acquireLeader('n1', sig()), true);
     await waitFor('a frame with n1 leading', () => frames.at(-1)?.cluster.leader === 'n1', { timeoutMs: 2000 });
     const settled = frames.length;

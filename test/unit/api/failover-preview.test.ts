@@ -14,41 +14,24 @@ import { aSnapshot } from '../../support/builders.js';
 const tags = { priority: 100, location: 'default', nofailover: false, noloadbalance: false, nosync: false, clonefrom: false };
 const MB = 1_048_576n;
 // The primary n1 is gone; n2 and n3 run as standbys.
+const standby = (name: string, lsn: string): NodeReport => ({
+  name,
+  tags,
+  running: true,
+  postmaster: 'running',
+  role: 'standby',
+  streaming: false,
+  timeline: 1,
+  disk_full: false,
+  clone: null,
+  removed_at: null,
+  lsn: parseLsn(lsn),
+});
 const standbys = (n2: string, n3: string) =>
   new Map<string, NodeReport | null>([
     ['n1', null],
-    [
-      'n2',
-      {
-        name: 'n2',
-        tags,
-        running: true,
-        postmaster: 'running',
-        role: 'standby',
-        streaming: false,
-        timeline: 1,
-        disk_full: false,
-        clone: null,
-        removed_at: null,
-        lsn: parseLsn(n2),
-      },
-    ],
-    [
-      'n3',
-      {
-        name: 'n3',
-        tags,
-        running: true,
-        postmaster: 'running',
-        role: 'standby',
-        streaming: false,
-        timeline: 1,
-        disk_full: false,
-        clone: null,
-        removed_at: null,
-        lsn: parseLsn(n3),
-      },
-    ],
+    ['n2', standby('n2', n2)],
+    ['n3', standby('n3', n3)],
   ]);
 
 describe('failover preview', () => {
