@@ -31,8 +31,11 @@ export interface AgentStatus {
   readonly leaseRemainingMs: number | null;
 }
 
-/** Store changes that call for a reaction now; member chatter, events and optime wait for the timer. */
-const WAKES_ON: ReadonlySet<string> = new Set(['initialize', 'leader', 'failover', 'sync', 'pause', 'admin', 'other']);
+/**
+ * Store changes that call for a reaction now; member chatter, events and optime wait for the timer.
+ * A registration is one: the leader creates a new member's slot, which its base backup waits for.
+ */
+const WAKES_ON: ReadonlySet<string> = new Set(['initialize', 'leader', 'failover', 'sync', 'pause', 'admin', 'registration', 'other']);
 
 export class Agent {
   private readonly executor: Executor;

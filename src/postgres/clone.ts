@@ -68,7 +68,7 @@ async function hasSlot(o: CloneOptions, slot: string): Promise<boolean> {
 export async function clone(o: CloneOptions): Promise<void> {
   const slot = o.slot;
   if (slot)
-    await waitFor(`replication slot ${slot} on ${o.from.name}`, () => hasSlot(o, slot), { timeoutMs: SLOT_WAIT_MS, intervalMs: 500, ...(o.signal ? { signal: o.signal } : {}) });
+    await waitFor(`replication slot ${slot} on ${o.from.name}`, () => hasSlot(o, slot), { timeoutMs: SLOT_WAIT_MS, intervalMs: 100, ...(o.signal ? { signal: o.signal } : {}) });
   // A copy set aside by a clone that was interrupted (the agent killed) is nobody's any more.
   const stale = `${basename(o.dataDir)}.old-`;
   for (const n of readdirSync(dirname(o.dataDir)).filter((f) => f.startsWith(stale))) rmSync(join(dirname(o.dataDir), n), { recursive: true, force: true });

@@ -138,7 +138,7 @@ async function follow(api: ApiClient, name: string, startedMs: number, timeoutMs
     if (m && m.status === 'running' && m.streaming) return end({ added: true, upstream: m.upstream, cloned, error: null });
     if (systemClock.wall() - startedMs > timeoutMs) return end({ added: false, upstream: null, cloned, error: `it did not stream within ${timeoutMs / 1000} s` });
     if (show) progress.update(line(name, m));
-    await systemClock.sleep(500);
+    await systemClock.sleep(200);
   }
 }
 
