@@ -10,7 +10,6 @@
 import { slotName, type Upstream } from '../postgres/controller.js';
 import type { CloneProgress } from '../postgres/clone.js';
 import type { CloneStatus, ClusterSnapshot, EventKind, MemberState, MemberStatus } from '../store/types.js';
-import { serialize } from '../store/codec.js';
 import { deadlineSignal } from '../util/deadline.js';
 import type { Lsn } from '../util/lsn.js';
 import { StoreUnavailableError, errorMessage } from '../util/errors.js';
@@ -268,15 +267,9 @@ export class Executor {
         if (!known) await this.event('node_added', `joined the cluster as member ${a.registration.id} (${a.registration.host}:${a.registration.port})`);
         return true;
       }
-      case 'publish_member': {
-        const status = this.memberStatus(v.local, why, this.d.vip ? { address: this.d.vip.address.address, held: run.vipHeld === true } : null);
-        // Unchanged in the store as this cycle read it: the key lives with the session; renew that
-        // only, sparing the store a write and every watcher an event each loop.
-        const stored = snap?.members.get(this.d.name);
-        if (stored && samePublished(stored, status)) await store.keepSession(signal());
-        else await store.putMember(status, signal());
+      case 'publish_member':
+        await store.putMember(this.memberStatus(v.local, why, this.d.vip ? { address: this.d.vip.address.address, held: run.vipHeld === true } : null), signal());
         return true;
-      }
     }
   }
 
@@ -452,11 +445,4 @@ function upstreamOf(snap: ClusterSnapshot | null, name: string): Upstream {
   const reg = snap?.registry.get(name);
   if (!reg) throw new Error(`member ${name} is not registered`);
   return { name, host: reg.host, port: reg.port };
-}
-
-/** Two statuses that differ at most in their publishing time (and key order). */
-function samePublished(a: MemberStatus, b: MemberStatus): boolean {
-  const sorted = (_k: string, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v);
-  const canon = (m: MemberStatus) => JSON.stringify(JSON.parse(serialize.member({ ...m, updated_at_ms: 0 })), sorted);
-  return canon(a) === canon(b);
 }

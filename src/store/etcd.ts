@@ -117,10 +117,6 @@ export class EtcdStore implements StateStore {
     );
   }
 
-  async keepSession(signal: AbortSignal): Promise<void> {
-    await this.session(signal);
-  }
-
   async putProxy(view: ProxyView, signal: AbortSignal): Promise<void> {
     const lease = await this.session(signal);
     await this.call('put proxy', signal, (o) => this.client.kv.put({ key: b(this.k.proxy(view.name)), value: b(serialize.proxy(view)), lease }, o));

@@ -181,11 +181,6 @@ export class MemoryStore implements StateStore {
     this.backend.put(this.k.member(status.name), serialize.member(status), this.session());
   }
 
-  async keepSession(signal: AbortSignal): Promise<void> {
-    this.check(signal);
-    this.session();
-  }
-
   async putProxy(view: ProxyView, signal: AbortSignal): Promise<void> {
     this.check(signal);
     this.backend.put(this.k.proxy(view.name), serialize.proxy(view), this.session());

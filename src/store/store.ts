@@ -54,11 +54,6 @@ export interface StateStore {
    * tombstone: a write decided before `node remove` must not bring the member back.
    */
   putMember(status: MemberStatus, signal: AbortSignal): Promise<void>;
-  /**
-   * Keep our session alive without a write (a renewal at most every ttl/4): what putMember does
-   * besides writing, for an agent whose published status has not changed.
-   */
-  keepSession(signal: AbortSignal): Promise<void>;
   /** Create or update the durable registration; like putMember, a no-op under a tombstone. */
   register(reg: Registration, signal: AbortSignal): Promise<void>;
   /**

@@ -122,23 +122,6 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       assert.equal((await reader.load(sig())).members.has('x'), true, 'a new session is granted on the next write');
     });
 
-    it('keepSession keeps the member status past the TTL without a write', async () => {
-      const a = handle();
-      await a.putMember(member('k'), sig());
-      const reader = handle();
-      const written = (await reader.load(sig())).members.get('k')?.updated_at_ms;
-      // Two and a half TTLs of the contract's stores (2 s), renewed every 300 ms without a write.
-      const until = Date.now() + 5000;
-      while (Date.now() < until) {
-        await a.keepSession(sig());
-        await new Promise((r) => setTimeout(r, 300));
-      }
-      const kept = (await reader.load(sig())).members.get('k');
-      assert.ok(kept, 'the status lives on with the session');
-      assert.equal(kept.updated_at_ms, written, 'the same status: nothing was written');
-      await a.close({ revoke: true });
-    });
-
     it('unregister forgets a member at once: registration, live status and proxy setting; others stay', async () => {
       const a = handle();
       for (const n of ['x', 'y']) {
