@@ -309,7 +309,7 @@ export class Proxy implements SessionHost {
     }
   }
 
-  /** Tells the cluster (dashboard, cluster show) how this proxy routes to each node. */
+  /** Tells the cluster (GET /cluster, the dashboard) how this proxy routes to each node. */
   private async publish(): Promise<void> {
     const nodes = this.current.nodes.map((n) => ({ name: n.name, status: n.status }));
     const view = JSON.stringify(nodes);
