@@ -108,6 +108,14 @@ export class SnapshotBuilder {
     return this;
   }
 
+  /** Proxies that published how they route to each node: proxy name -> node name -> status. */
+  proxies(views: Record<string, Record<string, 'up' | 'down' | 'detached'>>): this {
+    this.s.proxies = new Map(
+      Object.entries(views).map(([name, nodes]) => [name, { name, nodes: Object.entries(nodes).map(([n, status]) => ({ name: n, status })), updated_at_ms: WALL }]),
+    );
+    return this;
+  }
+
   /** An operator removed `name` (node remove). */
   removed(name: string): this {
     this.s.removed = new Map([[name, { at: new Date(WALL - 60_000).toISOString() }]]);

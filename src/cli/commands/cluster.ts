@@ -17,7 +17,7 @@ export function registerCluster(program: Command): void {
     .description('every member with its role, status, timeline and lag, then any warnings')
     .option('-c, --config <file>', 'node.yaml or the cluster file written by `pgwarden up`', 'pgwarden.yaml')
     .option('--json', 'machine-readable output')
-    .option('-v, --verbose', 'also show the last HA decision of each agent')
+    .option('-v, --verbose', 'also show the last HA decision of each agent, how each proxy routes to every node, clones in progress')
     .action(async (opts: { config: string; json?: boolean; verbose?: boolean }) => {
       const client = clientFrom(opts.config);
       const res = await client.get<ClusterReport>('/cluster').catch((err) => fail(err, 2));

@@ -46,6 +46,9 @@ export function renderCluster(report: ClusterReport, opts: { verbose?: boolean; 
   if (opts.verbose) {
     out.push('', 'HA loop (last decision of each agent):');
     for (const m of report.members) out.push(`  ${m.name}: ${m.message ?? '(no status published)'}`);
+    const proxies = [...new Set(report.members.flatMap((m) => Object.keys(m.proxies)))].sort();
+    if (proxies.length) out.push('', 'Proxies (how each routes to every node now):');
+    for (const p of proxies) out.push(`  ${p}: ${report.members.map((m) => `${m.name} ${m.proxies[p] ?? '(not listed)'}`).join(', ')}`);
     const cloning = report.members.filter((m) => m.clone);
     if (cloning.length) out.push('', 'Clones in progress:');
     for (const { name, clone: c } of cloning) {

@@ -48,6 +48,24 @@ describe('cluster show (report and table)', () => {
     assert.match(text, /WARNING: following issues were detected\n {2}- unable to connect to node "n2" \(ID: 2\)/);
   });
 
+  it('--verbose shows how each proxy routes to every node (the pooler-marks-a-healthy-node-down story)', async () => {
+    const snap = aSnapshot()
+      .proxies({ app1: { n1: 'up', n2: 'up', n3: 'up' }, app2: { n1: 'up', n2: 'down', n3: 'detached' } })
+      .build();
+    const report = await buildClusterReport(
+      snap,
+      answering({
+        n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+        n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+        n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+      }),
+    );
+    assert.deepEqual(report.members[1]?.proxies, { app1: 'up', app2: 'down' });
+    const text = renderCluster(report, { verbose: true });
+    assert.match(text, /Proxies \(how each routes to every node now\):\n {2}app1: n1 up, n2 up, n3 up\n {2}app2: n1 up, n2 down, n3 detached/);
+    assert.doesNotMatch(renderCluster(report), /Proxies/, 'only with --verbose');
+  });
+
   it('synchronous replication: the Sync column, and a warning when fewer standbys are synchronous than configured', async () => {
     const live = answering({
       n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
