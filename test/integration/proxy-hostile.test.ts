@@ -220,11 +220,12 @@ describe('the proxy against hostile clients', { timeout: 300_000 }, () => {
 
   it('max_client_conn_per_address: a fourth connection from one address is refused, another address is not', async () => {
     const open = (localAddress: string) =>
-      new Promise<{ socket: Socket; got: () => string }>((resolve) => {
+      new Promise<{ socket: Socket; got: () => string }>((resolve, reject) => {
         let got = '';
         const socket = connect({ port: tlsPort, host: '127.0.0.1', localAddress }, () => resolve({ socket, got: () => got }));
         socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
-        socket.on('error', () => {});
+        // A refused connection fails the test at once (after the connect, errors are the proxy's close).
+        socket.on('error', (err) => reject(new Error(`connecting to the TLS proxy from ${localAddress}: ${err.message}`)));
       });
     const held = [await open('127.0.0.1'), await open('127.0.0.1'), await open('127.0.0.1')];
     try {
