@@ -87,7 +87,17 @@ describe('the /ui dashboard in Chromium', { timeout: 240_000 }, () => {
     assert.equal((await c.report()).leader, target);
     if (process.env.PGW_SCREENSHOT) {
       await c.waitStable(60_000);
-      await page.waitForFunction(() => [...document.querySelectorAll('[data-field="status"]')].every((e) => /running/.test(e.textContent ?? '')), undefined, { timeout: 10_000 });
+      // A settled moment: every node running, every standby caught up.
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('[data-field="status"]')].every((e) => /running/.test(e.textContent ?? '')) &&
+          [...document.querySelectorAll('tr[data-node]')].every(
+            (r) => r.querySelector('[data-field="role"]')?.textContent !== 'standby' || r.querySelector('[data-field="lag"]')?.textContent === '0 B',
+          ) &&
+          !/promoting/.test(document.querySelector('#nodes')?.textContent ?? ''),
+        undefined,
+        { timeout: 30_000 },
+      );
       await page.screenshot({ path: process.env.PGW_SCREENSHOT, fullPage: true });
     }
   });
