@@ -25,6 +25,13 @@ const answering =
       : null;
   };
 
+/** n1 the primary, n2 and n3 streaming standbys, all at the same position. */
+const allRunning = answering({
+  n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
+  n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+  n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
+});
+
 describe('cluster show (report and table)', () => {
   it('seed 000: a standby that does not answer is "? unreachable", named in two warnings; no failover implied', async () => {
     const snap = aSnapshot().build();
@@ -52,14 +59,7 @@ describe('cluster show (report and table)', () => {
     const snap = aSnapshot()
       .proxies({ app1: { n1: 'up', n2: 'up', n3: 'up' }, app2: { n1: 'up', n2: 'down', n3: 'detached' } })
       .build();
-    const report = await buildClusterReport(
-      snap,
-      answering({
-        n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
-        n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-        n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-      }),
-    );
+    const report = await buildClusterReport(snap, allRunning);
     assert.deepEqual(report.members[1]?.proxies, { app1: 'up', app2: 'down' });
     const text = renderCluster(report, { verbose: true });
     assert.match(text, /Proxies \(how each routes to every node now\):\n {2}app1: n1 up, n2 up, n3 up\n {2}app2: n1 up, n2 down, n3 detached/);
@@ -67,11 +67,7 @@ describe('cluster show (report and table)', () => {
   });
 
   it('synchronous replication: the Sync column, and a warning when fewer standbys are synchronous than configured', async () => {
-    const live = answering({
-      n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
-      n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-      n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-    });
+    const live = allRunning;
     const sync = await buildClusterReport(aSnapshot().sync(['n2']).build(), live);
     assert.deepEqual(
       sync.members.map((m) => m.sync),
@@ -136,14 +132,7 @@ describe('cluster show (report and table)', () => {
 
   it('warns when nobody holds the lock, and when a primary runs without it', async () => {
     const snap = aSnapshot().leader(null).build();
-    const report = await buildClusterReport(
-      snap,
-      answering({
-        n1: { running: true, role: 'primary', lsn: '0/3000000', timeline: 1 },
-        n2: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-        n3: { running: true, role: 'standby', lsn: '0/3000000', timeline: 1 },
-      }),
-    );
+    const report = await buildClusterReport(snap, allRunning);
     assert.match(report.warnings[0] ?? '', /no node holds the leader lock/);
     assert.match(report.warnings.join('\n'), /node "n1" \(ID: 1\) runs as a primary but does not hold the leader lock/);
   });
