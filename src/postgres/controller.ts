@@ -20,7 +20,7 @@ import { hasPgVersion, isAlive, readPostmasterPid, run } from './ctl.js';
 import { GuardLink } from './guard-link.js';
 import type { GuardFence } from './guard-protocol.js';
 import { instancePids, killInstance, runsInstance, type InstanceId } from './instance-procs.js';
-import { mkdirOwned, writeOwned, type OsUser } from './os-user.js';
+import { assertReachable, mkdirOwned, writeOwned, type OsUser } from './os-user.js';
 import { LocalSql, type ConnParams, type SqlStatus } from './queries.js';
 import { rewind } from './rewind.js';
 import { scramVerifier } from './scram.js';
@@ -205,7 +205,9 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    * attaches to the lease guard (a restarted agent finds the one that kept guarding).
    */
   prepare(): void {
+    assertReachable(this.o.user, this.o.dataDir);
     mkdirOwned(this.o.user, this.o.runDir);
+    assertReachable(this.o.user, this.o.runDir);
     if (this.o.tls) this.tls = installTls(this.o.user, this.o.runDir, this.o.tls);
     this.trustMembers([]);
     this.guard.attach().catch((err: Error) => this.o.log.error({ err: err.message }, 'cannot reach the lease guard'));

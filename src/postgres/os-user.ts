@@ -2,8 +2,8 @@
  * PostgreSQL refuses to run as root, and so do we: when the agent runs as root, every PostgreSQL
  * program is spawned as an unprivileged OS user and every file it must read is chowned to it.
  */
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 
@@ -35,6 +35,30 @@ export function resolveOsUser(configured?: string): OsUser {
 /** Spawn options that run a child as the OS user. */
 export function spawnIdentity(user: OsUser): { uid?: number; gid?: number } {
   return user.switchTo ? { uid: user.uid, gid: user.gid } : {};
+}
+
+/**
+ * Throws, naming the directory, when the OS user cannot reach `path` because a directory above it
+ * is not searchable by that user (under /root, or a mktemp directory): PostgreSQL would fail at
+ * every start, and the HA loop would retry forever.
+ */
+export function assertReachable(user: OsUser, path: string): void {
+  if (!user.switchTo) return;
+  const chain: string[] = [];
+  for (let d = resolve(path); ; d = dirname(d)) {
+    chain.unshift(d);
+    if (d === dirname(d)) break;
+  }
+  for (const d of chain) {
+    // What does not exist yet is created by us and handed to the user.
+    if (!existsSync(d)) return;
+    // As the user with its groups (as the lease guard starts PostgreSQL), so no false refusal.
+    if (spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', 'test', '-x', d]).status === 0) continue;
+    const st = statSync(d);
+    throw new Error(
+      `${user.name}, who runs PostgreSQL, cannot reach ${path}: ${d} is not searchable by it (mode ${(st.mode & 0o777).toString(8)}, owner uid ${st.uid}); use a directory elsewhere, or allow it: chmod o+x ${d}`,
+    );
+  }
 }
 
 export function chownTo(user: OsUser, path: string): void {
