@@ -205,9 +205,8 @@ export class PgController extends EventEmitter<PgControllerEvents> {
    * attaches to the lease guard (a restarted agent finds the one that kept guarding).
    */
   prepare(): void {
-    assertReachable(this.o.user, this.o.dataDir);
     mkdirOwned(this.o.user, this.o.runDir);
-    assertReachable(this.o.user, this.o.runDir);
+    assertReachable(this.o.user, this.o.dataDir, this.o.runDir);
     if (this.o.tls) this.tls = installTls(this.o.user, this.o.runDir, this.o.tls);
     this.trustMembers([]);
     this.guard.attach().catch((err: Error) => this.o.log.error({ err: err.message }, 'cannot reach the lease guard'));

@@ -38,17 +38,26 @@ export function spawnIdentity(user: OsUser): { uid?: number; gid?: number } {
 }
 
 /**
- * Throws, naming the directory, when the OS user cannot reach `path` because a directory above it
+ * Throws, naming the directory, when the OS user cannot reach one of `paths`: a directory above it
  * is not searchable by that user (under /root, or a mktemp directory): PostgreSQL would fail at
  * every start, and the HA loop would retry forever.
  */
-export function assertReachable(user: OsUser, path: string): void {
+export function assertReachable(user: OsUser, ...paths: string[]): void {
   if (!user.switchTo) return;
-  const chain: string[] = [];
-  for (let d = resolve(path); ; d = dirname(d)) {
-    chain.unshift(d);
-    if (d === dirname(d)) break;
+  // Each directory once, parents first: paths often share all their ancestors (data and run dirs).
+  const seen = new Set<string>();
+  for (const path of paths) {
+    const chain: string[] = [];
+    for (let d = resolve(path); !seen.has(d); d = dirname(d)) {
+      chain.unshift(d);
+      seen.add(d);
+      if (d === dirname(d)) break;
+    }
+    checkSearchable(user, path, chain);
   }
+}
+
+function checkSearchable(user: OsUser, path: string, chain: readonly string[]): void {
   for (const d of chain) {
     // What does not exist yet is created by us and handed to the user.
     if (!existsSync(d)) return;
