@@ -10,7 +10,10 @@
  * direct. The proxy's RSS is read idle and sampled under load. Then over TLS (throwaway CA;
  * pgbench with sslmode=require): select-only and TPC-B-like through direct PostgreSQL, PgBouncer and
  * the proxy, each terminating the client's TLS; and the proxy's RSS while one 900 MB message
- * passes. The last line is JSON.
+ * passes. Two references tell Node's own cost from the proxy's: a bare Node relay to the primary
+ * (node_relay: bytes only, through the proxy's fast read path; the ceiling of any Node proxy's TPS)
+ * in every round, and the RSS of a Node process that loads only the proxy's third-party modules
+ * (the floor of its RSS). The last line is JSON.
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
@@ -49,7 +52,43 @@ for (const w of chosen) {
     process.exit(2);
   }
 }
-type Target = 'direct' | 'haproxy' | 'pgbouncer' | 'pgpool' | 'pgwarden_rw' | 'pgwarden_ro';
+type Target = 'direct' | 'haproxy' | 'pgbouncer' | 'pgpool' | 'pgwarden_rw' | 'pgwarden_ro' | 'node_relay';
+
+/** A reference process of node-relay.ts, once it printed "ready". */
+async function startReference(args: string[]): Promise<{ pid: number; stop(): void }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'node-relay.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = () => void (child.exitCode === null && child.kill('SIGKILL'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node-relay.js ${args[0]} not ready within 30 s`)), 30_000);
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && (clearTimeout(timer), resolve()));
+      child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`node-relay.js ${args[0]} exited with ${code}`))));
+    });
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { pid: child.pid!, stop };
+}
+
+/** RSS of a Node process with only the proxy's modules loaded, settled (three equal reads 500 ms apart). */
+async function moduleFloorMb(): Promise<number> {
+  const ref = await startReference(['modules']);
+  try {
+    const reads: number[] = [];
+    await waitFor(
+      'the module floor process to settle',
+      async () => {
+        reads.push(rssMb([ref.pid]));
+        return reads.length >= 3 && reads.slice(-3).every((r) => Math.abs(r - reads.at(-1)!) < 0.5);
+      },
+      { timeoutMs: 20_000, intervalMs: 500 },
+    );
+    return reads.at(-1)!;
+  } finally {
+    ref.stop();
+  }
+}
 
 async function startPgwardenProxy(c: ClusterHarness, dir: string, ca: ThrowawayCa): Promise<{ rw: number; ro: number; pid: number; stop(): void }> {
   const [rw, ro] = await freePorts(2);
@@ -106,6 +145,7 @@ async function main(): Promise<void> {
   });
   const peers = new Peers(join(dir, 'peers'));
   let proxy: Awaited<ReturnType<typeof startPgwardenProxy>> | null = null;
+  let relay: Awaited<ReturnType<typeof startReference>> | null = null;
   try {
     const report = await cluster.waitStable(180_000);
     const primary = cluster.endpoints.find((e) => e.name === report.leader)!;
@@ -113,24 +153,31 @@ async function main(): Promise<void> {
     await prepareDatabase(cluster, primary.port, DB, scale);
     proxy = await startPgwardenProxy(cluster, dir, ca);
     await peers.start(backends, DB, cluster.cred.user, cluster.cred.password, server);
-    const port: Record<Target, number> = { direct: primary.port, pgwarden_rw: proxy.rw, pgwarden_ro: proxy.ro, haproxy: 0, pgbouncer: 0, pgpool: 0 };
+    const [relayPort] = await freePorts(1);
+    relay = await startReference(['relay', String(relayPort), String(primary.port)]);
+    const port: Record<Target, number> = { direct: primary.port, pgwarden_rw: proxy.rw, pgwarden_ro: proxy.ro, node_relay: relayPort!, haproxy: 0, pgbouncer: 0, pgpool: 0 };
     for (const p of peers.list) port[p.name] = p.port;
 
     const rssIdle = rssMb([proxy.pid]);
+    const rssFloor = await moduleFloorMb();
     let rssLoad = 0;
+    let relayRssLoad = 0;
     const peerRss: Record<string, number> = {};
     const results = new Map<string, PgbenchResult[]>();
     const ratios = new Map<string, number[]>();
+    // The relay's CPU per transaction: steadier between rounds than TPS, which moves with everything else on the host.
+    const cpuUs = new Map<string, number[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const w of chosen) {
         const spec = WORKLOADS[w];
-        const targets: Target[] = ['direct', 'haproxy', 'pgbouncer', 'pgpool', 'pgwarden_rw', ...(spec.ro ? ['pgwarden_ro' as const] : [])];
+        const targets: Target[] = ['direct', 'haproxy', 'pgbouncer', 'pgpool', 'pgwarden_rw', ...(spec.ro ? ['pgwarden_ro' as const] : []), 'node_relay'];
         let direct = 0;
         for (const t of targets) {
-          const sampled = t.startsWith('pgwarden') ? [proxy.pid] : t === 'direct' ? [] : processGroup(peers.list.find((p) => p.name === t)!.pid);
+          const sampled = t.startsWith('pgwarden') ? [proxy.pid] : t === 'node_relay' ? [relay.pid] : t === 'direct' ? [] : processGroup(peers.list.find((p) => p.name === t)!.pid);
           const sampler = setInterval(() => {
             const mb = rssMb(sampled);
             if (t.startsWith('pgwarden')) rssLoad = Math.max(rssLoad, mb);
+            else if (t === 'node_relay') relayRssLoad = Math.max(relayRssLoad, mb);
             else if (t !== 'direct') peerRss[t] = Math.max(peerRss[t] ?? 0, mb);
           }, 250);
           const cpu0 = cpuSeconds(sampled);
@@ -141,6 +188,7 @@ async function main(): Promise<void> {
           const key = `${w}/${t}`;
           results.set(key, [...(results.get(key) ?? []), res]);
           ratios.set(key, [...(ratios.get(key) ?? []), res.tps / direct]);
+          if (sampled.length) cpuUs.set(key, [...(cpuUs.get(key) ?? []), (cpu * 1e6) / res.tps]);
           console.log(
             `  round ${round} ${w.padEnd(11)} ${t.padEnd(11)} ${res.tps.toFixed(0).padStart(6)} tps  ${res.latencyMs.toFixed(2).padStart(6)} ms  ${(res.tps / direct).toFixed(2)} x direct${sampled.length ? `  proxy CPU ${Math.round(cpu * 100)} %` : ''}`,
           );
@@ -168,12 +216,15 @@ async function main(): Promise<void> {
     const bigMessage = await rssWhileBigMessage(proxy, cluster.cred.password);
 
     const tps: Record<string, Record<string, number>> = {};
-    const lines = ['| workload | target | TPS (median) | latency ms (median) | ratio to direct (median) |', '|---|---|---|---|---|'];
+    const lines = ['| workload | target | TPS (median) | latency ms (median) | ratio to direct (median) | relay CPU µs per transaction (median) |', '|---|---|---|---|---|---|'];
+    const cpuPerTxn: Record<string, Record<string, number>> = {};
     for (const [key, rs] of results) {
       const [w, t] = key.split('/') as [Workload, Target];
       const m = median(rs.map((r) => r.tps));
       (tps[w] ??= {})[t] = Math.round(m);
-      lines.push(`| ${w} | ${t} | ${Math.round(m)} | ${median(rs.map((r) => r.latencyMs)).toFixed(2)} | ${median(ratios.get(key)!).toFixed(2)} |`);
+      const us = cpuUs.get(key);
+      if (us) (cpuPerTxn[w] ??= {})[t] = r1(median(us));
+      lines.push(`| ${w} | ${t} | ${Math.round(m)} | ${median(rs.map((r) => r.latencyMs)).toFixed(2)} | ${median(ratios.get(key)!).toFixed(2)} | ${us ? r1(median(us)) : ''} |`);
     }
     // Issue 14's goals: lead the C relays on the read-write port (medians of the rounds, same run).
     const vs = (w: Workload, peer: Target) => (tps[w]?.pgwarden_rw && tps[w]?.[peer] ? r2(tps[w].pgwarden_rw / tps[w][peer]) : null);
@@ -187,6 +238,15 @@ async function main(): Promise<void> {
       connect_vs_haproxy: vs('connect', 'haproxy'),
       rss_load_mb: r1(rssLoad),
     };
+    // The same ratios for the bare Node relay: what no Node proxy can exceed on this host.
+    const relayVs = (w: Workload, peer: Target) => (tps[w]?.node_relay && tps[w]?.[peer] ? r2(tps[w].node_relay / tps[w][peer]) : null);
+    const ceiling = Object.fromEntries(
+      chosen.flatMap((w) => [
+        [`${w}_vs_haproxy`, relayVs(w, 'haproxy')],
+        [`${w}_vs_pgbouncer`, relayVs(w, 'pgbouncer')],
+        [`${w}_proxy_vs_relay`, tps[w]?.pgwarden_rw && tps[w]?.node_relay ? r2(tps[w].pgwarden_rw / tps[w].node_relay) : null],
+      ]),
+    );
     const wanted: [number | null, number][] = [
       [goals.select_only_vs_haproxy, 1.1],
       [goals.select_only_vs_pgbouncer, 1.0],
@@ -208,6 +268,10 @@ async function main(): Promise<void> {
         `over TLS, ${w}: direct ${t.direct} tps, PgBouncer ${t.pgbouncer} tps, pgwarden proxy ${t.pgwarden_rw} tps (${r2(t.pgwarden_rw! / t.pgbouncer!)} x PgBouncer, ${r2(t.pgwarden_rw! / t.direct!)} x direct)`,
       );
     }
+    console.log(
+      `references: a bare Node relay (bytes only) ${chosen.map((w) => `${w} ${ceiling[`${w}_vs_haproxy`]} x HAProxy, ${ceiling[`${w}_vs_pgbouncer`]} x PgBouncer (the proxy at ${ceiling[`${w}_proxy_vs_relay`]} x the relay)`).join('; ')}; ` +
+        `its RSS under load ${r1(relayRssLoad)} MB. A Node process with only the proxy's modules loaded: ${r1(rssFloor)} MB RSS`,
+    );
     console.log(`pgwarden proxy RSS while one 900 MB message passed: ${r1(bigMessage.before)} MB before, ${r1(bigMessage.peak)} MB at most`);
     console.log(
       `goals (rw port): select-only ${goals.select_only_vs_haproxy} x HAProxy (>= 1.1), ${goals.select_only_vs_pgbouncer} x PgBouncer (>= 1.0); ` +
@@ -224,16 +288,19 @@ async function main(): Promise<void> {
         extended_tps: tps.extended,
         tpcb_tps: tps.tpcb,
         connect_tps: tps.connect,
+        relay_cpu_us_per_transaction: cpuPerTxn,
         rss_mb: { idle: r1(rssIdle), load: r1(rssLoad) },
         peer_rss_mb: peerRss,
         tls_tps: tlsTps,
         rss_900mb_message_mb: { before: r1(bigMessage.before), peak: r1(bigMessage.peak) },
         goals,
         goals_met: met,
+        references: { node_relay: { ...ceiling, rss_load_mb: r1(relayRssLoad) }, module_floor_rss_mb: r1(rssFloor) },
       }),
     );
   } finally {
     proxy?.stop();
+    relay?.stop();
     await peers.stop();
     await cluster.stop();
     if (process.env.PGW_KEEP_TEST_DIRS) console.log(`kept ${dir}`);

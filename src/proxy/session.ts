@@ -17,7 +17,7 @@ import { BackendCode, FrontendCode, TxStatus } from './protocol/codes.js';
 import { errorResponse, readyForQuery } from './protocol/encode.js';
 import { ProtocolError } from './protocol/errors.js';
 import { Framer } from './protocol/framer.js';
-import { parseStartupPacket, withStartupDefault } from './protocol/frontend.js';
+import { isShowPoolNodes, parseStartupPacket, withStartupDefault } from './protocol/frontend.js';
 import { backendKey, readyStatus } from './protocol/backend.js';
 import { Scanner } from './protocol/scanner.js';
 import { adoptAccepted, forward, onreadOption, type Sink } from './fast-io.js';
@@ -28,8 +28,6 @@ import type { NodeRoute } from './routing.js';
 const MAX_STARTUP = 10_000;
 /** Server messages are trusted but bounded by PostgreSQL's 1 GB. */
 const MAX_SERVER_MESSAGE = 0x40000000;
-const SHOW_POOL_NODES = /^\s*show\s+pool_nodes\s*;?\s*\0/i;
-const MAY_BE_SHOW = new Set([0x73, 0x53, 0x20, 0x09, 0x0a, 0x0d]); // s S space tab LF CR
 
 export type Port = 'rw' | 'ro';
 /** Why a client connection was ended before (or instead of) being relayed. */
@@ -292,16 +290,7 @@ export class Session {
         if (type === FrontendCode.Query || type === FrontendCode.Execute) queries++;
         if (type === FrontendCode.Query || type === FrontendCode.Sync || type === FrontendCode.FunctionCall) this.owed++;
         // Our own command, when it is a lone simple query between transactions.
-        // Hot path: only a query starting with s/S or white space is worth decoding and matching.
-        if (
-          type === FrontendCode.Query &&
-          this.authenticated &&
-          this.txStatus === TxStatus.Idle &&
-          headLength > 0 &&
-          MAY_BE_SHOW.has(head.readUInt8(at)) &&
-          SHOW_POOL_NODES.test(head.toString('utf8', at, at + headLength))
-        )
-          intercept = length;
+        if (type === FrontendCode.Query && this.authenticated && this.txStatus === TxStatus.Idle && isShowPoolNodes(head, at, headLength)) intercept = length;
       },
       64,
     );

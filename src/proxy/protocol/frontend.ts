@@ -62,3 +62,22 @@ export function queryText(body: Buffer): string {
   if (end < 0) throw new ProtocolError('Query is not terminated');
   return body.toString('utf8', 0, end);
 }
+
+const SHOW_POOL_NODES = /^\s*show\s+pool_nodes\s*;?\s*\0/i;
+/** White space before a keyword, as the pattern's \s takes it in ASCII: space, tab, LF, CR, FF, VT. */
+const SPACE = new Set([0x20, 0x09, 0x0a, 0x0d, 0x0c, 0x0b]);
+const SHOW = [0x73, 0x68, 0x6f, 0x77]; // "show"
+
+/**
+ * Whether the first `length` bytes of a Query body at `body[at]` are exactly `SHOW POOL_NODES`
+ * (any case, optional `;`, white space around). The relay asks this of every simple query, so the
+ * usual answer (a query that does not start with "show") is found without decoding any text.
+ */
+export function isShowPoolNodes(body: Buffer, at: number, length: number): boolean {
+  const end = at + length;
+  let i = at;
+  while (i < end && SPACE.has(body[i]!)) i++;
+  if (end - i < SHOW.length) return false;
+  for (let k = 0; k < SHOW.length; k++) if ((body[i + k]! | 0x20) !== SHOW[k]) return false;
+  return SHOW_POOL_NODES.test(body.toString('utf8', at, end));
+}

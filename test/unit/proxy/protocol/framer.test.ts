@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ProtocolError } from '../../../../src/proxy/protocol/errors.js';
 import { Framer, type Message } from '../../../../src/proxy/protocol/framer.js';
-import { parseStartupPacket, queryText, withStartupDefault } from '../../../../src/proxy/protocol/frontend.js';
+import { isShowPoolNodes, parseStartupPacket, queryText, withStartupDefault } from '../../../../src/proxy/protocol/frontend.js';
 import { readyStatus } from '../../../../src/proxy/protocol/backend.js';
 import { cancelRequest, gssencRequest, query, readyForQuery, sslRequest, startupPacket, sync, terminate, typed } from '../../../support/protocol-builder.js';
 
@@ -123,6 +123,20 @@ describe('protocol framer', () => {
       ),
       own,
     );
+  });
+
+  it('knows SHOW POOL_NODES in any case and spacing, and nothing else', () => {
+    const is = (sql: string) => {
+      const body = Buffer.from(`${sql}\0`);
+      return isShowPoolNodes(body, 0, Math.min(64, body.length));
+    };
+    for (const yes of ['SHOW POOL_NODES', 'show pool_nodes;', ' \t\n Show\r\nPool_Nodes ; ', '\fSHOW POOL_NODES']) assert.equal(is(yes), true, JSON.stringify(yes));
+    for (const no of ['SELECT 1', 'SHOW pool_status', 'SHOWPOOL_NODES', 'SHOW POOL_NODES; SELECT 1', 'show', '', 'SET x = 1', 'SHOW POOL_NODES x'])
+      assert.equal(is(no), false, JSON.stringify(no));
+    // In place, in the middle of a chunk: only the given range counts.
+    const chunk = Buffer.from('xxSHOW POOL_NODES\0yy');
+    assert.equal(isShowPoolNodes(chunk, 2, 16), true);
+    assert.equal(isShowPoolNodes(chunk, 2, 10), false);
   });
 
   it('reads the transaction status of ReadyForQuery', () => {
