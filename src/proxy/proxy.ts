@@ -62,6 +62,8 @@ export interface ProxyMonitor {
 /** How often the new leader is probed until it answers as primary, and for how long at most. */
 const HURRY_INTERVAL_MS = 10;
 const HURRY_MAX_MS = 10_000;
+/** A full store reload at least this often even while the watch is live. */
+const RELOAD_SAFETY_MS = 10_000;
 
 export class Proxy implements SessionHost {
   readonly log: Logger;
@@ -88,6 +90,9 @@ export class Proxy implements SessionHost {
   private readonly health: HealthChecker;
   private readonly abort = new AbortController();
   private reloader: NodeJS.Timeout | null = null;
+  /** The store's watch is live: it brings every change the routes depend on (store contract). */
+  private watchLive = false;
+  private reloadedAt = 0;
   private published = { view: '', at: 0 };
   private publishing = false;
 
@@ -117,7 +122,9 @@ export class Proxy implements SessionHost {
     await this.health.round();
     this.health.start();
     this.reloader = setInterval(() => {
-      void this.reload();
+      // Each second while the watch is not live; a safety net otherwise (a full reload parses
+      // every member's status: most of an idle proxy's CPU).
+      if (!this.watchLive || performance.now() - this.reloadedAt >= RELOAD_SAFETY_MS) void this.reload();
       void this.publish();
       this.forgetAffinities();
     }, 1000);
@@ -328,11 +335,14 @@ export class Proxy implements SessionHost {
   private async reload(): Promise<void> {
     try {
       const snap = await this.o.store.load(deadlineSignal(this.o.storeTimeoutMs));
+      this.reloadedAt = performance.now();
       const changed = snap.revision !== this.snap.revision;
       this.snap = snap;
       if (changed) this.rebuild();
     } catch (err) {
-      // Keep the last routes: the health checks still see which node answers as primary.
+      // Keep the last routes: the health checks still see which node answers as primary. What
+      // the watch announced is not read yet: reload each second until a reload succeeds.
+      this.reloadedAt = -Infinity;
       this.log.debug({ err: errorMessage(err) }, 'proxy: store unavailable');
     }
   }
@@ -340,10 +350,14 @@ export class Proxy implements SessionHost {
   private async watch(): Promise<void> {
     while (!this.abort.signal.aborted) {
       try {
-        for await (const c of this.o.store.watch(this.abort.signal)) if (c.kind !== 'member' && c.kind !== 'event' && c.kind !== 'proxy') await this.reload();
+        for await (const c of this.o.store.watch(this.abort.signal)) {
+          this.watchLive = true; // anything it yields, its first WATCH_LIVE included, says it is
+          if (c.kind !== 'member' && c.kind !== 'event' && c.kind !== 'proxy') await this.reload();
+        }
       } catch {
         // reopened below
       }
+      this.watchLive = false;
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

@@ -11,7 +11,7 @@ import { StoreUnavailableError, errorMessage } from '../util/errors.js';
 import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
-import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
+import { EVENT_LOG_LIMIT, WATCH_LIVE, type StateStore, type StoreChange } from './store.js';
 import type {
   AdminState,
   ClusterEvent,
@@ -217,10 +217,13 @@ export class EtcdStore implements StateStore {
             const key = kv.key.toString();
             queue.push({ kind: keyKind(this.k, key), key, revision: Number(kv.mod_revision) });
           };
+          const live = () => queue.push(WATCH_LIVE);
           w.on('put', push);
           w.on('delete', push);
-          // A reconnect may have missed nothing (the manager resumes), but the caller should re-read.
-          w.on('connected', () => queue.push({ kind: 'other', key: '', revision: 0 }));
+          // Live now (create() resolves on the first 'connected'); a reconnect may have missed
+          // nothing (the manager resumes), but the caller should re-read.
+          live();
+          w.on('connected', live);
           w.on('error', () => {});
         },
         () => {},

@@ -10,7 +10,7 @@ import { StoreUnavailableError } from '../util/errors.js';
 import { ChangeQueue } from './change-queue.js';
 import { parseEvents, serialize, snapshotFromPairs } from './codec.js';
 import { eventKey, keyKind, keys, type Keys } from './keys.js';
-import { EVENT_LOG_LIMIT, type StateStore, type StoreChange } from './store.js';
+import { EVENT_LOG_LIMIT, WATCH_LIVE, type StateStore, type StoreChange } from './store.js';
 import type {
   AdminState,
   ClusterEvent,
@@ -131,6 +131,8 @@ export class MemoryStore implements StateStore {
   private eventSeq = 0;
   private partitioned = false;
   private readonly k: Keys;
+  /** This handle's open watches, told to re-read when a partition heals (changes meanwhile were dropped). */
+  private readonly watches = new Set<ChangeQueue<StoreChange>>();
 
   constructor(
     private readonly backend: MemoryBackend,
@@ -141,7 +143,9 @@ export class MemoryStore implements StateStore {
 
   /** Test and lab hook: make every call fail as if the store were unreachable from this handle. */
   setPartitioned(on: boolean): void {
+    const healed = this.partitioned && !on;
     this.partitioned = on;
+    if (healed) for (const q of this.watches) q.push(WATCH_LIVE);
   }
 
   async load(signal: AbortSignal): Promise<ClusterSnapshot> {
@@ -266,11 +270,15 @@ export class MemoryStore implements StateStore {
   }
 
   watch(signal: AbortSignal): AsyncIterable<StoreChange> {
+    if (signal.aborted) return new ChangeQueue<StoreChange>(signal, () => {});
     let unsubscribe = () => {};
     const queue = new ChangeQueue<StoreChange>(signal, () => unsubscribe());
-    unsubscribe = this.backend.subscribe((c) => {
+    const stop = this.backend.subscribe((c) => {
       if (!this.partitioned) queue.push(c);
     });
+    this.watches.add(queue);
+    unsubscribe = () => (stop(), this.watches.delete(queue));
+    if (!this.partitioned) queue.push(WATCH_LIVE);
     return queue;
   }
 

@@ -35,6 +35,9 @@ export interface StoreChange {
   readonly revision: number;
 }
 
+/** What a watch yields once it is live, and again after a reconnect: re-read now (see `watch`). */
+export const WATCH_LIVE: StoreChange = { kind: 'other', key: '', revision: 0 };
+
 export interface StateStore {
   /** One snapshot of every key but the event log. */
   load(signal: AbortSignal): Promise<ClusterSnapshot>;
@@ -93,7 +96,9 @@ export interface StateStore {
 
   /**
    * Changes after the moment of the call, until `signal` aborts. After a reconnect the stream
-   * resumes from the last revision seen + 1, so nothing is missed.
+   * resumes from the last revision seen + 1, so nothing is missed. Its first change is `other`
+   * once the watch is live (and again after each reconnect): a caller that re-reads then has
+   * missed nothing, and may rely on the watch for every later change.
    */
   watch(signal: AbortSignal): AsyncIterable<StoreChange>;
 

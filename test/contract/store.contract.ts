@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { keys } from '../../src/store/keys.js';
-import type { StateStore, StoreChange } from '../../src/store/store.js';
+import { WATCH_LIVE, type StateStore, type StoreChange } from '../../src/store/store.js';
 import type { ClusterEvent, FailoverRequest } from '../../src/store/types.js';
 import { StoreUnavailableError } from '../../src/util/errors.js';
 import { parseLsn } from '../../src/util/lsn.js';
@@ -25,6 +25,12 @@ export interface StoreHarness {
 }
 
 const sig = () => AbortSignal.timeout(3000);
+/** `p`, or a failure naming what did not come within 5 s. */
+function withDeadline<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`waited 5 s for ${what}`)), 5000)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 const ev = (n: number): ClusterEvent => ({ at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), node: 'a', kind: 'started', message: `event ${n}` });
 const member = (name: string) => ({
   name,
@@ -331,6 +337,24 @@ export function describeStateStore(name: string, make: () => Promise<StoreHarnes
       const change = await done;
       ctrl.abort();
       assert.equal(change?.kind, 'leader');
+    });
+
+    it('a watch says when it is live (WATCH_LIVE first): a change made after that is delivered', async () => {
+      const ctrl = new AbortController();
+      const a = handle();
+      const it = a.watch(ctrl.signal)[Symbol.asyncIterator]();
+      try {
+        const first = await withDeadline(it.next(), 'the watch to go live');
+        assert.equal(first.value, WATCH_LIVE);
+        // Live means nothing after this point is missed: one write, no retries.
+        await handle().acquireLeader('w', sig());
+        for (;;) {
+          const next = await withDeadline(it.next(), 'the leader change after WATCH_LIVE');
+          if (next.value?.kind === 'leader') break;
+        }
+      } finally {
+        ctrl.abort();
+      }
     });
 
     it('an unreachable store throws StoreUnavailableError within the deadline, and recovers', async () => {

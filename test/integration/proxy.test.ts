@@ -334,6 +334,11 @@ describe('proxy on real PostgreSQL', { timeout: 300_000 }, () => {
     assert.equal(writes, 0, 'no write through the read-only port');
     for (const e of ended) assert.match(e, /57P01 pgwarden: terminating connection: \w+ became the primary; the read-only port serves standbys only/);
     assert.equal((await c.report()).leader, target.name, stdout);
+    // Right after the switchover no standby may stream yet (the old primary restarts as one, the
+    // other follows the new primary): the read-only port refuses until one does.
+    await waitFor('the read-only port to serve a standby again', async () => (await one(ro, 'SELECT pg_is_in_recovery() AS r').catch(() => null))?.[0].r === true, {
+      timeoutMs: 15_000,
+    });
     for (let i = 0; i < 10; i++) assert.equal((await one(ro, 'SELECT pg_is_in_recovery() AS r'))[0].r, true, 'new read-only sessions land on standbys');
     await Promise.all(onTarget.map((cl) => cl.end().catch(() => {})));
   });
