@@ -122,8 +122,8 @@ export class Proxy implements SessionHost {
     await this.health.round();
     this.health.start();
     this.reloader = setInterval(() => {
-      // Each second while the watch is not live; a safety net otherwise (a full reload parses
-      // every member's status: most of an idle proxy's CPU).
+      // Each second while the watch is not live; otherwise only as a safety net: a full reload
+      // reads and validates every key, member statuses included, one etcd range per proxy.
       if (!this.watchLive || performance.now() - this.reloadedAt >= RELOAD_SAFETY_MS) void this.reload();
       void this.publish();
       this.forgetAffinities();
