@@ -11,7 +11,7 @@
  * Each prints "ready" once it is.
  */
 import { setFlagsFromString } from 'node:v8';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { adoptAccepted, forward, onreadOption } from '../src/proxy/fast-io.js';
 
 setFlagsFromString('--semi-space-growth-factor=1');
@@ -19,11 +19,11 @@ const [mode, listenPort, backendPort] = process.argv.slice(2);
 
 if (mode === 'relay') {
   const server = createServer({ pauseOnConnect: true, noDelay: true }, (accepted) => {
-    const sockets: { client?: ReturnType<typeof adoptAccepted>; backend?: ReturnType<typeof connect> } = {};
-    const close = () => (sockets.client?.destroy(), sockets.backend?.destroy());
-    sockets.backend = connect({ host: '127.0.0.1', port: Number(backendPort), noDelay: true, onread: onreadOption((view) => forward(sockets.backend!, sockets.client!, view)) });
-    sockets.client = adoptAccepted(accepted, (view) => forward(sockets.client!, sockets.backend!, view));
-    for (const s of [sockets.client, sockets.backend]) s.on('error', close).on('close', close);
+    // Each sink runs only once bytes arrive, when both sockets exist.
+    const backend: Socket = connect({ host: '127.0.0.1', port: Number(backendPort), noDelay: true, onread: onreadOption((view) => forward(backend, client, view)) });
+    const client = adoptAccepted(accepted, (view) => forward(client, backend, view));
+    const close = () => (client.destroy(), backend.destroy());
+    for (const s of [client, backend]) s.on('error', close).on('close', close);
   });
   server.listen(Number(listenPort), '127.0.0.1', () => console.log('ready'));
 } else if (mode === 'modules') {

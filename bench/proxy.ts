@@ -227,7 +227,8 @@ async function main(): Promise<void> {
       lines.push(`| ${w} | ${t} | ${Math.round(m)} | ${median(rs.map((r) => r.latencyMs)).toFixed(2)} | ${median(ratios.get(key)!).toFixed(2)} | ${us ? r1(median(us)) : ''} |`);
     }
     // Issue 14's goals: lead the C relays on the read-write port (medians of the rounds, same run).
-    const vs = (w: Workload, peer: Target) => (tps[w]?.pgwarden_rw && tps[w]?.[peer] ? r2(tps[w].pgwarden_rw / tps[w][peer]) : null);
+    const ratio = (w: Workload, a: Target, b: Target) => (tps[w]?.[a] && tps[w]?.[b] ? r2(tps[w][a] / tps[w][b]) : null);
+    const vs = (w: Workload, peer: Target) => ratio(w, 'pgwarden_rw', peer);
     const goals = {
       select_only_vs_haproxy: vs('select_only', 'haproxy'),
       select_only_vs_pgbouncer: vs('select_only', 'pgbouncer'),
@@ -239,12 +240,11 @@ async function main(): Promise<void> {
       rss_load_mb: r1(rssLoad),
     };
     // The same ratios for the bare Node relay: what no Node proxy can exceed on this host.
-    const relayVs = (w: Workload, peer: Target) => (tps[w]?.node_relay && tps[w]?.[peer] ? r2(tps[w].node_relay / tps[w][peer]) : null);
     const ceiling = Object.fromEntries(
       chosen.flatMap((w) => [
-        [`${w}_vs_haproxy`, relayVs(w, 'haproxy')],
-        [`${w}_vs_pgbouncer`, relayVs(w, 'pgbouncer')],
-        [`${w}_proxy_vs_relay`, tps[w]?.pgwarden_rw && tps[w]?.node_relay ? r2(tps[w].pgwarden_rw / tps[w].node_relay) : null],
+        [`${w}_vs_haproxy`, ratio(w, 'node_relay', 'haproxy')],
+        [`${w}_vs_pgbouncer`, ratio(w, 'node_relay', 'pgbouncer')],
+        [`${w}_proxy_vs_relay`, ratio(w, 'pgwarden_rw', 'node_relay')],
       ]),
     );
     const wanted: [number | null, number][] = [

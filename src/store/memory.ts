@@ -271,13 +271,12 @@ export class MemoryStore implements StateStore {
 
   watch(signal: AbortSignal): AsyncIterable<StoreChange> {
     if (signal.aborted) return new ChangeQueue<StoreChange>(signal, () => {});
-    let unsubscribe = () => {};
-    const queue = new ChangeQueue<StoreChange>(signal, () => unsubscribe());
+    // Not aborted yet, so the queue ends (and unsubscribes) only later, once `stop` exists.
+    const queue = new ChangeQueue<StoreChange>(signal, () => (stop(), this.watches.delete(queue)));
     const stop = this.backend.subscribe((c) => {
       if (!this.partitioned) queue.push(c);
     });
     this.watches.add(queue);
-    unsubscribe = () => (stop(), this.watches.delete(queue));
     if (!this.partitioned) queue.push(WATCH_LIVE);
     return queue;
   }

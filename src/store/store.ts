@@ -96,9 +96,9 @@ export interface StateStore {
 
   /**
    * Changes after the moment of the call, until `signal` aborts. After a reconnect the stream
-   * resumes from the last revision seen + 1, so nothing is missed. Its first change is `other`
-   * once the watch is live (and again after each reconnect): a caller that re-reads then has
-   * missed nothing, and may rely on the watch for every later change.
+   * resumes from the last revision seen + 1, so nothing is missed. Its first change is
+   * `WATCH_LIVE` once the watch is live (and again after each reconnect): a caller that re-reads
+   * then has missed nothing, and may rely on the watch for every later change.
    */
   watch(signal: AbortSignal): AsyncIterable<StoreChange>;
 
